@@ -1,0 +1,349 @@
+//! The command line as typed: clap definitions only. `config` turns this into what we use.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Parses a humantime duration such as `90s`, `5m` or `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 5m, 4h, '1h 30m')"))
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lk-reaper",
+    version,
+    about = "End LiveKit rooms with no human in them, over-age rooms and runaway egresses",
+    long_about = "lk-reaper lists rooms, participants and active egresses through LiveKit's Room \
+and Egress service APIs, applies policy rules (no human present, room older than a maximum, \
+egress older than a limit, egress whose room is gone) and stops or deletes the offenders. \
+It is stateless and safe to run every minute from cron, a systemd timer or CI.",
+    after_help = "Start with `lk-reaper demo` (no server needed) or `lk-reaper sweep --dry-run`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the command name.
+#[derive(Debug, Args, Default)]
+pub struct GlobalArgs {
+    /// LiveKit server URL (ws://, wss://, http:// or https://)
+    #[arg(long, env = "LIVEKIT_URL", global = true, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// API key
+    #[arg(long, env = "LIVEKIT_API_KEY", global = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+
+    /// API secret; prefer the environment or --api-secret-file: a flag is visible to other
+    /// users in the process list
+    #[arg(
+        long,
+        env = "LIVEKIT_API_SECRET",
+        hide_env_values = true,
+        global = true,
+        value_name = "SECRET"
+    )]
+    pub api_secret: Option<String>,
+
+    /// Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing
+    /// newline is trimmed
+    #[arg(long, env = "LIVEKIT_API_SECRET_FILE", global = true, value_name = "PATH")]
+    pub api_secret_file: Option<PathBuf>,
+
+    /// Take url, key and secret from this project in the lk CLI's ~/.livekit/cli-config.yaml
+    #[arg(long, env = "LIVEKIT_PROJECT", global = true, value_name = "NAME")]
+    pub project: Option<String>,
+
+    /// TOML policy file
+    #[arg(long, env = "LK_REAPER_CONFIG", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Deadline for the whole run; past it no new work starts [default: 60s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Deadline for one API call [default: 10s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: Option<Duration>,
+
+    /// API calls in flight at most [default: 16]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
+
+    /// Report format on stdout
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less log output on stderr (-q: errors only, -qq: nothing)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Log format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// When to use colors and progress on stderr and in the table (NO_COLOR is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find offending rooms and egresses and act on them (--dry-run: only report)
+    Sweep(SweepArgs),
+    /// Read-only inventory: rooms, age, humans / others, active egress, verdict
+    Rooms(InventoryArgs),
+    /// Read-only inventory: active egresses, age, room, verdict
+    Egress(InventoryArgs),
+    /// Write the live inventory as a scenario file for `simulate` (read-only)
+    Snapshot(SnapshotArgs),
+    /// Serve a LiveKit API simulator from a scenario file on loopback
+    Simulate(SimulateArgs),
+    /// Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit
+    Demo,
+    /// Print a shell completion script
+    Completions {
+        /// Shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Only report what would be done; make no change
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+
+    /// Refuse to act when the plan holds more actions than this [default: 100]
+    #[arg(long, value_name = "N")]
+    pub max_actions: Option<usize>,
+
+    /// Write Prometheus metrics (textfile collector format) to this file, atomically
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep
+    #[arg(long, env = "LK_REAPER_NOTIFY_URL", value_name = "URL")]
+    pub notify_url: Option<String>,
+
+    /// Also notify after a dry run
+    #[arg(long, requires = "notify_url")]
+    pub notify_dry_run: bool,
+
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+}
+
+/// Policy and scope options shared by sweep, rooms and egress.
+#[derive(Debug, Args, Default, Clone)]
+pub struct InventoryArgs {
+    /// What to do with a room that has no human
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub humanless: Option<HumanlessMode>,
+
+    /// How old a humanless room must be before it offends [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub humanless_grace: Option<Duration>,
+
+    /// Delete rooms created longer ago than this [default: off]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_room_age: Option<Duration>,
+
+    /// Stop egresses that started longer ago than this [default: off]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_egress_age: Option<Duration>,
+
+    /// Stop active egresses whose room no longer exists [default: on]
+    #[arg(long, value_enum, value_name = "ON|OFF")]
+    pub orphan_egress: Option<Switch>,
+
+    /// An egress younger than this is never an orphan [default: 2m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub orphan_grace: Option<Duration>,
+
+    /// Participant kinds that count as human (repeatable) [default: standard, sip, connector]
+    #[arg(long = "human-kind", value_enum, value_name = "KIND")]
+    pub human_kinds: Vec<ParticipantKind>,
+
+    /// Identities matching this glob are never human (repeatable)
+    #[arg(long = "not-human", value_name = "GLOB")]
+    pub not_human: Vec<String>,
+
+    /// Only rooms whose name matches this glob (repeatable)
+    #[arg(long = "room", value_name = "GLOB")]
+    pub rooms: Vec<String>,
+
+    /// Never touch rooms matching this glob, nor their egresses (repeatable)
+    #[arg(long = "exclude-room", value_name = "GLOB")]
+    pub exclude_rooms: Vec<String>,
+
+    /// Take only shard K of N (0-based), split by a stable hash of the room name
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
+    /// Exit with code 3 when offenders were found (for CI smoke checks)
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// One of N disjoint slices of the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let hint = "expected K/N with 0 <= K < N, for example 0/3";
+    let (k, n) = s.split_once('/').ok_or(hint)?;
+    let index: u32 = k.trim().parse().map_err(|_| hint)?;
+    let count: u32 = n.trim().parse().map_err(|_| hint)?;
+    if count == 0 || index >= count {
+        return Err(hint.into());
+    }
+    Ok(Shard { index, count })
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Write the scenario here instead of stdout
+    #[arg(long, short = 'f', value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["scenario", "generate"])))]
+pub struct SimulateArgs {
+    /// Scenario file (JSON) to serve
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Generate a deterministic synthetic fleet of N rooms instead
+    #[arg(long, value_name = "N")]
+    pub generate: Option<usize>,
+
+    /// Seed for --generate
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "generate")]
+    pub seed: u64,
+
+    /// Address to listen on (loopback only; port 0 picks a free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7880")]
+    pub listen: SocketAddr,
+
+    /// Delay every API call by this much (overrides the scenario's latency_ms)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub latency: Option<Duration>,
+
+    /// Print the scenario JSON and exit
+    #[arg(long)]
+    pub print_scenario: bool,
+
+    /// Serve TLS with this certificate chain (PEM)
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key for --tls-cert (PEM)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Aligned table for people
+    #[default]
+    Table,
+    /// One JSON document
+    Json,
+    /// One JSON finding per line, then the summary line
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines
+    #[default]
+    Text,
+    /// One JSON object per event
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// Colors when stderr / stdout is a terminal and NO_COLOR is unset
+    #[default]
+    Auto,
+    /// Always
+    Always,
+    /// Never
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HumanlessMode {
+    /// Leave humanless rooms alone
+    Off,
+    /// Stop the room's active egresses, keep the room
+    StopEgress,
+    /// Stop the room's active egresses, then delete the room
+    DeleteRoom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enabled
+    On,
+    /// Disabled
+    Off,
+}
+
+/// LiveKit participant kinds (`ParticipantInfo.Kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParticipantKind {
+    /// A regular client (also bots that join as one)
+    Standard,
+    /// An ingress stream
+    Ingress,
+    /// An egress recorder
+    Egress,
+    /// A SIP (phone) participant
+    Sip,
+    /// An agent
+    Agent,
+    /// A connector (WhatsApp, Twilio)
+    Connector,
+    /// A bridge (RTSP camera)
+    Bridge,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shard_parses_and_rejects() {
+        assert_eq!(parse_shard("1/3"), Ok(Shard { index: 1, count: 3 }));
+        for bad in ["3/3", "0/0", "x/2", "1", "-1/2"] {
+            assert!(parse_shard(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Turning outcomes into what the operator reads: table, JSON, NDJSON.
+
+pub mod sanitize;
