@@ -54,7 +54,12 @@ pub struct GlobalArgs {
 
     /// Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing
     /// newline is trimmed
-    #[arg(long, env = "LIVEKIT_API_SECRET_FILE", global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        env = "LIVEKIT_API_SECRET_FILE",
+        global = true,
+        value_name = "PATH"
+    )]
     pub api_secret_file: Option<PathBuf>,
 
     /// Take url, key and secret from this project in the lk CLI's ~/.livekit/cli-config.yaml

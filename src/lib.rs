@@ -5,25 +5,73 @@
 
 /// The command line as typed (clap).
 pub mod cli;
+/// One function per command.
+mod commands;
+/// Flags, environment and files joined into what a run uses.
+pub mod config;
 /// Error kinds that decide the exit code.
 pub mod error;
+/// Acting on a plan: re-check, stop, delete, classify.
+pub mod execute;
 /// The process exit codes.
 pub mod exit_code;
+/// The server's rooms, participants and egresses, read once.
+pub mod inventory;
+/// The network seam: LiveKit's Room and Egress APIs.
+pub mod livekit;
+/// The stderr logger.
+mod logging;
+/// Findings grouped into jobs, oldest first.
+pub mod plan;
+/// Rules and verdicts: a pure function of policy, inventory and time.
+pub mod policy;
+/// The progress bar on stderr.
+mod progress;
 /// Rendering reports for people and pipes.
 pub mod report;
+/// The API secret, never printed.
+pub mod secret;
 /// The LiveKit API simulator.
 pub mod sim;
 
 use cli::{Cli, Command};
+use config::Config;
 use exit_code::ExitCode;
+use report::ViewKind;
 
 /// Runs one command to completion and returns its exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Simulate(args) => sim::run(&args).await,
-            _ => anyhow::bail!("not built yet"),
+    let stderr_color = config::use_color(
+        cli.global.color,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    logging::init(&cli.global, stderr_color);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Sweep(args) => {
+            let config = Config::from_cli(global, &args.inventory, args.max_actions)?;
+            let options = commands::sweep::SweepOptions {
+                dry_run: args.dry_run,
+            };
+            commands::sweep::run(&config, &options).await
         }
-    })
+        Command::Rooms(args) => {
+            commands::views::run(&Config::from_cli(global, &args, None)?, ViewKind::Rooms).await
+        }
+        Command::Egress(args) => {
+            commands::views::run(&Config::from_cli(global, &args, None)?, ViewKind::Egress).await
+        }
+        Command::Simulate(args) => sim::run(&args).await,
+        Command::Completions { shell } => {
+            Ok(commands::completions(shell, &mut std::io::stdout().lock()))
+        }
+        Command::Snapshot(_) | Command::Demo => Err(error::usage("not built yet")),
+    }
 }

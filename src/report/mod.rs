@@ -1,3 +1,90 @@
 //! Turning outcomes into what the operator reads: table, JSON, NDJSON.
 
+mod json;
 pub mod sanitize;
+mod table;
+mod views;
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use views::{Inventory as InventoryReport, ViewKind};
+
+use crate::cli::OutputFormat;
+use crate::execute::{ActionResult, Outcome};
+use crate::exit_code::ExitCode;
+use crate::policy::Finding;
+
+/// What a sweep found and did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub dry_run: bool,
+    pub now: DateTime<Utc>,
+    pub rooms_scanned: usize,
+    pub egresses_scanned: usize,
+    /// Findings, oldest first, each with what happened to it.
+    pub findings: Vec<(Finding, ActionResult)>,
+    pub warnings: Vec<String>,
+    /// Set when `--max-actions` refused the plan.
+    pub refused: bool,
+}
+
+/// Counts of results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub planned: usize,
+    pub done: usize,
+    pub already_gone: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+impl Report {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for (_, result) in &self.findings {
+            match result.outcome {
+                Outcome::Planned => s.planned += 1,
+                Outcome::Done => s.done += 1,
+                Outcome::AlreadyGone => s.already_gone += 1,
+                Outcome::SkippedRecheck => s.skipped += 1,
+                Outcome::Failed => s.failed += 1,
+            }
+        }
+        s
+    }
+
+    /// SPEC.md's exit code: refusal (5) over failures (4) over `--exit-code` offenders (3).
+    pub fn exit_code(&self, offenders_are_an_error: bool) -> ExitCode {
+        if self.refused {
+            ExitCode::TooManyActions
+        } else if self.summary().failed > 0 {
+            ExitCode::ActionsFailed
+        } else if offenders_are_an_error && !self.findings.is_empty() {
+            ExitCode::OffendersFound
+        } else {
+            ExitCode::Success
+        }
+    }
+
+    /// Writes the report to `out` in `format`.
+    pub fn render(
+        &self,
+        format: OutputFormat,
+        color: bool,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        match format {
+            OutputFormat::Table => table::sweep(self, color, out),
+            OutputFormat::Json => json::document(self, out),
+            OutputFormat::Ndjson => json::lines(self, out),
+        }
+    }
+}
+
+/// RFC 3339 with seconds and `Z`, as the JSON schema shows.
+pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

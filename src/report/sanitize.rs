@@ -19,7 +19,10 @@ mod tests {
 
     #[test]
     fn removes_escapes_newlines_and_bidi_overrides() {
-        assert_eq!(line("a\x1b[31mb\nc\u{202E}d"), "a\u{FFFD}[31mb\u{FFFD}c\u{FFFD}d");
+        assert_eq!(
+            line("a\x1b[31mb\nc\u{202E}d"),
+            "a\u{FFFD}[31mb\u{FFFD}c\u{FFFD}d"
+        );
         assert_eq!(line("plain-room_1 ünïcode"), "plain-room_1 ünïcode");
     }
 }

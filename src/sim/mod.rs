@@ -19,6 +19,7 @@ pub struct SimOptions {
 }
 
 /// `lk-reaper simulate`.
+#[allow(clippy::unused_async)] // placeholder until the simulator lands
 pub async fn run(_args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     anyhow::bail!("the simulator is not built yet")
 }

@@ -1,0 +1,103 @@
+//! `lk-reaper sweep`: observe, plan, act (unless a dry run), report.
+
+use crate::config::Config;
+use crate::execute::{self, ActionResult, Outcome};
+use crate::exit_code::ExitCode;
+use crate::plan::Plan;
+use crate::report::Report;
+
+/// Options only a sweep has.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    pub dry_run: bool,
+}
+
+/// Runs one sweep and returns its report.
+pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
+    let seen = super::observe::observe(config, false).await?;
+    let findings = seen.evaluation.findings;
+    let plan = Plan::from_findings(&findings);
+    let mut warnings = seen.warnings;
+    let refused = plan.actions() > config.max_actions;
+    if refused {
+        let why = format!(
+            "the plan holds {} actions, more than --max-actions {}: nothing was done (raise the limit once the plan looks right)",
+            plan.actions(),
+            config.max_actions
+        );
+        tracing::warn!("{why}");
+        warnings.push(why);
+    }
+    let results = if options.dry_run || refused {
+        vec![
+            ActionResult {
+                outcome: Outcome::Planned,
+                error: None
+            };
+            findings.len()
+        ]
+    } else {
+        execute::execute(
+            &seen.client,
+            &plan,
+            &findings,
+            &config.policy.humans,
+            config.run.concurrency,
+            seen.deadline,
+        )
+        .await
+    };
+    for (finding, result) in findings
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.outcome != Outcome::Planned)
+    {
+        log_action(finding, result);
+    }
+    Ok(Report {
+        dry_run: options.dry_run,
+        now: seen.inventory.taken_at,
+        rooms_scanned: seen.inventory.rooms.len(),
+        egresses_scanned: seen.inventory.egresses.len(),
+        findings: findings.into_iter().zip(results).collect(),
+        warnings,
+        refused,
+    })
+}
+
+/// `lk-reaper sweep`: prints the report, returns the exit code.
+pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<ExitCode> {
+    let report = sweep(config, options).await?;
+    report.render(
+        config.run.output,
+        config.run.color,
+        &mut std::io::stdout().lock(),
+    )?;
+    Ok(report.exit_code(config.exit_code))
+}
+
+/// One structured log event per action taken.
+fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
+    let rules: Vec<&str> = finding.rules.iter().map(|r| r.as_str()).collect();
+    let event = |msg: &str| {
+        tracing::info!(
+            action = finding.action.as_str(),
+            room = %crate::report::sanitize::line(&finding.room),
+            egress_id = finding.egress_id.as_deref().unwrap_or(""),
+            rules = rules.join(","),
+            result = result.outcome.as_str(),
+            error = result.error.as_deref().unwrap_or(""),
+            "{msg}"
+        );
+    };
+    match result.outcome {
+        Outcome::Failed => tracing::warn!(
+            action = finding.action.as_str(),
+            room = %crate::report::sanitize::line(&finding.room),
+            egress_id = finding.egress_id.as_deref().unwrap_or(""),
+            error = result.error.as_deref().unwrap_or(""),
+            "action failed"
+        ),
+        _ => event("action"),
+    }
+}

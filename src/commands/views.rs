@@ -1,0 +1,28 @@
+//! `lk-reaper rooms` and `lk-reaper egress`: read-only, the same evaluation as a sweep.
+
+use crate::config::Config;
+use crate::exit_code::ExitCode;
+use crate::report::{InventoryReport, ViewKind};
+
+/// Shows the rooms or egress view.
+pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
+    let seen = super::observe::observe(config, kind == ViewKind::Rooms).await?;
+    let report = InventoryReport {
+        kind,
+        now: seen.inventory.taken_at,
+        rooms_scanned: seen.inventory.rooms.len(),
+        egresses_scanned: seen.inventory.egresses.len(),
+        evaluation: seen.evaluation,
+        warnings: seen.warnings,
+    };
+    report.render(
+        config.run.output,
+        config.run.color,
+        &mut std::io::stdout().lock(),
+    )?;
+    Ok(if config.exit_code && report.offending() > 0 {
+        ExitCode::OffendersFound
+    } else {
+        ExitCode::Success
+    })
+}

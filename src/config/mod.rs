@@ -1,0 +1,435 @@
+//! What the run uses, built once from flags, environment and files (flag > env > file).
+
+pub mod file;
+mod lk_cli;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use toml::Spanned;
+
+use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Switch};
+use crate::error::usage;
+use crate::livekit::{Credentials, Endpoint};
+use crate::policy::{HumanSpec, Limit, Policy, PolicyBlock, RulePatch, Scope};
+use crate::secret::Secret;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CONCURRENCY: usize = 16;
+const DEFAULT_MAX_ACTIONS: usize = 100;
+
+/// How to reach the server.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub endpoint: Endpoint,
+    pub credentials: Credentials,
+}
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Deadline for the whole run.
+    pub timeout: Duration,
+    /// Deadline for one API call.
+    pub request_timeout: Duration,
+    /// API calls in flight at most.
+    pub concurrency: usize,
+    pub output: OutputFormat,
+    /// Colors in the table on stdout.
+    pub color: bool,
+    /// A progress bar on stderr for long inventories.
+    pub progress: bool,
+}
+
+/// Everything a sweep, `rooms` or `egress` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub connection: Connection,
+    pub run: Run,
+    pub policy: Policy,
+    pub max_actions: usize,
+    /// Exit 3 when offenders were found.
+    pub exit_code: bool,
+}
+
+impl Config {
+    /// Joins flags, environment (clap has merged those), the lk CLI's project and the
+    /// TOML file.
+    pub fn from_cli(
+        global: &GlobalArgs,
+        args: &InventoryArgs,
+        max_actions: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        let file = match &global.config {
+            Some(path) => file::Loaded::read(path)?,
+            None => file::Loaded::default(),
+        };
+        Ok(Self {
+            connection: connection(global, &file.config)?,
+            run: Run::from_cli(global),
+            policy: policy(args, &file)?,
+            max_actions: max_actions
+                .or(file.config.max_actions)
+                .unwrap_or(DEFAULT_MAX_ACTIONS),
+            exit_code: args.exit_code,
+        })
+    }
+}
+
+impl Run {
+    /// The run settings; they need no file.
+    pub fn from_cli(global: &GlobalArgs) -> Self {
+        Self {
+            timeout: global.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            request_timeout: global.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+            concurrency: global.concurrency.map_or(DEFAULT_CONCURRENCY, usize::from),
+            output: global.output,
+            color: use_color(global.color, std::io::stdout().is_terminal()),
+            progress: use_color(global.color, std::io::stderr().is_terminal()),
+        }
+    }
+}
+
+/// `--color`, `NO_COLOR` and whether the stream is a terminal.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+fn connection(global: &GlobalArgs, file: &file::FileConfig) -> anyhow::Result<Connection> {
+    let project = match &global.project {
+        Some(name) => {
+            let path = lk_cli::default_path()
+                .ok_or_else(|| usage("--project needs HOME to find ~/.livekit/cli-config.yaml"))?;
+            Some(lk_cli::project(&path, name)?)
+        }
+        None => None,
+    };
+    let url = global
+        .url
+        .clone()
+        .or_else(|| project.as_ref().map(|p| p.url.clone()))
+        .or_else(|| file.url.clone())
+        .ok_or_else(|| usage("no LiveKit server given: set LIVEKIT_URL or --url (or --project NAME); try `lk-reaper demo` to see it work without one"))?;
+    let endpoint = Endpoint::parse(&url).map_err(usage)?;
+    let api_key = global
+        .api_key
+        .clone()
+        .or_else(|| project.as_ref().map(|p| p.api_key.clone()))
+        .or_else(|| file.api_key.clone())
+        .filter(|k| !k.trim().is_empty())
+        .ok_or_else(|| usage("no API key given: set LIVEKIT_API_KEY or --api-key"))?;
+    let api_secret = secret(global, project.map(|p| p.api_secret), file)?;
+    Ok(Connection {
+        endpoint,
+        credentials: Credentials {
+            api_key,
+            api_secret,
+        },
+    })
+}
+
+fn secret(
+    global: &GlobalArgs,
+    from_project: Option<Secret>,
+    file: &file::FileConfig,
+) -> anyhow::Result<Secret> {
+    let secret = match (&global.api_secret, &global.api_secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "both an API secret (--api-secret / LIVEKIT_API_SECRET) and a secret file (--api-secret-file / LIVEKIT_API_SECRET_FILE) are set: keep one",
+            ));
+        }
+        (Some(value), None) => Secret::new(value.clone()),
+        (None, Some(path)) => read_secret_file(path)?,
+        (None, None) => match (from_project, &file.api_secret_file) {
+            (Some(secret), _) => secret,
+            (None, Some(path)) => read_secret_file(path)?,
+            (None, None) => {
+                return Err(usage(
+                    "no API secret given: set LIVEKIT_API_SECRET or LIVEKIT_API_SECRET_FILE (or --api-secret-file PATH)",
+                ));
+            }
+        },
+    };
+    if secret.expose().trim().is_empty() {
+        return Err(usage(
+            "the API secret is empty: check LIVEKIT_API_SECRET / the secret file",
+        ));
+    }
+    Ok(secret)
+}
+
+/// Reads a secret file; one trailing newline (and CR) is trimmed.
+fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        usage(format!(
+            "cannot read the API secret file {}: {e}",
+            path.display()
+        ))
+    })?;
+    warn_if_readable_by_others(path, "the API secret file");
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    if value.is_empty() {
+        return Err(usage(format!(
+            "the API secret file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(Secret::new(value.to_owned()))
+}
+
+/// Warns when a credentials file is readable by group or others.
+pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            "{what} {} is readable by group or others (mode {:o}); run: chmod 600 {}",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        );
+    }
+}
+
+fn policy(args: &InventoryArgs, file: &file::Loaded) -> anyhow::Result<Policy> {
+    let config = &file.config;
+    let mut defaults = crate::policy::Rules::default();
+    config.defaults_patch().apply(&mut defaults);
+    flag_patch(args).apply(&mut defaults);
+
+    let blocks = config
+        .policy
+        .iter()
+        .enumerate()
+        .map(|(i, block)| {
+            let patterns: Vec<&str> = block.rooms.iter().map(|s| s.get_ref().as_str()).collect();
+            Ok(PolicyBlock {
+                label: format!("policy[{}] {}", i + 1, patterns.join(",")),
+                rooms: file_globs(file, &block.rooms)?,
+                patch: block.patch(),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    let mut humans = HumanSpec::default();
+    if !args.human_kinds.is_empty() {
+        humans.kinds.clone_from(&args.human_kinds);
+    } else if !config.human_kinds.is_empty() {
+        humans.kinds.clone_from(&config.human_kinds);
+    }
+    humans.not_human = if args.not_human.is_empty() {
+        file_globs(file, &config.not_human)?
+    } else {
+        flag_globs("--not-human", &args.not_human)?
+    };
+
+    // Exclusions only ever protect, so the file's and the flags' add up.
+    let mut exclude: Vec<&str> = config
+        .exclude_rooms
+        .iter()
+        .map(|s| s.get_ref().as_str())
+        .collect();
+    file_globs(file, &config.exclude_rooms)?;
+    exclude.extend(args.exclude_rooms.iter().map(String::as_str));
+    let scope = Scope {
+        include: if args.rooms.is_empty() {
+            None
+        } else {
+            Some(flag_globs("--room", &args.rooms)?)
+        },
+        exclude: flag_globs("--exclude-room", &exclude)?,
+        shard: args.shard,
+    };
+    Ok(Policy {
+        defaults,
+        blocks,
+        humans,
+        scope,
+        metadata_key: config.metadata_key.clone(),
+    })
+}
+
+/// The rule flags as a patch over the file's defaults.
+fn flag_patch(args: &InventoryArgs) -> RulePatch {
+    RulePatch {
+        humanless: args.humanless,
+        humanless_grace: args.humanless_grace,
+        max_room_age: args.max_room_age.map(|d| Limit(Some(d))),
+        max_egress_age: args.max_egress_age.map(|d| Limit(Some(d))),
+        orphan_egress: args.orphan_egress.map(|s| s == Switch::On),
+        orphan_grace: args.orphan_grace,
+        exempt: None,
+    }
+}
+
+fn glob_set<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+    on_error: impl Fn(usize, String) -> anyhow::Error,
+) -> anyhow::Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for (i, pattern) in patterns.into_iter().enumerate() {
+        let glob = Glob::new(pattern)
+            .map_err(|e| on_error(i, format!("invalid glob '{pattern}': {}", e.kind())))?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|e| on_error(0, e.to_string()))
+}
+
+fn flag_globs<S: AsRef<str>>(flag: &str, patterns: &[S]) -> anyhow::Result<GlobSet> {
+    glob_set(patterns.iter().map(AsRef::as_ref), |_, msg| {
+        usage(format!("{flag}: {msg} (use *, ?, [abc], {{a,b}})"))
+    })
+}
+
+fn file_globs(file: &file::Loaded, patterns: &[Spanned<String>]) -> anyhow::Result<GlobSet> {
+    glob_set(patterns.iter().map(|s| s.get_ref().as_str()), |i, msg| {
+        let span = patterns.get(i).map_or(0..0, Spanned::span);
+        file.error_at(span, &msg)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn config_from(argv: &[&str]) -> anyhow::Result<Config> {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Sweep(sweep) = cli.command else {
+            panic!("sweep expected")
+        };
+        Config::from_cli(&cli.global, &sweep.inventory, sweep.max_actions)
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_exclusions_add_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "url = \"ws://file:7880\"\napi_key = \"filekey\"\nmax_room_age = \"4h\"\nhumanless_grace = \"10m\"\nexclude_rooms = [\"keep-*\"]\nmax_actions = 7\n").unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cr3t\n").unwrap();
+        let p = path.to_str().unwrap();
+        let s = secret.to_str().unwrap();
+        let c = config_from(&[
+            "lk-reaper",
+            "--config",
+            p,
+            "--api-secret-file",
+            s,
+            "sweep",
+            "--url",
+            "https://flag.example",
+            "--max-room-age",
+            "1h",
+            "--exclude-room",
+            "vip-*",
+        ])
+        .unwrap();
+        assert_eq!(c.connection.endpoint.to_string(), "https://flag.example");
+        assert_eq!(c.connection.credentials.api_key, "filekey");
+        assert_eq!(c.connection.credentials.api_secret.expose(), "s3cr3t");
+        assert_eq!(
+            c.policy.defaults.max_room_age,
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(c.policy.defaults.humanless_grace, Duration::from_secs(600));
+        assert_eq!(c.max_actions, 7);
+        assert!(
+            c.policy.scope.exclude.is_match("keep-1") && c.policy.scope.exclude.is_match("vip-1")
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error_without_the_secret() {
+        let cases: [(&[&str], &str); 5] = [
+            (
+                &[
+                    "lk-reaper",
+                    "sweep",
+                    "--api-key",
+                    "k",
+                    "--api-secret",
+                    "TOPSECRET",
+                ],
+                "no LiveKit server given",
+            ),
+            (
+                &[
+                    "lk-reaper",
+                    "sweep",
+                    "--url",
+                    "ftp://x",
+                    "--api-key",
+                    "k",
+                    "--api-secret",
+                    "TOPSECRET",
+                ],
+                "invalid URL 'ftp://x'",
+            ),
+            (
+                &[
+                    "lk-reaper",
+                    "sweep",
+                    "--url",
+                    "ws://x",
+                    "--api-secret",
+                    "TOPSECRET",
+                ],
+                "no API key given",
+            ),
+            (
+                &[
+                    "lk-reaper",
+                    "sweep",
+                    "--url",
+                    "ws://x",
+                    "--api-key",
+                    "k",
+                    "--api-secret",
+                    "TOPSECRET",
+                    "--api-secret-file",
+                    "/nonexistent",
+                ],
+                "both an API secret",
+            ),
+            (
+                &[
+                    "lk-reaper",
+                    "sweep",
+                    "--url",
+                    "ws://x",
+                    "--api-key",
+                    "k",
+                    "--api-secret",
+                    "TOPSECRET",
+                    "--room",
+                    "a[b",
+                ],
+                "--room: invalid glob 'a[b'",
+            ),
+        ];
+        for (argv, want) in cases {
+            let err = config_from(argv).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(want), "{argv:?}: {text}");
+            assert!(!text.contains("TOPSECRET"));
+            assert_eq!(
+                crate::error::exit_code_of(&err),
+                crate::exit_code::ExitCode::Usage
+            );
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! What the server has right now: rooms, their participants, active egresses. Read-only.
+//!
+//! Server types are reduced to the few fields the rules and reports use, so a 10,000-room
+//! inventory stays small.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+
+use crate::cli::ParticipantKind;
+use crate::livekit::{ApiError, LiveKit, proto};
+
+/// A room as lk-reaper judges it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    pub name: String,
+    pub sid: String,
+    /// Creation time, Unix milliseconds.
+    pub created_ms: i64,
+    pub metadata: String,
+    /// The server's count of non-dependent participants (not agents, not egress).
+    pub num_participants: u32,
+    pub empty_timeout: u32,
+    pub departure_timeout: u32,
+    pub participants: Participants,
+}
+
+/// Whether a room's participants were listed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Participants {
+    /// The verdict did not need the list.
+    NotListed,
+    Listed(Vec<Participant>),
+    /// Listing failed; the humanless rule cannot judge this room.
+    Failed(String),
+}
+
+/// A participant, as far as the human test and snapshots need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Participant {
+    pub identity: String,
+    /// `None` for a kind this version does not know (never human).
+    pub kind: Option<ParticipantKind>,
+    pub kind_details: Vec<i32>,
+    pub state: i32,
+    pub hidden: bool,
+    pub joined_ms: i64,
+    pub tracks: u32,
+}
+
+/// An egress as lk-reaper judges it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Egress {
+    pub egress_id: String,
+    /// Empty for web egress, which has no room.
+    pub room_name: String,
+    pub kind: EgressKind,
+    pub status: proto::EgressStatus,
+    /// `started_at`, or `updated_at` when the server left it 0; Unix nanoseconds.
+    pub started_ns: i64,
+}
+
+/// What an egress records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EgressKind {
+    RoomComposite,
+    Web,
+    Participant,
+    TrackComposite,
+    Track,
+    Other,
+}
+
+impl EgressKind {
+    /// The name the `lk` CLI and scenario files use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoomComposite => "room_composite",
+            Self::Web => "web",
+            Self::Participant => "participant",
+            Self::TrackComposite => "track_composite",
+            Self::Track => "track",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Everything one run looked at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inventory {
+    pub taken_at: DateTime<Utc>,
+    pub rooms: Vec<Room>,
+    pub egresses: Vec<Egress>,
+    /// Why egress could not be checked (e.g. a server without Redis), if so.
+    pub egress_unchecked: Option<String>,
+}
+
+/// Reads the inventory. `wants_participants` says which rooms need a ListParticipants;
+/// those calls run `concurrency` at a time.
+pub async fn fetch(
+    lk: &impl LiveKit,
+    concurrency: usize,
+    wants_participants: impl Fn(&Room) -> bool,
+    progress: impl Fn(usize, usize),
+) -> anyhow::Result<Inventory> {
+    let taken_at = Utc::now();
+    let (rooms, egresses) = tokio::join!(lk.list_rooms(&[]), lk.list_active_egress());
+    let mut rooms: Vec<Room> = rooms
+        .context("could not list rooms")?
+        .into_iter()
+        .map(Room::from)
+        .collect();
+    let (egresses, egress_unchecked) = match egresses {
+        Ok(items) => (items.iter().map(Egress::from).collect(), None),
+        Err(err) if err.is_fatal() => return Err(err).context("could not list egresses"),
+        Err(err) => (Vec::new(), Some(format!("egress was not checked: {err}"))),
+    };
+
+    let wanted: Vec<usize> = (0..rooms.len())
+        .filter(|&i| wants_participants(&rooms[i]))
+        .collect();
+    let total = wanted.len();
+    let mut lists = futures::stream::iter(wanted)
+        .map(|i| {
+            let name = rooms[i].name.clone();
+            async move { (i, lk.list_participants(&name).await) }
+        })
+        .buffer_unordered(concurrency);
+    let mut done = 0;
+    let mut listed = Vec::with_capacity(total);
+    while let Some((i, result)) = lists.next().await {
+        if let Err(err) = &result
+            && err.is_fatal()
+        {
+            return Err(err.clone()).context("could not list participants");
+        }
+        listed.push((i, result));
+        done += 1;
+        progress(done, total);
+    }
+    drop(lists);
+    for (i, result) in listed {
+        rooms[i].participants = participants_of(&rooms[i].name, result);
+    }
+    Ok(Inventory {
+        taken_at,
+        rooms,
+        egresses,
+        egress_unchecked,
+    })
+}
+
+fn participants_of(
+    room: &str,
+    result: Result<Vec<proto::ParticipantInfo>, ApiError>,
+) -> Participants {
+    match result {
+        Ok(list) => Participants::Listed(list.iter().map(Participant::from).collect()),
+        Err(err) => {
+            tracing::warn!(room, error = %err, "could not list participants; humanless not judged");
+            Participants::Failed(err.to_string())
+        }
+    }
+}
+
+impl Room {
+    /// Age at `now`; a creation time in the future counts as age 0.
+    pub fn age(&self, now: DateTime<Utc>) -> Duration {
+        age_since_ms(self.created_ms, now)
+    }
+}
+
+impl Egress {
+    /// Time since it started, at `now`.
+    pub fn age(&self, now: DateTime<Utc>) -> Duration {
+        age_since_ms(self.started_ns / 1_000_000, now)
+    }
+
+    /// STARTING or ACTIVE: running, and stoppable. (ENDING is already on its way out.)
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.status,
+            proto::EgressStatus::EgressStarting | proto::EgressStatus::EgressActive
+        )
+    }
+}
+
+fn age_since_ms(then_ms: i64, now: DateTime<Utc>) -> Duration {
+    let ms = now.timestamp_millis().saturating_sub(then_ms);
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+impl From<proto::Room> for Room {
+    fn from(room: proto::Room) -> Self {
+        let created_ms = if room.creation_time_ms > 0 {
+            room.creation_time_ms
+        } else {
+            room.creation_time.saturating_mul(1000)
+        };
+        Self {
+            name: room.name,
+            sid: room.sid,
+            created_ms,
+            metadata: room.metadata,
+            num_participants: room.num_participants,
+            empty_timeout: room.empty_timeout,
+            departure_timeout: room.departure_timeout,
+            participants: Participants::NotListed,
+        }
+    }
+}
+
+impl From<&proto::ParticipantInfo> for Participant {
+    fn from(p: &proto::ParticipantInfo) -> Self {
+        let joined_ms = if p.joined_at_ms > 0 {
+            p.joined_at_ms
+        } else {
+            p.joined_at.saturating_mul(1000)
+        };
+        Self {
+            identity: p.identity.clone(),
+            kind: kind_from_proto(p.kind),
+            kind_details: p.kind_details.clone(),
+            state: p.state,
+            hidden: p.permission.as_ref().is_some_and(|perm| perm.hidden),
+            joined_ms,
+            tracks: u32::try_from(p.tracks.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Maps the protocol's kind number to ours; unknown future kinds give `None`.
+pub fn kind_from_proto(kind: i32) -> Option<ParticipantKind> {
+    use proto::participant_info::Kind;
+    Some(match Kind::try_from(kind).ok()? {
+        Kind::Standard => ParticipantKind::Standard,
+        Kind::Ingress => ParticipantKind::Ingress,
+        Kind::Egress => ParticipantKind::Egress,
+        Kind::Sip => ParticipantKind::Sip,
+        Kind::Agent => ParticipantKind::Agent,
+        Kind::Connector => ParticipantKind::Connector,
+        Kind::Bridge => ParticipantKind::Bridge,
+    })
+}
+
+impl From<&proto::EgressInfo> for Egress {
+    fn from(e: &proto::EgressInfo) -> Self {
+        use proto::egress_info::Request;
+        let kind = match &e.request {
+            Some(Request::RoomComposite(_)) => EgressKind::RoomComposite,
+            Some(Request::Web(_)) => EgressKind::Web,
+            Some(Request::Participant(_)) => EgressKind::Participant,
+            Some(Request::TrackComposite(_)) => EgressKind::TrackComposite,
+            Some(Request::Track(_)) => EgressKind::Track,
+            _ if e.room_name.is_empty() => EgressKind::Web,
+            _ => EgressKind::Other,
+        };
+        Self {
+            egress_id: e.egress_id.clone(),
+            room_name: e.room_name.clone(),
+            kind,
+            status: proto::EgressStatus::try_from(e.status)
+                .unwrap_or(proto::EgressStatus::EgressFailed),
+            started_ns: if e.started_at > 0 {
+                e.started_at
+            } else {
+                e.updated_at
+            },
+        }
+    }
+}

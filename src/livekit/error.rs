@@ -1,0 +1,172 @@
+//! What can go wrong in one API call, classified once so callers never parse messages.
+
+use std::time::Duration;
+
+use crate::report::sanitize;
+
+/// Twirp error codes we act on (LiveKit's server sends these in `code`).
+pub mod code {
+    pub const NOT_FOUND: &str = "not_found";
+    pub const FAILED_PRECONDITION: &str = "failed_precondition";
+    pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
+    pub const UNAVAILABLE: &str = "unavailable";
+    pub const RESOURCE_EXHAUSTED: &str = "resource_exhausted";
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    pub const PERMISSION_DENIED: &str = "permission_denied";
+    pub const UNKNOWN: &str = "unknown";
+}
+
+/// One failed API call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with a Twirp error.
+    #[error("{code}: {msg}")]
+    Twirp {
+        status: u16,
+        code: String,
+        msg: String,
+    },
+    /// The server refused our credentials (plain-text 401 from LiveKit's auth middleware, or
+    /// a Twirp `unauthenticated` / `permission_denied`).
+    #[error("authentication failed: check LIVEKIT_API_KEY / LIVEKIT_API_SECRET (server said: {0})")]
+    Auth(String),
+    /// Something answered that does not speak LiveKit's API.
+    #[error("not a LiveKit server at {url} (HTTP {status}: {snippet})")]
+    NotLiveKit {
+        url: String,
+        status: u16,
+        snippet: String,
+    },
+    /// No answer within the per-call deadline.
+    #[error("no answer within {0:?} (--request-timeout)")]
+    Timeout(Duration),
+    /// Could not reach the server, or TLS failed.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl ApiError {
+    /// The Twirp code, when the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Twirp { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether a retry may succeed: connect errors, timeouts, HTTP 5xx, `unavailable`,
+    /// `resource_exhausted`. Never auth or argument errors.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Twirp { status, code, .. } => {
+                *status >= 500 || code == code::UNAVAILABLE || code == code::RESOURCE_EXHAUSTED
+            }
+            Self::Timeout(_) | Self::Transport(_) => true,
+            Self::Auth(_) | Self::NotLiveKit { .. } => false,
+        }
+    }
+
+    /// Whether the run cannot go on at all (wrong server or credentials).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Self::Auth(_) | Self::NotLiveKit { .. })
+    }
+
+    /// Builds the error for a non-200 answer.
+    pub(crate) fn from_response(url: &str, status: u16, content_type: &str, body: &[u8]) -> Self {
+        if let Some((code, msg)) = parse_twirp_error(body) {
+            if code == code::UNAUTHENTICATED || code == code::PERMISSION_DENIED {
+                return Self::Auth(format!("{code}: {msg}"));
+            }
+            return Self::Twirp { status, code, msg };
+        }
+        let text = snippet(body);
+        if status == 401 {
+            return Self::Auth(text);
+        }
+        if status >= 500 && !content_type.contains("html") {
+            // A proxy or load balancer in front of LiveKit failing: worth a retry.
+            return Self::Twirp {
+                status,
+                code: format!("http_{status}"),
+                msg: text,
+            };
+        }
+        Self::NotLiveKit {
+            url: url.to_owned(),
+            status,
+            snippet: text,
+        }
+    }
+}
+
+fn parse_twirp_error(body: &[u8]) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct TwirpBody {
+        code: String,
+        #[serde(default)]
+        msg: String,
+    }
+    let parsed: TwirpBody = serde_json::from_slice(body).ok()?;
+    Some((sanitize::line(&parsed.code), sanitize::line(&parsed.msg)))
+}
+
+/// The first line of a body, made safe and short for an error message.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let first = text.trim().lines().next().unwrap_or("");
+    let mut out: String = sanitize::line(first).chars().take(120).collect();
+    if out.is_empty() {
+        out.push_str("empty body");
+    } else if first.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn classifies_answers() {
+        let twirp =
+            br#"{"code":"not_found","msg":"twirp error unknown: requested room does not exist"}"#;
+        let e = ApiError::from_response("u", 404, "application/json", twirp);
+        assert_eq!(e.code(), Some("not_found"));
+        assert!(!e.is_transient());
+
+        let e = ApiError::from_response("u", 401, "text/plain", b"invalid authorization token\n");
+        assert!(matches!(&e, ApiError::Auth(m) if m == "invalid authorization token"));
+        assert!(e.is_fatal());
+
+        let e = ApiError::from_response(
+            "u",
+            401,
+            "application/json",
+            br#"{"code":"unauthenticated","msg":"permissions denied"}"#,
+        );
+        assert!(matches!(e, ApiError::Auth(_)));
+
+        let e = ApiError::from_response(
+            "u",
+            503,
+            "application/json",
+            br#"{"code":"unavailable","msg":"x"}"#,
+        );
+        assert!(e.is_transient());
+
+        let e = ApiError::from_response("u", 200, "text/html", b"<html><body>hi</body></html>");
+        assert!(matches!(e, ApiError::NotLiveKit { status: 200, .. }));
+
+        let e = ApiError::from_response("u", 502, "text/plain", b"bad gateway");
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn snippets_are_short_and_safe() {
+        let long = "x".repeat(500);
+        assert_eq!(super::snippet(long.as_bytes()).chars().count(), 121);
+        assert_eq!(super::snippet(b"a\x1b[2Jb\nsecond"), "a\u{FFFD}[2Jb");
+        assert_eq!(super::snippet(b""), "empty body");
+    }
+}

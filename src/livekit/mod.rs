@@ -1,0 +1,27 @@
+//! The one seam to the outside world: LiveKit's Room and Egress services.
+
+pub mod client;
+pub mod endpoint;
+pub mod error;
+mod tls;
+mod transport;
+
+pub use client::{CallLimits, Client, Credentials};
+pub use endpoint::Endpoint;
+pub use error::ApiError;
+pub use livekit_protocol as proto;
+
+/// The calls lk-reaper makes, and nothing else.
+#[allow(async_fn_in_trait)] // only used with concrete types inside one task
+pub trait LiveKit {
+    /// ListRooms; `names` empty lists all.
+    async fn list_rooms(&self, names: &[String]) -> Result<Vec<proto::Room>, ApiError>;
+    /// ListParticipants of one room (an unknown room gives an empty list).
+    async fn list_participants(&self, room: &str) -> Result<Vec<proto::ParticipantInfo>, ApiError>;
+    /// ListEgress with `active = true`, following `next_page_token` to the end.
+    async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError>;
+    /// StopEgress.
+    async fn stop_egress(&self, egress_id: &str) -> Result<proto::EgressInfo, ApiError>;
+    /// DeleteRoom.
+    async fn delete_room(&self, room: &str) -> Result<(), ApiError>;
+}

@@ -1,0 +1,26 @@
+//! Logs go to stderr only, so stdout stays a clean report for pipes.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{GlobalArgs, LogFormat};
+
+/// Sets up the stderr logger: `RUST_LOG` if set, else from `-v` / `-q`.
+pub fn init(global: &GlobalArgs, color: bool) {
+    let level = match (global.verbose, global.quiet) {
+        (_, 2..) => "off",
+        (_, 1) => "error",
+        (0, 0) => "lk_reaper=info,warn",
+        (1, 0) => "lk_reaper=debug,info",
+        (_, 0) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second init (tests calling `run` twice) keeps the first logger.
+    let _ = match global.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(color).without_time().try_init(),
+    };
+}

@@ -1,0 +1,178 @@
+//! Findings grouped into jobs: what runs together, in which order. Pure.
+
+use crate::policy::{Action, Finding, Recheck, Rule};
+
+/// The work of one room (its egress stops, then its deletion) or of one lone egress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The room to re-check or delete; empty for a web egress.
+    pub room: String,
+    /// Index of the room's `delete_room` finding.
+    pub delete: Option<usize>,
+    /// Indices of `stop_egress` findings, stopped before any deletion.
+    pub stops: Vec<usize>,
+    pub recheck: Recheck,
+}
+
+/// All jobs, oldest offender first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub jobs: Vec<Job>,
+}
+
+impl Plan {
+    /// Groups findings (already oldest first) so that a room's egresses are stopped before
+    /// it is deleted, and a room is re-checked once for all of them.
+    pub fn from_findings(findings: &[Finding]) -> Self {
+        let mut jobs: Vec<Job> = Vec::new();
+        for (index, finding) in findings.iter().enumerate() {
+            let room_level = finding.action == Action::DeleteRoom
+                || finding
+                    .rules
+                    .iter()
+                    .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge));
+            let job = if room_level {
+                let existing = jobs
+                    .iter()
+                    .position(|j| j.room == finding.room && j.recheck != Recheck::RoomGone);
+                match existing {
+                    Some(i) => &mut jobs[i],
+                    None => push_job(&mut jobs, &finding.room, Recheck::None),
+                }
+            } else {
+                push_job(&mut jobs, &finding.room, finding.recheck)
+            };
+            match finding.action {
+                Action::DeleteRoom => job.delete = Some(index),
+                Action::StopEgress => job.stops.push(index),
+            }
+            if finding.recheck == Recheck::NoHuman {
+                job.recheck = Recheck::NoHuman;
+            }
+        }
+        Self { jobs }
+    }
+
+    /// How many mutations the plan holds.
+    pub fn actions(&self) -> usize {
+        self.jobs
+            .iter()
+            .map(|j| j.stops.len() + usize::from(j.delete.is_some()))
+            .sum()
+    }
+}
+
+fn push_job<'a>(jobs: &'a mut Vec<Job>, room: &str, recheck: Recheck) -> &'a mut Job {
+    jobs.push(Job {
+        room: room.to_owned(),
+        delete: None,
+        stops: Vec::new(),
+        recheck,
+    });
+    jobs.last_mut().expect("just pushed")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::policy::Target;
+
+    fn finding(
+        room: &str,
+        egress: Option<&str>,
+        rules: &[Rule],
+        recheck: Recheck,
+        age: u64,
+    ) -> Finding {
+        Finding {
+            rules: rules.to_vec(),
+            target: if egress.is_some() {
+                Target::Egress
+            } else {
+                Target::Room
+            },
+            room: room.into(),
+            room_sid: None,
+            egress_id: egress.map(Into::into),
+            age: Duration::from_secs(age),
+            humans: None,
+            others: None,
+            reason: String::new(),
+            action: if egress.is_some() {
+                Action::StopEgress
+            } else {
+                Action::DeleteRoom
+            },
+            recheck,
+        }
+    }
+
+    #[test]
+    fn groups_room_work_and_keeps_lone_egress_apart() {
+        let findings = [
+            finding(
+                "",
+                Some("EG_web"),
+                &[Rule::MaxEgressAge],
+                Recheck::None,
+                900,
+            ),
+            finding(
+                "r1",
+                Some("EG_1"),
+                &[Rule::Humanless],
+                Recheck::NoHuman,
+                800,
+            ),
+            finding(
+                "gone",
+                Some("EG_o"),
+                &[Rule::OrphanEgress],
+                Recheck::RoomGone,
+                700,
+            ),
+            finding("r1", None, &[Rule::Humanless], Recheck::NoHuman, 600),
+            finding(
+                "r1",
+                Some("EG_2"),
+                &[Rule::Humanless, Rule::MaxEgressAge],
+                Recheck::None,
+                500,
+            ),
+            finding("r2", None, &[Rule::MaxRoomAge], Recheck::None, 400),
+        ];
+        let plan = Plan::from_findings(&findings);
+        assert_eq!(plan.actions(), 6);
+        assert_eq!(
+            plan.jobs,
+            vec![
+                Job {
+                    room: String::new(),
+                    delete: None,
+                    stops: vec![0],
+                    recheck: Recheck::None
+                },
+                Job {
+                    room: "r1".into(),
+                    delete: Some(3),
+                    stops: vec![1, 4],
+                    recheck: Recheck::NoHuman
+                },
+                Job {
+                    room: "gone".into(),
+                    delete: None,
+                    stops: vec![2],
+                    recheck: Recheck::RoomGone
+                },
+                Job {
+                    room: "r2".into(),
+                    delete: Some(5),
+                    stops: vec![],
+                    recheck: Recheck::None
+                },
+            ]
+        );
+    }
+}

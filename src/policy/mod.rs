@@ -1,0 +1,266 @@
+//! The policy: which rules apply to which room, and who counts as human. Pure data.
+
+mod evaluate;
+pub mod human;
+pub mod rules;
+
+use std::time::Duration;
+
+use globset::GlobSet;
+
+pub use evaluate::{
+    Action, EgressView, Evaluation, Finding, Recheck, RoomView, Rule, Target, Verdict, evaluate,
+};
+pub use human::HumanSpec;
+pub use rules::{Limit, RulePatch, Rules};
+
+use crate::cli::Shard;
+use crate::inventory::Room;
+
+/// Everything that decides a verdict.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Rules for rooms no `[[policy]]` block matches.
+    pub defaults: Rules,
+    /// `[[policy]]` blocks in file order; the first match wins.
+    pub blocks: Vec<PolicyBlock>,
+    pub humans: HumanSpec,
+    pub scope: Scope,
+    /// Room metadata key whose JSON object overrides the rules (`{"reaper": {...}}`).
+    pub metadata_key: Option<String>,
+}
+
+/// One `[[policy]]` block.
+#[derive(Debug, Clone)]
+pub struct PolicyBlock {
+    /// How reports name it, e.g. `policy[1] webinar-*`.
+    pub label: String,
+    pub rooms: GlobSet,
+    pub patch: RulePatch,
+}
+
+/// Which rooms a run may look at and touch.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// `--room`: only these (none given: all).
+    pub include: Option<GlobSet>,
+    /// `--exclude-room`: never touched.
+    pub exclude: GlobSet,
+    pub shard: Option<Shard>,
+}
+
+/// Whether a room name is in this run's view, and whether it may be touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InScope {
+    /// Not this run's business (`--room`, `--shard`): not shown, not touched.
+    No,
+    /// Shown but protected (`--exclude-room`).
+    Excluded,
+    Yes,
+}
+
+impl Scope {
+    /// Classifies a room name; an empty name is a roomless (web) egress.
+    pub fn classify(&self, room: &str) -> InScope {
+        let included = match &self.include {
+            Some(globs) => !room.is_empty() && globs.is_match(room),
+            None => true,
+        };
+        if !included || !self.shard.is_none_or(|shard| in_shard(room, shard)) {
+            InScope::No
+        } else if !room.is_empty() && self.exclude.is_match(room) {
+            InScope::Excluded
+        } else {
+            InScope::Yes
+        }
+    }
+}
+
+/// A stable split of rooms: xxh3 of the name modulo N. Roomless egress goes to shard 0.
+pub fn in_shard(room: &str, shard: Shard) -> bool {
+    let index = if room.is_empty() {
+        0
+    } else {
+        xxhash_rust::xxh3::xxh3_64(room.as_bytes()) % u64::from(shard.count)
+    };
+    index == u64::from(shard.index)
+}
+
+/// Where a room's rules came from, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub rules: Rules,
+    pub source: String,
+}
+
+impl Policy {
+    /// The rules for one room: defaults, then the first matching block, then the room's
+    /// metadata override. Metadata that is not JSON, or bad values in it, are ignored.
+    pub fn resolve(&self, room: &str, metadata: &str) -> Resolved {
+        let mut rules = self.defaults.clone();
+        let mut source = String::from("default");
+        if let Some(block) = self
+            .blocks
+            .iter()
+            .find(|b| !room.is_empty() && b.rooms.is_match(room))
+        {
+            block.patch.apply(&mut rules);
+            source.clone_from(&block.label);
+        }
+        if let Some(patch) = self
+            .metadata_key
+            .as_deref()
+            .and_then(|key| RulePatch::from_metadata(metadata, key))
+        {
+            patch.apply(&mut rules);
+            source.push_str(" + metadata");
+        }
+        Resolved { rules, source }
+    }
+
+    /// Whether judging `room` needs its participant list. A room whose server count of
+    /// non-dependent participants is 0 has no human when every human kind is
+    /// non-dependent, so it needs no list (the re-check before acting still lists it).
+    pub fn needs_participants(&self, room: &Room, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if self.scope.classify(&room.name) != InScope::Yes {
+            return false;
+        }
+        let rules = self.resolve(&room.name, &room.metadata).rules;
+        if rules.exempt {
+            return false;
+        }
+        let humanless_judged = rules.humanless != crate::cli::HumanlessMode::Off
+            && room.age(now) > rules.humanless_grace;
+        let room_age_judged = rules.max_room_age.is_some_and(|max| room.age(now) > max);
+        let count_settles_it = room.num_participants == 0 && self.humans.kinds_all_counted();
+        (humanless_judged || room_age_judged) && !count_settles_it
+    }
+}
+
+/// Formats a duration for people: `4h 10m`, `25s`; no sub-second noise.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (days, hours, mins, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => {
+            if s == 0 {
+                format!("{m}m")
+            } else {
+                format!("{m}m {s}s")
+            }
+        }
+        (0, h, m) => {
+            if m == 0 {
+                format!("{h}h")
+            } else {
+                format!("{h}h {m}m")
+            }
+        }
+        (d, h, _) => {
+            if h == 0 {
+                format!("{d}d")
+            } else {
+                format!("{d}d {h}h")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use globset::{Glob, GlobSetBuilder};
+
+    pub(crate) fn globs(patterns: &[&str]) -> GlobSet {
+        let mut builder = GlobSetBuilder::new();
+        for p in patterns {
+            builder.add(Glob::new(p).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
+    #[test]
+    fn scope_include_exclude_and_web_egress() {
+        let scope = Scope {
+            include: Some(globs(&["team-*"])),
+            exclude: globs(&["team-keep"]),
+            shard: None,
+        };
+        assert_eq!(scope.classify("team-a"), InScope::Yes);
+        assert_eq!(scope.classify("team-keep"), InScope::Excluded);
+        assert_eq!(scope.classify("other"), InScope::No);
+        assert_eq!(
+            scope.classify(""),
+            InScope::No,
+            "web egress is out of a --room scope"
+        );
+        assert_eq!(Scope::default().classify(""), InScope::Yes);
+    }
+
+    #[test]
+    fn shards_partition_rooms_and_web_egress_goes_to_zero() {
+        let count = 4;
+        for i in 0..200 {
+            let name = format!("room-{i}");
+            let owners = (0..count)
+                .filter(|&k| in_shard(&name, Shard { index: k, count }))
+                .count();
+            assert_eq!(owners, 1, "{name} must be in exactly one shard");
+        }
+        assert!(in_shard("", Shard { index: 0, count: 3 }));
+        assert!(!in_shard("", Shard { index: 1, count: 3 }));
+    }
+
+    #[test]
+    fn first_block_wins_then_metadata_overrides() {
+        let policy = Policy {
+            blocks: vec![
+                PolicyBlock {
+                    label: "policy[1] webinar-*".into(),
+                    rooms: globs(&["webinar-*"]),
+                    patch: RulePatch {
+                        max_room_age: Some(Limit(Some(Duration::from_secs(36_000)))),
+                        ..Default::default()
+                    },
+                },
+                PolicyBlock {
+                    label: "policy[2] *".into(),
+                    rooms: globs(&["*"]),
+                    patch: RulePatch {
+                        exempt: Some(true),
+                        ..Default::default()
+                    },
+                },
+            ],
+            metadata_key: Some("reaper".into()),
+            ..Default::default()
+        };
+        let r = policy.resolve("webinar-1", "");
+        assert_eq!(r.rules.max_room_age, Some(Duration::from_secs(36_000)));
+        assert!(!r.rules.exempt);
+        assert_eq!(r.source, "policy[1] webinar-*");
+        assert!(policy.resolve("x", "").rules.exempt);
+        let r = policy.resolve("webinar-2", r#"{"reaper": {"exempt": true}}"#);
+        assert!(r.rules.exempt);
+        assert_eq!(r.source, "policy[1] webinar-* + metadata");
+        let r = policy.resolve("webinar-3", "not json at all");
+        assert!(!r.rules.exempt);
+    }
+
+    #[test]
+    fn durations_read_well() {
+        let cases = [
+            (5, "5s"),
+            (60, "1m"),
+            (70, "1m 10s"),
+            (3600, "1h"),
+            (4210, "1h 10m"),
+            (90_000, "1d 1h"),
+            (86_400, "1d"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(Duration::from_secs(secs)), want);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The rule settings of one room, and partial overrides of them.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::cli::HumanlessMode;
+
+/// The rule settings that judge one room and its egresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    pub humanless: HumanlessMode,
+    pub humanless_grace: Duration,
+    pub max_room_age: Option<Duration>,
+    pub max_egress_age: Option<Duration>,
+    pub orphan_egress: bool,
+    pub orphan_grace: Duration,
+    /// Never touched by any rule.
+    pub exempt: bool,
+}
+
+impl Default for Rules {
+    /// SPEC.md's defaults.
+    fn default() -> Self {
+        Self {
+            humanless: HumanlessMode::DeleteRoom,
+            humanless_grace: Duration::from_secs(5 * 60),
+            max_room_age: None,
+            max_egress_age: None,
+            orphan_egress: true,
+            orphan_grace: Duration::from_secs(2 * 60),
+            exempt: false,
+        }
+    }
+}
+
+/// An age limit that may be switched off: `"4h"` or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<Duration>);
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.trim().eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        parse_duration(&text)
+            .map(|d| Self(Some(d)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads a humantime duration from a string, with examples in the error.
+pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::cli::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e}"))
+}
+
+/// Some rule settings, to lay over others (a `[[policy]]` block, room metadata).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePatch {
+    pub humanless: Option<HumanlessMode>,
+    #[serde(default, deserialize_with = "duration")]
+    pub humanless_grace: Option<Duration>,
+    pub max_room_age: Option<Limit>,
+    pub max_egress_age: Option<Limit>,
+    pub orphan_egress: Option<bool>,
+    #[serde(default, deserialize_with = "duration")]
+    pub orphan_grace: Option<Duration>,
+    pub exempt: Option<bool>,
+}
+
+impl RulePatch {
+    /// Lays the settings present in the patch over `rules`.
+    pub fn apply(&self, rules: &mut Rules) {
+        if let Some(v) = self.humanless {
+            rules.humanless = v;
+        }
+        if let Some(v) = self.humanless_grace {
+            rules.humanless_grace = v;
+        }
+        if let Some(Limit(v)) = self.max_room_age {
+            rules.max_room_age = v;
+        }
+        if let Some(Limit(v)) = self.max_egress_age {
+            rules.max_egress_age = v;
+        }
+        if let Some(v) = self.orphan_egress {
+            rules.orphan_egress = v;
+        }
+        if let Some(v) = self.orphan_grace {
+            rules.orphan_grace = v;
+        }
+        if let Some(v) = self.exempt {
+            rules.exempt = v;
+        }
+    }
+
+    /// The override in room metadata `{"<key>": {...}}`, if the metadata is JSON and the
+    /// object is valid; anything else is ignored, never an error (metadata belongs to
+    /// whoever created the room).
+    pub fn from_metadata(metadata: &str, key: &str) -> Option<Self> {
+        if !metadata.trim_start().starts_with('{') {
+            return None;
+        }
+        let mut doc: serde_json::Value = serde_json::from_str(metadata).ok()?;
+        let value = doc.get_mut(key)?.take();
+        match serde_json::from_value(value) {
+            Ok(patch) => Some(patch),
+            Err(err) => {
+                tracing::warn!(key, error = %err, "ignoring invalid lk-reaper override in room metadata");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_overrides_parse_or_are_ignored() {
+        let p = RulePatch::from_metadata(
+            r#"{"reaper": {"max_room_age": "12h"}, "team": 1}"#,
+            "reaper",
+        )
+        .unwrap();
+        assert_eq!(
+            p.max_room_age,
+            Some(Limit(Some(Duration::from_secs(12 * 3600))))
+        );
+        let p = RulePatch::from_metadata(r#"{"reaper": {"exempt": true}}"#, "reaper").unwrap();
+        assert_eq!(p.exempt, Some(true));
+        let p =
+            RulePatch::from_metadata(r#"{"reaper": {"max_room_age": "off"}}"#, "reaper").unwrap();
+        assert_eq!(p.max_room_age, Some(Limit(None)));
+        for ignored in [
+            "",
+            "plain text",
+            "{broken",
+            r#"{"other": 1}"#,
+            r#"{"reaper": {"max_room_age": "soon"}}"#,
+            r#"{"reaper": {"bogus": 1}}"#,
+            r#"{"reaper": 5}"#,
+        ] {
+            assert_eq!(
+                RulePatch::from_metadata(ignored, "reaper"),
+                None,
+                "{ignored}"
+            );
+        }
+    }
+
+    #[test]
+    fn patch_changes_only_what_it_names() {
+        let mut rules = Rules::default();
+        RulePatch {
+            humanless: Some(HumanlessMode::StopEgress),
+            max_egress_age: Some(Limit(Some(Duration::from_secs(60)))),
+            ..Default::default()
+        }
+        .apply(&mut rules);
+        assert_eq!(rules.humanless, HumanlessMode::StopEgress);
+        assert_eq!(rules.max_egress_age, Some(Duration::from_secs(60)));
+        assert_eq!(rules.humanless_grace, Rules::default().humanless_grace);
+        assert!(rules.orphan_egress);
+    }
+}

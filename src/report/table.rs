@@ -1,0 +1,153 @@
+//! Tables for people. Every string from the server is sanitized before it gets here.
+
+use std::io::Write;
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::Report;
+use super::sanitize::line;
+use crate::execute::Outcome;
+use crate::policy::{Finding, Target, human_duration};
+
+/// ANSI styles, used only when color is on.
+pub(super) struct Paint(pub bool);
+
+impl Paint {
+    pub fn red(&self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+/// Renders rows under a header, kubectl-style (no borders: easy to read and to `awk`).
+pub(super) fn render(
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut builder = Builder::default();
+    builder.push_record(header.iter().copied());
+    for row in rows {
+        builder.push_record(row);
+    }
+    let mut table = builder.build();
+    table.with(Style::blank());
+    writeln!(out, "{table}")
+}
+
+/// `humans/others`, with `?` where unknown.
+pub(super) fn presence(humans: Option<u32>, others: Option<u32>) -> String {
+    let show = |n: Option<u32>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    format!("{}/{}", show(humans), show(others))
+}
+
+/// The sweep table and its summary line.
+pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Result<()> {
+    let paint = Paint(color);
+    if report.findings.is_empty() {
+        return writeln!(
+            out,
+            "{} nothing offends ({} rooms, {} egresses scanned)",
+            paint.green("ok:"),
+            report.rooms_scanned,
+            report.egresses_scanned
+        );
+    }
+    let rows = report
+        .findings
+        .iter()
+        .map(|(f, r)| {
+            let result = match r.outcome {
+                Outcome::Done | Outcome::AlreadyGone => paint.green(r.outcome.as_str()),
+                Outcome::Failed => paint.red(r.outcome.as_str()),
+                Outcome::SkippedRecheck => paint.yellow(r.outcome.as_str()),
+                Outcome::Planned => r.outcome.as_str().to_owned(),
+            };
+            vec![
+                f.rules
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                target(f),
+                if f.room.is_empty() {
+                    paint.dim("-")
+                } else {
+                    line(&f.room)
+                },
+                human_duration(f.age),
+                presence(f.humans, f.others),
+                f.action.as_str().to_owned(),
+                result,
+                line(&f.reason),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            "RULES",
+            "TARGET",
+            "ROOM",
+            "AGE",
+            "HUMANS/OTHERS",
+            "ACTION",
+            "RESULT",
+            "REASON",
+        ],
+        rows,
+        out,
+    )?;
+    for (f, r) in &report.findings {
+        if let Some(error) = &r.error {
+            writeln!(out, "{} {}: {}", paint.dim("note:"), target(f), line(error))?;
+        }
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+fn target(f: &Finding) -> String {
+    match f.target {
+        Target::Room => "room".to_owned(),
+        Target::Egress => line(f.egress_id.as_deref().unwrap_or("?")),
+    }
+}
+
+fn summary_line(report: &Report) -> String {
+    let s = report.summary();
+    let scanned = format!(
+        "{} rooms, {} egresses scanned",
+        report.rooms_scanned, report.egresses_scanned
+    );
+    if report.refused {
+        format!(
+            "refused: {} actions exceed --max-actions; nothing was done ({scanned})",
+            report.findings.len()
+        )
+    } else if report.dry_run {
+        format!(
+            "dry run: {} actions planned, nothing changed ({scanned})",
+            s.planned
+        )
+    } else {
+        format!(
+            "done {}, already gone {}, skipped {}, failed {} ({scanned})",
+            s.done, s.already_gone, s.skipped, s.failed
+        )
+    }
+}

@@ -1,0 +1,277 @@
+//! The read-only views: `lk-reaper rooms` and `lk-reaper egress`.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::table::{Paint, presence, render};
+use super::{sanitize::line, timestamp};
+use crate::cli::OutputFormat;
+use crate::policy::{Action, EgressView, Evaluation, RoomView, Rule, Verdict, human_duration};
+
+/// Which view to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewKind {
+    Rooms,
+    Egress,
+}
+
+/// A read-only inventory report.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub kind: ViewKind,
+    pub now: DateTime<Utc>,
+    pub evaluation: Evaluation,
+    pub rooms_scanned: usize,
+    pub egresses_scanned: usize,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonVerdict<'a> {
+    verdict: &'static str,
+    rules: &'a [Rule],
+    action: Option<Action>,
+}
+
+impl<'a> JsonVerdict<'a> {
+    fn new(v: &'a Verdict) -> Self {
+        let (verdict, rules, action) = match v {
+            Verdict::Healthy => ("healthy", &[][..], None),
+            Verdict::Excluded => ("excluded", &[][..], None),
+            Verdict::Exempt => ("exempt", &[][..], None),
+            Verdict::Unjudged => ("unjudged", &[][..], None),
+            Verdict::Offends(rules, action) => ("offends", rules.as_slice(), *action),
+        };
+        Self {
+            verdict,
+            rules,
+            action,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonRoom<'a> {
+    name: &'a str,
+    sid: &'a str,
+    age_s: u64,
+    humans: Option<u32>,
+    others: Option<u32>,
+    active_egresses: usize,
+    policy: &'a str,
+    #[serde(flatten)]
+    verdict: JsonVerdict<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonEgress<'a> {
+    egress_id: &'a str,
+    room: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    status: &'a str,
+    age_s: u64,
+    #[serde(flatten)]
+    verdict: JsonVerdict<'a>,
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    version: u32,
+    now: String,
+    rooms_scanned: usize,
+    egresses_scanned: usize,
+    offending: usize,
+    warnings: &'a [String],
+}
+
+impl Inventory {
+    /// How many rows offend (for `--exit-code`).
+    pub fn offending(&self) -> usize {
+        let offends = |v: &Verdict| matches!(v, Verdict::Offends(..));
+        match self.kind {
+            ViewKind::Rooms => self
+                .evaluation
+                .rooms
+                .iter()
+                .filter(|r| offends(&r.verdict))
+                .count(),
+            ViewKind::Egress => self
+                .evaluation
+                .egresses
+                .iter()
+                .filter(|e| offends(&e.verdict))
+                .count(),
+        }
+    }
+
+    /// Writes the view to `out` in `format`.
+    pub fn render(
+        &self,
+        format: OutputFormat,
+        color: bool,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        match format {
+            OutputFormat::Table => self.table(&Paint(color), out),
+            OutputFormat::Json => {
+                let mut doc = serde_json::to_value(self.header())?;
+                doc[self.items_key()] = self.items();
+                serde_json::to_writer_pretty(&mut *out, &doc)?;
+                writeln!(out)
+            }
+            OutputFormat::Ndjson => {
+                if let serde_json::Value::Array(items) = self.items() {
+                    for item in items {
+                        writeln!(out, "{item}")?;
+                    }
+                }
+                serde_json::to_writer(&mut *out, &self.header())?;
+                writeln!(out)
+            }
+        }
+    }
+
+    fn header(&self) -> Header<'_> {
+        Header {
+            version: 1,
+            now: timestamp(self.now),
+            rooms_scanned: self.rooms_scanned,
+            egresses_scanned: self.egresses_scanned,
+            offending: self.offending(),
+            warnings: &self.warnings,
+        }
+    }
+
+    fn items_key(&self) -> &'static str {
+        match self.kind {
+            ViewKind::Rooms => "rooms",
+            ViewKind::Egress => "egresses",
+        }
+    }
+
+    fn items(&self) -> serde_json::Value {
+        let items: Vec<serde_json::Value> = match self.kind {
+            ViewKind::Rooms => self.evaluation.rooms.iter().map(json_room).collect(),
+            ViewKind::Egress => self.evaluation.egresses.iter().map(json_egress).collect(),
+        };
+        serde_json::Value::Array(items)
+    }
+
+    fn table(&self, paint: &Paint, out: &mut impl Write) -> std::io::Result<()> {
+        let (header, rows, what): (&[&str], Vec<Vec<String>>, &str) = match self.kind {
+            ViewKind::Rooms => (
+                &[
+                    "ROOM",
+                    "AGE",
+                    "HUMANS/OTHERS",
+                    "EGRESS",
+                    "POLICY",
+                    "VERDICT",
+                ],
+                self.evaluation
+                    .rooms
+                    .iter()
+                    .map(|r| room_row(r, paint))
+                    .collect(),
+                "rooms",
+            ),
+            ViewKind::Egress => (
+                &["EGRESS", "TYPE", "STATUS", "ROOM", "AGE", "VERDICT"],
+                self.evaluation
+                    .egresses
+                    .iter()
+                    .map(|e| egress_row(e, paint))
+                    .collect(),
+                "active egresses",
+            ),
+        };
+        if rows.is_empty() {
+            return writeln!(
+                out,
+                "no {what} in scope ({} rooms, {} egresses scanned)",
+                self.rooms_scanned, self.egresses_scanned
+            );
+        }
+        render(header, rows, out)?;
+        writeln!(
+            out,
+            "{} of {} {what} offend ({} rooms, {} egresses scanned)",
+            self.offending(),
+            match self.kind {
+                ViewKind::Rooms => self.evaluation.rooms.len(),
+                ViewKind::Egress => self.evaluation.egresses.len(),
+            },
+            self.rooms_scanned,
+            self.egresses_scanned
+        )
+    }
+}
+
+fn json_room(r: &RoomView) -> serde_json::Value {
+    serde_json::to_value(JsonRoom {
+        name: &r.name,
+        sid: &r.sid,
+        age_s: r.age.as_secs(),
+        humans: r.humans,
+        others: r.others,
+        active_egresses: r.egresses,
+        policy: &r.policy,
+        verdict: JsonVerdict::new(&r.verdict),
+    })
+    .unwrap_or_default()
+}
+
+fn json_egress(e: &EgressView) -> serde_json::Value {
+    serde_json::to_value(JsonEgress {
+        egress_id: &e.egress_id,
+        room: (!e.room.is_empty()).then_some(e.room.as_str()),
+        kind: e.kind,
+        status: e.status,
+        age_s: e.age.as_secs(),
+        verdict: JsonVerdict::new(&e.verdict),
+    })
+    .unwrap_or_default()
+}
+
+fn verdict_text(v: &Verdict, paint: &Paint) -> String {
+    match v {
+        Verdict::Healthy => paint.green("healthy"),
+        Verdict::Excluded => paint.dim("excluded"),
+        Verdict::Exempt => paint.dim("exempt"),
+        Verdict::Unjudged => paint.yellow("not judged (participants unknown)"),
+        Verdict::Offends(rules, action) => {
+            let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
+            let action = action.map_or("nothing to stop", Action::as_str);
+            paint.red(&format!("{} -> {action}", rules.join(",")))
+        }
+    }
+}
+
+fn room_row(r: &RoomView, paint: &Paint) -> Vec<String> {
+    vec![
+        line(&r.name),
+        human_duration(r.age),
+        presence(r.humans, r.others),
+        r.egresses.to_string(),
+        line(&r.policy),
+        verdict_text(&r.verdict, paint),
+    ]
+}
+
+fn egress_row(e: &EgressView, paint: &Paint) -> Vec<String> {
+    vec![
+        line(&e.egress_id),
+        e.kind.to_owned(),
+        e.status.trim_start_matches("EGRESS_").to_owned(),
+        if e.room.is_empty() {
+            "-".to_owned()
+        } else {
+            line(&e.room)
+        },
+        human_duration(e.age),
+        verdict_text(&e.verdict, paint),
+    ]
+}
