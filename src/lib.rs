@@ -21,6 +21,8 @@ pub mod inventory;
 pub mod livekit;
 /// The stderr logger.
 mod logging;
+/// Posting a summary to a chat webhook.
+mod notify;
 /// Findings grouped into jobs, oldest first.
 pub mod plan;
 /// Rules and verdicts: a pure function of policy, inventory and time.
@@ -59,6 +61,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::from_cli(global, &args.inventory, args.max_actions)?;
             let options = commands::sweep::SweepOptions {
                 dry_run: args.dry_run,
+                metrics_file: args.metrics_file,
+                notify_url: args.notify_url,
+                notify_dry_run: args.notify_dry_run,
             };
             commands::sweep::run(&config, &options).await
         }

@@ -1,15 +1,26 @@
 //! `lk-reaper sweep`: observe, plan, act (unless a dry run), report.
 
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
 use crate::config::Config;
 use crate::execute::{self, ActionResult, Outcome};
 use crate::exit_code::ExitCode;
+use crate::notify;
 use crate::plan::Plan;
 use crate::report::Report;
+use crate::report::metrics::{self, RunMetrics};
 
 /// Options only a sweep has.
 #[derive(Debug, Clone, Default)]
 pub struct SweepOptions {
     pub dry_run: bool,
+    /// Prometheus textfile to (re)write after the run.
+    pub metrics_file: Option<PathBuf>,
+    /// Where to POST a summary of actions taken.
+    pub notify_url: Option<String>,
+    /// Notify after a dry run too.
+    pub notify_dry_run: bool,
 }
 
 /// Runs one sweep and returns its report.
@@ -65,14 +76,34 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
     })
 }
 
-/// `lk-reaper sweep`: prints the report, returns the exit code.
+/// `lk-reaper sweep`: prints the report, writes metrics, notifies; returns the exit code.
 pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<ExitCode> {
-    let report = sweep(config, options).await?;
+    let started = Instant::now();
+    let outcome = sweep(config, options).await;
+    if let Some(path) = &options.metrics_file {
+        let metrics = RunMetrics {
+            report: outcome.as_ref().ok(),
+            duration: started.elapsed(),
+            finished_at: SystemTime::now(),
+        };
+        let text = metrics.render(metrics::previous_success(path));
+        if let Err(err) = metrics::write_atomically(path, &text) {
+            tracing::warn!("{err:#}");
+        }
+    }
+    let report = outcome?;
     report.render(
         config.run.output,
         config.run.color,
         &mut std::io::stdout().lock(),
     )?;
+    if let Some(url) = &options.notify_url
+        && (!report.dry_run || options.notify_dry_run)
+        && notify::worth_sending(&report)
+        && let Err(err) = notify::send(url, &config.connection.endpoint.to_string(), &report).await
+    {
+        tracing::warn!("{err:#}");
+    }
     Ok(report.exit_code(config.exit_code))
 }
 

@@ -3,7 +3,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod error;
-mod tls;
+pub(crate) mod tls;
 mod transport;
 
 pub use client::{CallLimits, Client, Credentials};

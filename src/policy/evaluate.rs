@@ -380,3 +380,387 @@ fn judge_egress(
         recheck,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::cli::ParticipantKind::{self, Agent, Bridge, Egress as EgressKindP, Sip, Standard};
+    use crate::inventory::{EgressKind, Participant};
+    use crate::livekit::proto::EgressStatus;
+    use crate::livekit::proto::participant_info::State;
+    use crate::policy::tests::globs;
+    use crate::policy::{Limit, PolicyBlock, RulePatch};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap()
+    }
+
+    fn ago_ms(secs: i64) -> i64 {
+        now().timestamp_millis() - secs * 1000
+    }
+
+    fn p(identity: &str, kind: ParticipantKind) -> Participant {
+        Participant {
+            identity: identity.into(),
+            kind: Some(kind),
+            kind_details: vec![],
+            state: State::Active as i32,
+            hidden: false,
+            joined_ms: ago_ms(10),
+            tracks: 1,
+        }
+    }
+
+    fn room(name: &str, age_s: i64, people: Vec<Participant>) -> Room {
+        let counted = people
+            .iter()
+            .filter(|p| !matches!(p.kind, Some(Agent | EgressKindP)))
+            .count();
+        Room {
+            name: name.into(),
+            sid: format!("RM_{name}"),
+            created_ms: ago_ms(age_s),
+            metadata: String::new(),
+            num_participants: counted as u32,
+            empty_timeout: 300,
+            departure_timeout: 20,
+            participants: Participants::Listed(people),
+        }
+    }
+
+    fn egress(id: &str, room: &str, started_s_ago: i64) -> Egress {
+        Egress {
+            egress_id: id.into(),
+            room_name: room.into(),
+            kind: if room.is_empty() {
+                EgressKind::Web
+            } else {
+                EgressKind::RoomComposite
+            },
+            status: EgressStatus::EgressActive,
+            // Nanoseconds, as LiveKit sends them.
+            started_ns: (now().timestamp_millis() - started_s_ago * 1000) * 1_000_000,
+        }
+    }
+
+    /// shared/scenarios/basic.json as an inventory.
+    fn basic() -> Inventory {
+        Inventory {
+            taken_at: now(),
+            rooms: vec![
+                room(
+                    "standup",
+                    1800,
+                    vec![p("alice", Standard), p("agent-AJ_1", Agent)],
+                ),
+                room(
+                    "left-running",
+                    30_000,
+                    vec![p("agent-AJ_2", Agent), p("EG_rec1", EgressKindP)],
+                ),
+                room("phone-support", 900, vec![p("sip_+15550100", Sip)]),
+                room("just-created", 60, vec![]),
+                room("camera-feed", 86_400, vec![p("rtsp-lobby", Bridge)]),
+            ],
+            egresses: vec![
+                egress("EG_rec1", "left-running", 29_000),
+                egress("EG_web1", "", 90_000),
+                egress("EG_orphan", "gone-yesterday", 50_000),
+                egress("EG_standup", "standup", 1500),
+            ],
+            egress_unchecked: None,
+        }
+    }
+
+    fn summary(e: &Evaluation) -> Vec<(String, Vec<Rule>, Action, Recheck)> {
+        e.findings
+            .iter()
+            .map(|f| {
+                let target = f
+                    .egress_id
+                    .clone()
+                    .unwrap_or_else(|| format!("room {}", f.room));
+                (target, f.rules.clone(), f.action, f.recheck)
+            })
+            .collect()
+    }
+
+    fn row(
+        target: &str,
+        rules: &[Rule],
+        action: Action,
+        recheck: Recheck,
+    ) -> (String, Vec<Rule>, Action, Recheck) {
+        (target.into(), rules.to_vec(), action, recheck)
+    }
+
+    #[test]
+    fn basic_scenario_gets_its_documented_verdicts() {
+        let e = evaluate(&Policy::default(), &basic(), now());
+        assert_eq!(
+            summary(&e),
+            vec![
+                row(
+                    "room camera-feed",
+                    &[Rule::Humanless],
+                    Action::DeleteRoom,
+                    Recheck::NoHuman
+                ),
+                row(
+                    "EG_orphan",
+                    &[Rule::OrphanEgress],
+                    Action::StopEgress,
+                    Recheck::RoomGone
+                ),
+                row(
+                    "room left-running",
+                    &[Rule::Humanless],
+                    Action::DeleteRoom,
+                    Recheck::NoHuman
+                ),
+                row(
+                    "EG_rec1",
+                    &[Rule::Humanless],
+                    Action::StopEgress,
+                    Recheck::NoHuman
+                ),
+            ]
+        );
+        let left = e
+            .findings
+            .iter()
+            .find(|f| f.room == "left-running" && f.target == Target::Room)
+            .unwrap();
+        assert_eq!((left.humans, left.others), (Some(0), Some(2)));
+        assert_eq!(
+            left.reason,
+            "no human present (1 agent, 1 egress); room older than 5m"
+        );
+        let healthy: Vec<&str> = e
+            .rooms
+            .iter()
+            .filter(|r| r.verdict == Verdict::Healthy)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(healthy, ["standup", "phone-support", "just-created"]);
+    }
+
+    #[test]
+    fn egress_age_reads_nanoseconds() {
+        let policy = Policy {
+            defaults: Rules {
+                max_egress_age: Some(Duration::from_secs(3 * 3600)),
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &basic(), now());
+        let web = e
+            .findings
+            .iter()
+            .find(|f| f.egress_id.as_deref() == Some("EG_web1"))
+            .unwrap();
+        assert_eq!(web.rules, [Rule::MaxEgressAge]);
+        assert_eq!(web.age, Duration::from_secs(90_000));
+        assert_eq!(web.recheck, Recheck::None);
+        // 1500 s (25 min) is under 3 h: misreading ns as µs or ms would make it ancient or new.
+        assert!(
+            e.findings
+                .iter()
+                .all(|f| f.egress_id.as_deref() != Some("EG_standup"))
+        );
+        let rec = e
+            .findings
+            .iter()
+            .find(|f| f.egress_id.as_deref() == Some("EG_rec1"))
+            .unwrap();
+        assert_eq!(rec.rules, [Rule::Humanless, Rule::MaxEgressAge]);
+        assert_eq!(
+            rec.recheck,
+            Recheck::None,
+            "its own age limit stands without the room"
+        );
+    }
+
+    #[test]
+    fn max_room_age_deletes_even_with_humans_and_carries_every_rule() {
+        let policy = Policy {
+            defaults: Rules {
+                max_room_age: Some(Duration::from_secs(1000)),
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &basic(), now());
+        let standup = e
+            .findings
+            .iter()
+            .find(|f| f.room == "standup" && f.target == Target::Room)
+            .unwrap();
+        assert_eq!(standup.rules, [Rule::MaxRoomAge]);
+        assert_eq!(standup.recheck, Recheck::None);
+        assert_eq!(standup.humans, Some(1));
+        let camera = e.findings.iter().find(|f| f.room == "camera-feed").unwrap();
+        assert_eq!(camera.rules, [Rule::Humanless, Rule::MaxRoomAge]);
+        assert_eq!(camera.recheck, Recheck::None);
+    }
+
+    #[test]
+    fn stop_egress_mode_keeps_rooms() {
+        let policy = Policy {
+            defaults: Rules {
+                humanless: HumanlessMode::StopEgress,
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &basic(), now());
+        assert_eq!(
+            summary(&e),
+            vec![
+                row(
+                    "EG_orphan",
+                    &[Rule::OrphanEgress],
+                    Action::StopEgress,
+                    Recheck::RoomGone
+                ),
+                row(
+                    "EG_rec1",
+                    &[Rule::Humanless],
+                    Action::StopEgress,
+                    Recheck::NoHuman
+                )
+            ]
+        );
+        let camera = e.rooms.iter().find(|r| r.name == "camera-feed").unwrap();
+        assert_eq!(
+            camera.verdict,
+            Verdict::Offends(vec![Rule::Humanless], None)
+        );
+    }
+
+    #[test]
+    fn scope_exclusion_exemption_and_grace_protect() {
+        let mut inv = basic();
+        inv.egresses.push(egress("EG_young_orphan", "gone-now", 30));
+        inv.rooms[1].metadata = r#"{"reaper": {"exempt": true}}"#.into();
+        let policy = Policy {
+            scope: crate::policy::Scope {
+                exclude: globs(&["camera-*"]),
+                ..Default::default()
+            },
+            metadata_key: Some("reaper".into()),
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &inv, now());
+        assert_eq!(
+            summary(&e),
+            vec![row(
+                "EG_orphan",
+                &[Rule::OrphanEgress],
+                Action::StopEgress,
+                Recheck::RoomGone
+            )]
+        );
+        let verdict = |name: &str| {
+            e.rooms
+                .iter()
+                .find(|r| r.name == name)
+                .unwrap()
+                .verdict
+                .clone()
+        };
+        assert_eq!(verdict("camera-feed"), Verdict::Excluded);
+        assert_eq!(verdict("left-running"), Verdict::Exempt);
+        let rec1 = e
+            .egresses
+            .iter()
+            .find(|x| x.egress_id == "EG_rec1")
+            .unwrap();
+        assert_eq!(
+            rec1.verdict,
+            Verdict::Exempt,
+            "an egress is judged with its room's policy"
+        );
+
+        let only_standup = Policy {
+            scope: crate::policy::Scope {
+                include: Some(globs(&["standup"])),
+                ..Default::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&only_standup, &basic(), now());
+        assert_eq!(e.rooms.len(), 1);
+        assert!(
+            e.egresses.iter().all(|x| x.room == "standup"),
+            "web and other rooms' egress are out of scope"
+        );
+    }
+
+    #[test]
+    fn policy_blocks_and_unlisted_or_unknown_participants() {
+        let mut inv = basic();
+        inv.rooms[4].participants = Participants::Failed("timeout".into());
+        inv.rooms[1].participants = Participants::NotListed;
+        inv.egresses[0].status = EgressStatus::EgressEnding;
+        let policy = Policy {
+            blocks: vec![PolicyBlock {
+                label: "policy[1] phone-*".into(),
+                rooms: globs(&["phone-*"]),
+                patch: RulePatch {
+                    max_room_age: Some(Limit(Some(Duration::from_secs(600)))),
+                    ..Default::default()
+                },
+            }],
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &inv, now());
+        assert_eq!(
+            summary(&e),
+            vec![
+                row(
+                    "EG_orphan",
+                    &[Rule::OrphanEgress],
+                    Action::StopEgress,
+                    Recheck::RoomGone
+                ),
+                row(
+                    "room left-running",
+                    &[Rule::Humanless],
+                    Action::DeleteRoom,
+                    Recheck::NoHuman
+                ),
+                row(
+                    "room phone-support",
+                    &[Rule::MaxRoomAge],
+                    Action::DeleteRoom,
+                    Recheck::None
+                ),
+            ],
+            "an ENDING egress is not stopped again; a room that cannot be listed is not judged humanless"
+        );
+        let left = e
+            .findings
+            .iter()
+            .find(|f| f.room == "left-running")
+            .unwrap();
+        assert_eq!(
+            (left.humans, left.others),
+            (Some(0), None),
+            "a zero count proves no human, not who else is there"
+        );
+        assert_eq!(
+            e.rooms
+                .iter()
+                .find(|r| r.name == "camera-feed")
+                .unwrap()
+                .verdict,
+            Verdict::Unjudged
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Turning outcomes into what the operator reads: table, JSON, NDJSON.
 
 mod json;
+pub mod metrics;
 pub mod sanitize;
 mod table;
 mod views;

@@ -1,0 +1,278 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[lk-reaper] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'lk-reaper'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'lk-reaper'= {
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand sweep 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+            cand rooms 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
+            cand egress 'Read-only inventory: active egresses, age, room, verdict'
+            cand snapshot 'Write the live inventory as a scenario file for `simulate` (read-only)'
+            cand simulate 'Serve a LiveKit API simulator from a scenario file on loopback'
+            cand demo 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'lk-reaper;sweep'= {
+            cand --max-actions 'Refuse to act when the plan holds more actions than this [default: 100]'
+            cand --metrics-file 'Write Prometheus metrics (textfile collector format) to this file, atomically'
+            cand --notify-url 'POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep'
+            cand --humanless 'What to do with a room that has no human'
+            cand --humanless-grace 'How old a humanless room must be before it offends [default: 5m]'
+            cand --max-room-age 'Delete rooms created longer ago than this [default: off]'
+            cand --max-egress-age 'Stop egresses that started longer ago than this [default: off]'
+            cand --orphan-egress 'Stop active egresses whose room no longer exists [default: on]'
+            cand --orphan-grace 'An egress younger than this is never an orphan [default: 2m]'
+            cand --human-kind 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]'
+            cand --not-human 'Identities matching this glob are never human (repeatable)'
+            cand --room 'Only rooms whose name matches this glob (repeatable)'
+            cand --exclude-room 'Never touch rooms matching this glob, nor their egresses (repeatable)'
+            cand --shard 'Take only shard K of N (0-based), split by a stable hash of the room name'
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand -n 'Only report what would be done; make no change'
+            cand --dry-run 'Only report what would be done; make no change'
+            cand --notify-dry-run 'Also notify after a dry run'
+            cand --exit-code 'Exit with code 3 when offenders were found (for CI smoke checks)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;rooms'= {
+            cand --humanless 'What to do with a room that has no human'
+            cand --humanless-grace 'How old a humanless room must be before it offends [default: 5m]'
+            cand --max-room-age 'Delete rooms created longer ago than this [default: off]'
+            cand --max-egress-age 'Stop egresses that started longer ago than this [default: off]'
+            cand --orphan-egress 'Stop active egresses whose room no longer exists [default: on]'
+            cand --orphan-grace 'An egress younger than this is never an orphan [default: 2m]'
+            cand --human-kind 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]'
+            cand --not-human 'Identities matching this glob are never human (repeatable)'
+            cand --room 'Only rooms whose name matches this glob (repeatable)'
+            cand --exclude-room 'Never touch rooms matching this glob, nor their egresses (repeatable)'
+            cand --shard 'Take only shard K of N (0-based), split by a stable hash of the room name'
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand --exit-code 'Exit with code 3 when offenders were found (for CI smoke checks)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;egress'= {
+            cand --humanless 'What to do with a room that has no human'
+            cand --humanless-grace 'How old a humanless room must be before it offends [default: 5m]'
+            cand --max-room-age 'Delete rooms created longer ago than this [default: off]'
+            cand --max-egress-age 'Stop egresses that started longer ago than this [default: off]'
+            cand --orphan-egress 'Stop active egresses whose room no longer exists [default: on]'
+            cand --orphan-grace 'An egress younger than this is never an orphan [default: 2m]'
+            cand --human-kind 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]'
+            cand --not-human 'Identities matching this glob are never human (repeatable)'
+            cand --room 'Only rooms whose name matches this glob (repeatable)'
+            cand --exclude-room 'Never touch rooms matching this glob, nor their egresses (repeatable)'
+            cand --shard 'Take only shard K of N (0-based), split by a stable hash of the room name'
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand --exit-code 'Exit with code 3 when offenders were found (for CI smoke checks)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;snapshot'= {
+            cand -f 'Write the scenario here instead of stdout'
+            cand --file 'Write the scenario here instead of stdout'
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;simulate'= {
+            cand --scenario 'Scenario file (JSON) to serve'
+            cand --generate 'Generate a deterministic synthetic fleet of N rooms instead'
+            cand --seed 'Seed for --generate'
+            cand --listen 'Address to listen on (loopback only; port 0 picks a free port)'
+            cand --latency 'Delay every API call by this much (overrides the scenario''s latency_ms)'
+            cand --tls-cert 'Serve TLS with this certificate chain (PEM)'
+            cand --tls-key 'Private key for --tls-cert (PEM)'
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand --print-scenario 'Print the scenario JSON and exit'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;demo'= {
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;completions'= {
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand -v 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;help'= {
+            cand sweep 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+            cand rooms 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
+            cand egress 'Read-only inventory: active egresses, age, room, verdict'
+            cand snapshot 'Write the live inventory as a scenario file for `simulate` (read-only)'
+            cand simulate 'Serve a LiveKit API simulator from a scenario file on loopback'
+            cand demo 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'lk-reaper;help;sweep'= {
+        }
+        &'lk-reaper;help;rooms'= {
+        }
+        &'lk-reaper;help;egress'= {
+        }
+        &'lk-reaper;help;snapshot'= {
+        }
+        &'lk-reaper;help;simulate'= {
+        }
+        &'lk-reaper;help;demo'= {
+        }
+        &'lk-reaper;help;completions'= {
+        }
+        &'lk-reaper;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,113 @@
+//! `--notify-url`: one POST of what a sweep did, Slack incoming-webhook compatible.
+//! One attempt with a short timeout: a chat outage must not slow the janitor down.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::execute::Outcome;
+use crate::report::{Report, Summary, sanitize};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Serialize)]
+struct Payload<'a> {
+    /// What Slack shows.
+    text: String,
+    dry_run: bool,
+    server: &'a str,
+    summary: Summary,
+    actions: Vec<Action<'a>>,
+}
+
+#[derive(Serialize)]
+struct Action<'a> {
+    action: &'static str,
+    room: &'a str,
+    egress_id: Option<&'a str>,
+    rules: Vec<&'static str>,
+    result: &'static str,
+    error: Option<&'a str>,
+}
+
+/// Whether there is anything to tell: an action taken or failed (a dry run only reports).
+pub fn worth_sending(report: &Report) -> bool {
+    report.refused
+        || report
+            .findings
+            .iter()
+            .any(|(_, r)| r.outcome != Outcome::Planned)
+}
+
+/// Posts the summary. Errors never name the URL: webhook URLs are secrets.
+pub async fn send(url: &str, server: &str, report: &Report) -> anyhow::Result<()> {
+    let payload = payload(server, report);
+    let tls = crate::livekit::tls::client_config(url.starts_with("https://"))?;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(TIMEOUT)
+        .build()?;
+    let response = client
+        .post(url)
+        .json(&payload)
+        .send()
+        .await
+        .map_err(reqwest::Error::without_url)
+        .context("notification not sent")?;
+    let status = response.status();
+    anyhow::ensure!(
+        status.is_success(),
+        "notification not sent: the receiver answered HTTP {status}"
+    );
+    Ok(())
+}
+
+fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
+    let s = report.summary();
+    let head = if report.refused {
+        format!(
+            "lk-reaper refused to act on {server}: {} actions exceed --max-actions",
+            report.findings.len()
+        )
+    } else {
+        format!(
+            "lk-reaper on {server}{}: {} done, {} already gone, {} skipped, {} failed",
+            if report.dry_run { " (dry run)" } else { "" },
+            s.done + s.planned,
+            s.already_gone,
+            s.skipped,
+            s.failed
+        )
+    };
+    let mut lines = vec![head];
+    let actions = report
+        .findings
+        .iter()
+        .map(|(f, r)| {
+            let target = f.egress_id.as_deref().unwrap_or(&f.room);
+            lines.push(format!(
+                "• {} {} ({}): {}",
+                f.action.as_str(),
+                sanitize::line(target),
+                sanitize::line(&f.reason),
+                r.outcome.as_str()
+            ));
+            Action {
+                action: f.action.as_str(),
+                room: &f.room,
+                egress_id: f.egress_id.as_deref(),
+                rules: f.rules.iter().map(|r| r.as_str()).collect(),
+                result: r.outcome.as_str(),
+                error: r.error.as_deref(),
+            }
+        })
+        .collect();
+    Payload {
+        text: lines.join("\n"),
+        dry_run: report.dry_run,
+        server,
+        summary: s,
+        actions,
+    }
+}

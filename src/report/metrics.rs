@@ -1,0 +1,181 @@
+//! `--metrics-file`: Prometheus text for node_exporter's textfile collector, written
+//! atomically (temp file + rename) so the collector never reads half a file.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::Report;
+use crate::execute::Outcome;
+use crate::policy::Rule;
+
+const SUCCESS_METRIC: &str = "lk_reaper_last_success_timestamp_seconds";
+
+/// How one sweep ended, for the metrics.
+pub struct RunMetrics<'a> {
+    /// `None` when the run could not take the inventory.
+    pub report: Option<&'a Report>,
+    pub duration: Duration,
+    pub finished_at: SystemTime,
+}
+
+type Labelled = Family<Vec<(String, String)>, Gauge>;
+
+impl RunMetrics<'_> {
+    /// Renders the metrics; `previous_success` carries the last success over a failed run.
+    pub fn render(&self, previous_success: Option<f64>) -> String {
+        let mut registry = Registry::with_prefix("lk_reaper");
+        let int = |registry: &mut Registry, name: &str, help: &str, value: i64| {
+            let gauge = Gauge::<i64>::default();
+            gauge.set(value);
+            registry.register(name, help, gauge);
+        };
+        let float = |registry: &mut Registry, name: &str, help: &str, value: f64| {
+            let gauge = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+            gauge.set(value);
+            registry.register(name, help, gauge);
+        };
+        let now = unix_seconds(self.finished_at);
+        float(
+            &mut registry,
+            "duration_seconds",
+            "Wall time of the last run.",
+            self.duration.as_secs_f64(),
+        );
+        float(
+            &mut registry,
+            "last_run_timestamp_seconds",
+            "When the last run ended.",
+            now,
+        );
+        int(
+            &mut registry,
+            "up",
+            "1 if the last run could take the inventory.",
+            i64::from(self.report.is_some()),
+        );
+        let success = self
+            .report
+            .is_some_and(|r| r.summary().failed == 0 && !r.refused);
+        if let Some(at) = if success { Some(now) } else { previous_success } {
+            float(
+                &mut registry,
+                "last_success_timestamp_seconds",
+                "When a run last ended with no failed action.",
+                at,
+            );
+        }
+        if let Some(report) = self.report {
+            int(
+                &mut registry,
+                "dry_run",
+                "1 if the last run was a dry run.",
+                i64::from(report.dry_run),
+            );
+            int(
+                &mut registry,
+                "rooms_scanned",
+                "Rooms listed by the last run.",
+                report.rooms_scanned as i64,
+            );
+            int(
+                &mut registry,
+                "egresses_scanned",
+                "Active egresses listed by the last run.",
+                report.egresses_scanned as i64,
+            );
+            registry.register(
+                "findings",
+                "Findings of the last run, by rule.",
+                by_rule(report),
+            );
+            registry.register(
+                "actions",
+                "Findings of the last run, by result.",
+                by_result(report),
+            );
+        }
+        let mut text = String::new();
+        // Encoding into a String cannot fail.
+        let _ = encode(&mut text, &registry);
+        text
+    }
+}
+
+fn by_rule(report: &Report) -> Labelled {
+    let family = Labelled::default();
+    for rule in [
+        Rule::Humanless,
+        Rule::MaxRoomAge,
+        Rule::MaxEgressAge,
+        Rule::OrphanEgress,
+    ] {
+        let n = report
+            .findings
+            .iter()
+            .filter(|(f, _)| f.rules.contains(&rule))
+            .count();
+        family
+            .get_or_create(&vec![("rule".into(), rule.as_str().into())])
+            .set(n as i64);
+    }
+    family
+}
+
+fn by_result(report: &Report) -> Labelled {
+    let family = Labelled::default();
+    let all = [
+        Outcome::Planned,
+        Outcome::Done,
+        Outcome::AlreadyGone,
+        Outcome::SkippedRecheck,
+        Outcome::Failed,
+    ];
+    for outcome in all {
+        let n = report
+            .findings
+            .iter()
+            .filter(|(_, r)| r.outcome == outcome)
+            .count();
+        family
+            .get_or_create(&vec![("result".into(), outcome.as_str().into())])
+            .set(n as i64);
+    }
+    family
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// The last success time in an earlier metrics file, if any.
+pub fn previous_success(path: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(SUCCESS_METRIC)?.trim().parse().ok())
+}
+
+/// Writes `text` to `path` atomically, readable by the collector (0644).
+pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write metrics in {}", dir.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    file.persist(path)
+        .with_context(|| format!("cannot write metrics file {}", path.display()))?;
+    Ok(())
+}

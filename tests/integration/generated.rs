@@ -1,0 +1,219 @@
+//! The checked-in man pages and completion scripts must match the clap definition.
+//! Regenerate them with: LK_REAPER_BLESS=1 cargo test --test integration generated
+
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use clap_mangen::Man;
+use clap_mangen::roff::{Roff, bold, roman};
+use lk_reaper::cli::Cli;
+
+const REFRESH: &str = "LK_REAPER_BLESS=1 cargo test --test integration generated";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compares `want` with the file, or writes it when blessing.
+#[track_caller]
+fn check(path: &Path, want: &str) {
+    if std::env::var_os("LK_REAPER_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date with the CLI definition; regenerate it with:\n    {REFRESH}",
+        path.display()
+    );
+}
+
+fn section(roff: &mut Roff, title: &str, paragraphs: &[(&str, &str)]) {
+    roff.control("SH", [title]);
+    for (term, text) in paragraphs {
+        if term.is_empty() {
+            roff.control("PP", []).text([roman(*text)]);
+        } else {
+            roff.control("TP", [])
+                .text([bold(*term)])
+                .text([roman(*text)]);
+        }
+    }
+}
+
+fn examples(roff: &mut Roff) {
+    roff.control("SH", ["EXAMPLES"]);
+    let examples: [(&str, &str); 7] = [
+        (
+            "See what a sweep would do, without changing anything:",
+            "lk-reaper sweep --dry-run",
+        ),
+        (
+            "The same as JSON for a script:",
+            "lk-reaper sweep --dry-run -o json | jq '.findings[]'",
+        ),
+        (
+            "Delete rooms older than 4 hours and stop egresses older than 3 hours:",
+            "lk-reaper sweep --max-room-age 4h --max-egress-age 3h",
+        ),
+        (
+            "Every minute from cron, never two at once:",
+            "* * * * * flock -n /run/lk-reaper.lock lk-reaper -q sweep --config /etc/lk-reaper.toml",
+        ),
+        (
+            "A CI smoke check against staging (exit 3 when anything offends):",
+            "lk-reaper sweep --dry-run --exit-code",
+        ),
+        (
+            "Rehearse a policy on a copy of production:",
+            "lk-reaper snapshot -f prod.json; lk-reaper simulate --scenario prod.json --listen 127.0.0.1:7881",
+        ),
+        ("Try it with no server at all:", "lk-reaper demo"),
+    ];
+    for (what, command) in examples {
+        roff.control("PP", []).text([roman(what)]);
+        roff.control("RS", ["4"])
+            .text([bold(command)])
+            .control("RE", []);
+    }
+    roff.control("PP", []).text([roman(
+        "README.md has full systemd (LoadCredential=), Kubernetes CronJob and CI recipes.",
+    )]);
+}
+
+fn main_page() -> String {
+    let man = Man::new(Cli::command());
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    man.render_subcommands_section(&mut out).unwrap();
+
+    let mut roff = Roff::new();
+    section(
+        &mut roff,
+        "EXIT STATUS",
+        &[
+            ("0", "Ran; every planned action done (or a dry run)."),
+            (
+                "1",
+                "Could not run: unreachable server, authentication failure, deadline passed before the inventory.",
+            ),
+            ("2", "Usage or configuration error."),
+            ("3", "With --exit-code: offenders were found."),
+            ("4", "Some actions failed (the rest were still attempted)."),
+            ("5", "Refused by --max-actions; nothing was done."),
+        ],
+    );
+    section(
+        &mut roff,
+        "ENVIRONMENT",
+        &[
+            (
+                "LIVEKIT_URL",
+                "Server URL (ws://, wss://, http://, https://).",
+            ),
+            ("LIVEKIT_API_KEY", "API key."),
+            (
+                "LIVEKIT_API_SECRET",
+                "API secret. Prefer it, or a secret file, over --api-secret: flags are visible in the process list.",
+            ),
+            (
+                "LIVEKIT_API_SECRET_FILE",
+                "File holding the API secret (systemd credentials, Kubernetes secrets); a trailing newline is trimmed.",
+            ),
+            (
+                "LIVEKIT_PROJECT",
+                "Project of the lk CLI whose url, key and secret to use.",
+            ),
+            ("LK_REAPER_CONFIG", "TOML policy file."),
+            (
+                "LK_REAPER_NOTIFY_URL",
+                "Webhook that receives a summary after a real sweep.",
+            ),
+            (
+                "SSL_CERT_FILE",
+                "PEM bundle of trusted CAs, for a server behind a private CA; otherwise the system trust store is used.",
+            ),
+            (
+                "HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
+                "Proxy settings, as other tools read them.",
+            ),
+            ("RUST_LOG", "Log filter on stderr (overrides -v / -q)."),
+            ("NO_COLOR", "No colors or progress bar when set."),
+        ],
+    );
+    section(
+        &mut roff,
+        "FILES",
+        &[
+            (
+                "~/.livekit/cli-config.yaml",
+                "The lk CLI's projects, read with --project.",
+            ),
+            (
+                "/etc/lk-reaper.toml",
+                "A conventional place for the policy file given with --config; see README.md for its keys.",
+            ),
+        ],
+    );
+    examples(&mut roff);
+    roff.to_writer(&mut out).unwrap();
+    man.render_version_section(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn man_pages_match_the_cli() {
+    check(&root().join("man/lk-reaper.1"), &main_page());
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    for sub in cmd.get_subcommands() {
+        let name = format!("lk-reaper-{}", sub.get_name());
+        let sub = sub.clone().name(name.clone()).display_name(name.clone());
+        let mut out = Vec::new();
+        Man::new(sub).render(&mut out).unwrap();
+        check(
+            &root().join(format!("man/{name}.1")),
+            &String::from_utf8(out).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn man_page_has_the_operator_sections() {
+    let page = main_page();
+    for needed in [
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "LIVEKIT_API_SECRET_FILE",
+        "SSL_CERT_FILE",
+    ] {
+        assert!(page.contains(needed), "man page lacks {needed}");
+    }
+}
+
+#[test]
+fn completions_match_the_cli() {
+    use clap_complete::Shell;
+    for (shell, file) in [
+        (Shell::Bash, "lk-reaper.bash"),
+        (Shell::Zsh, "_lk-reaper"),
+        (Shell::Fish, "lk-reaper.fish"),
+        (Shell::Elvish, "lk-reaper.elv"),
+        (Shell::PowerShell, "_lk-reaper.ps1"),
+    ] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "lk-reaper", &mut out);
+        check(
+            &root().join("completions").join(file),
+            &String::from_utf8(out).unwrap(),
+        );
+    }
+}
