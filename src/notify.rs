@@ -18,11 +18,11 @@ struct Payload<'a> {
     dry_run: bool,
     server: &'a str,
     summary: Summary,
-    actions: Vec<Action<'a>>,
+    actions: Vec<NotifiedAction<'a>>,
 }
 
 #[derive(Serialize)]
-struct Action<'a> {
+struct NotifiedAction<'a> {
     action: &'static str,
     room: &'a str,
     egress_id: Option<&'a str>,
@@ -93,7 +93,7 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
                 sanitize::line(&f.reason),
                 r.outcome.as_str()
             ));
-            Action {
+            NotifiedAction {
                 action: f.action.as_str(),
                 room: &f.room,
                 egress_id: f.egress_id.as_deref(),
