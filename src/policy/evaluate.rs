@@ -764,3 +764,132 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::time::Duration;
+
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::cli::ParticipantKind;
+    use crate::inventory::{EgressKind, Participant};
+    use crate::livekit::proto::EgressStatus;
+    use crate::policy::HumanSpec;
+
+    const KINDS: [ParticipantKind; 7] = [
+        ParticipantKind::Standard,
+        ParticipantKind::Ingress,
+        ParticipantKind::Egress,
+        ParticipantKind::Sip,
+        ParticipantKind::Agent,
+        ParticipantKind::Connector,
+        ParticipantKind::Bridge,
+    ];
+
+    fn participant() -> impl Strategy<Value = Participant> {
+        (
+            0..KINDS.len(),
+            0..4i32,
+            any::<bool>(),
+            any::<bool>(),
+            "[a-z]{1,3}-?[0-9]?",
+        )
+            .prop_map(|(kind, state, simulated, hidden, identity)| Participant {
+                identity,
+                kind: Some(KINDS[kind]),
+                kind_details: if simulated { vec![5] } else { vec![] },
+                state,
+                hidden,
+                joined_ms: 0,
+                tracks: 1,
+            })
+    }
+
+    fn room() -> impl Strategy<Value = (String, i64, Vec<Participant>, bool, u8)> {
+        (
+            "[a-d]{1,2}",
+            0..200_000i64,
+            prop::collection::vec(participant(), 0..5),
+            any::<bool>(),
+            0..3u8,
+        )
+    }
+
+    fn policy() -> impl Strategy<Value = Policy> {
+        (
+            0..3u8,
+            prop::option::of(0..100_000u64),
+            prop::option::of(0..100_000u64),
+            prop::collection::vec(0..KINDS.len(), 1..4),
+            any::<bool>(),
+        )
+            .prop_map(|(mode, max_room, max_egress, kinds, not_human_a)| Policy {
+                defaults: Rules {
+                    humanless: [
+                        HumanlessMode::Off,
+                        HumanlessMode::StopEgress,
+                        HumanlessMode::DeleteRoom,
+                    ][mode as usize],
+                    max_room_age: max_room.map(Duration::from_secs),
+                    max_egress_age: max_egress.map(Duration::from_secs),
+                    ..Rules::default()
+                },
+                humans: HumanSpec {
+                    kinds: kinds.into_iter().map(|k| KINDS[k]).collect(),
+                    not_human: if not_human_a {
+                        crate::policy::tests::globs(&["a*"])
+                    } else {
+                        globset::GlobSet::empty()
+                    },
+                },
+                ..Policy::default()
+            })
+    }
+
+    proptest! {
+        /// The invariant that matters most: a room with a human present (by the policy's own
+        /// definition) is never deleted, nor its egresses stopped, because of `humanless`.
+        #[test]
+        fn humanless_never_touches_a_room_with_a_human(policy in policy(), rooms in prop::collection::vec(room(), 0..8)) {
+            let now = Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap();
+            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None };
+            for (i, (name, age, people, has_egress, listed)) in rooms.into_iter().enumerate() {
+                let name = format!("{name}{i}");
+                let counted = people.iter().filter(|p| !matches!(p.kind, Some(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;
+                if has_egress {
+                    inventory.egresses.push(Egress {
+                        egress_id: format!("EG_{i}"),
+                        room_name: name.clone(),
+                        kind: EgressKind::RoomComposite,
+                        status: EgressStatus::EgressActive,
+                        started_ns: (now.timestamp_millis() - age) * 1_000_000,
+                    });
+                }
+                inventory.rooms.push(Room {
+                    name,
+                    sid: format!("RM_{i}"),
+                    created_ms: now.timestamp_millis() - age * 1000,
+                    metadata: String::new(),
+                    num_participants: counted,
+                    empty_timeout: 0,
+                    departure_timeout: 0,
+                    participants: match listed {
+                        0 => Participants::Listed(people.clone()),
+                        1 => Participants::NotListed,
+                        _ => Participants::Failed("x".into()),
+                    },
+                });
+                let with_human = people.iter().any(|p| policy.humans.is_human(p));
+                let room = inventory.rooms.last().unwrap().name.clone();
+                let e = evaluate(&policy, &inventory, now);
+                if with_human {
+                    for f in e.findings.iter().filter(|f| f.room == room) {
+                        prop_assert!(!f.rules.contains(&Rule::Humanless), "humanless hit {room} with a human: {f:?}");
+                    }
+                }
+            }
+        }
+    }
+}
