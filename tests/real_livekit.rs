@@ -8,7 +8,11 @@
 
 // A test crate: panicking is how a helper fails a test, product names (LiveKit, Redis,
 // ListRooms) fill the docs, and must_use on every helper is noise.
-#![allow(clippy::missing_panics_doc, clippy::doc_markdown, clippy::must_use_candidate)]
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::doc_markdown,
+    clippy::must_use_candidate
+)]
 
 #[path = "real_livekit/conformance.rs"]
 mod conformance;

@@ -70,7 +70,7 @@ async fn participants_reach_active_and_rooms_count_humans_only() {
         (Identity::of_kind("agent-1", "agent"), Kind::Agent, vec![]),
         (
             Identity::of_kind("EG_recorder", "egress")
-                .with_video(serde_json::json!({"hidden": true, "recorder": true})),
+                .with_video(&serde_json::json!({"hidden": true, "recorder": true})),
             Kind::Egress,
             vec![],
         ),

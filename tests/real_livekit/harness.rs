@@ -258,7 +258,6 @@ impl LiveKit {
     pub async fn list_rooms(&self, names: &[&str]) -> Result<Vec<proto::Room>> {
         let req = proto::ListRoomsRequest {
             names: names.iter().map(|n| (*n).to_owned()).collect(),
-            ..Default::default()
         };
         let tok = token::api(json!({ "roomList": true }));
         let resp: proto::ListRoomsResponse =
@@ -308,11 +307,14 @@ impl LiveKit {
             egress_id: egress_id.into(),
         };
         let tok = token::api(json!({ "roomRecord": true }));
+        let auth = format!("Bearer {tok}");
+        let content_type = twirp::Encoding::Protobuf.content_type();
+        let path = "livekit.Egress/StopEgress";
         twirp::call(
             &self.url,
-            "livekit.Egress/StopEgress",
-            twirp::Encoding::Protobuf,
-            Some(&tok),
+            path,
+            content_type,
+            Some(&auth),
             req.encode_to_vec(),
         )
         .await
@@ -389,11 +391,10 @@ impl LiveKit {
         let waited = tokio::time::timeout(JOIN_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(rest) = line.strip_prefix("CONNECTED ") {
-                    sid = rest
-                        .split_whitespace()
+                    rest.split_whitespace()
                         .nth(1)
                         .unwrap_or_default()
-                        .to_owned();
+                        .clone_into(&mut sid);
                 }
                 if line.starts_with(want) {
                     return Ok(());
@@ -574,14 +575,15 @@ fn start_redis(ns: &Netns, logs: &Path) -> Result<Proc> {
 
 /// The server's config: every address it hands out or contacts is the namespace's own.
 fn server_config(ns: &Netns, redis: bool) -> String {
-    let mut config = format!(
-        "port: {HTTP_PORT}\nrtc:\n  tcp_port: 7881\n  udp_port: 7882\n  use_external_ip: false\n  node_ip: {ip}\n  stun_servers:\n    - {ip}:3478\nlogging:\n  level: info\n",
-        ip = ns.addr
-    );
-    if redis {
-        config.push_str(&format!("redis:\n  address: {}:{REDIS_PORT}\n", ns.addr));
-    }
-    config
+    let ip = ns.addr;
+    let redis = if redis {
+        format!("redis:\n  address: {ip}:{REDIS_PORT}\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "port: {HTTP_PORT}\nrtc:\n  tcp_port: 7881\n  udp_port: 7882\n  use_external_ip: false\n  node_ip: {ip}\n  stun_servers:\n    - {ip}:3478\nlogging:\n  level: info\n{redis}"
+    )
 }
 
 async fn wait_for_tcp(addr: SocketAddr, timeout: Duration) -> Result<()> {

@@ -12,7 +12,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -141,7 +141,7 @@ impl Drop for Netns {
 }
 
 /// The guard: waits for a line or EOF on stdin, then kills and deletes.
-fn spawn_guard(ns: &str, host_if: &str, lock: &PathBuf) -> Result<(Child, ChildStdin)> {
+fn spawn_guard(ns: &str, host_if: &str, lock: &Path) -> Result<(Child, ChildStdin)> {
     let script = format!(
         "trap '' INT TERM HUP; read -r _; \
          for i in 1 2 3; do ip netns pids {ns} 2>/dev/null | xargs -r kill -9; sleep 0.1; done; \

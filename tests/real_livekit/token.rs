@@ -35,7 +35,9 @@ pub fn sign(mut claims: Value, key: &str, secret: &str) -> String {
 
 /// A server-API token with the `video` grant given (e.g. `{"roomList": true}`).
 pub fn api(video: Value) -> String {
-    sign(json!({ "video": video }), API_KEY, API_SECRET)
+    let mut claims = serde_json::Map::new();
+    claims.insert("video".into(), video);
+    sign(Value::Object(claims), API_KEY, API_SECRET)
 }
 
 /// Who a joining participant is: identity, kind (lowercase claim: "", "agent", "egress",
@@ -69,13 +71,15 @@ impl Identity {
     }
 
     /// Adds a kind detail such as "simulation".
+    #[must_use]
     pub fn with_detail(mut self, detail: &str) -> Self {
         self.kind_details.push(detail.into());
         self
     }
 
     /// Merges extra `video` grant fields, e.g. `{"hidden": true}`.
-    pub fn with_video(mut self, extra: Value) -> Self {
+    #[must_use]
+    pub fn with_video(mut self, extra: &Value) -> Self {
         if let (Some(dst), Some(src)) = (self.extra_video.as_object_mut(), extra.as_object()) {
             dst.extend(src.clone());
         }

@@ -60,20 +60,21 @@ pub fn client() -> &'static reqwest::Client {
     })
 }
 
-/// POSTs `body` to `{base}/twirp/{path}` (path e.g. `livekit.RoomService/ListRooms`).
+/// POSTs `body` to `{base}/twirp/{path}` (path e.g. `livekit.RoomService/ListRooms`) with
+/// this Content-Type and Authorization header value (e.g. `Bearer <jwt>`).
 pub async fn call(
     base: &str,
     path: &str,
-    encoding: Encoding,
-    token: Option<&str>,
+    content_type: &str,
+    authorization: Option<&str>,
     body: Vec<u8>,
 ) -> Result<Reply> {
     let mut req = client()
         .post(format!("{base}/twirp/{path}"))
-        .header("Content-Type", encoding.content_type())
+        .header("Content-Type", content_type)
         .body(body);
-    if let Some(token) = token {
-        req = req.header("Authorization", format!("Bearer {token}"));
+    if let Some(value) = authorization {
+        req = req.header("Authorization", value);
     }
     let started = std::time::Instant::now();
     let resp = req
@@ -103,14 +104,9 @@ pub async fn proto<Req: Message, Resp: Message + Default>(
     token: &str,
     req: &Req,
 ) -> Result<Resp> {
-    let reply = call(
-        base,
-        path,
-        Encoding::Protobuf,
-        Some(token),
-        req.encode_to_vec(),
-    )
-    .await?;
+    let auth = format!("Bearer {token}");
+    let content_type = Encoding::Protobuf.content_type();
+    let reply = call(base, path, content_type, Some(&auth), req.encode_to_vec()).await?;
     if reply.status != 200 {
         bail!("{path}: HTTP {} {}", reply.status, reply.text());
     }
