@@ -14,6 +14,15 @@
     clippy::must_use_candidate
 )]
 
+/// Prints a line to the real stderr, past the test harness's output capture, so skips,
+/// case counts and measurements show in every run (`eprintln!` shows only on failure).
+macro_rules! visible {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[path = "real_livekit/conformance.rs"]
 mod conformance;
 #[path = "real_livekit/facts.rs"]

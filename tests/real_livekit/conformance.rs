@@ -546,14 +546,14 @@ async fn real_server_answers_match_the_golden_file() {
     let answers = real_answers(&table)
         .await
         .expect("conformance cases against the real server");
-    eprintln!(
+    visible!(
         "conformance: {} cases ran against the real LiveKit server",
         answers.len()
     );
     let fresh = serde_json::to_string_pretty(&answers).unwrap() + "\n";
     if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") || !golden_path().exists() {
         std::fs::write(golden_path(), &fresh).unwrap();
-        eprintln!("wrote {}", golden_path().display());
+        visible!("wrote {}", golden_path().display());
         return;
     }
     let golden: Vec<Answer> =
@@ -575,7 +575,7 @@ async fn real_server_answers_match_the_golden_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_answers_like_the_real_server() {
     if !simulator_side_enabled() {
-        eprintln!(
+        visible!(
             "SKIPPED simulator_answers_like_the_real_server: simulator side not switched on (conformance.rs SIMULATOR_SIDE_ENABLED)"
         );
         return;
@@ -596,7 +596,7 @@ async fn simulator_answers_like_the_real_server() {
         "real-answers.json is stale: regenerate it"
     );
     let diffs = unexplained(&golden, &sim, &known);
-    eprintln!(
+    visible!(
         "conformance: {} cases compared, simulator vs real server",
         sim.len()
     );

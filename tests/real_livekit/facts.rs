@@ -60,7 +60,7 @@ async fn participants_reach_active_and_rooms_count_humans_only() {
         .wait_active(room, "alice", Duration::from_secs(20))
         .await
         .unwrap();
-    eprintln!(
+    visible!(
         "FINDING join-to-ACTIVE (standard, audio published): {:?} after CONNECTED; {:?} after spawn",
         to_active,
         joined.elapsed()
@@ -114,7 +114,7 @@ async fn participants_reach_active_and_rooms_count_humans_only() {
     })
     .await
     .unwrap();
-    eprintln!(
+    visible!(
         "FINDING num_participants reached 3 (of 5 present) {:?} after all were ACTIVE; num_publishers = {}",
         started.elapsed(),
         count.1
@@ -168,7 +168,7 @@ async fn stop_egress_answers_from_the_stored_record() {
             .twirp_error()
             .and_then(|e| e["code"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        eprintln!(
+        visible!(
             "FINDING StopEgress {id}: HTTP {} code={code} after {:?}: {}",
             reply.status,
             reply.elapsed,
@@ -205,16 +205,69 @@ async fn without_redis_rooms_work_and_egress_is_not_connected() {
     lk.create_room("solo", 0, 0, "").await.unwrap();
     assert_eq!(lk.list_rooms(&[]).await.unwrap().len(), 1);
     let err = lk.list_egress("", true).await.unwrap_err().to_string();
-    eprintln!("FINDING ListEgress without redis: {err}");
+    visible!("FINDING ListEgress without redis: {err}");
     assert!(
         err.contains("HTTP 500") && err.contains("egress not connected"),
         "{err}"
     );
     let stop = lk.stop_egress("EG_any").await.unwrap();
-    eprintln!(
+    visible!(
         "FINDING StopEgress without redis: HTTP {} {}",
         stop.status,
         stop.text()
     );
     assert!(stop.status >= 400);
+}
+
+/// LIVEKIT_API.md says `num_participants` is recomputed at most every 5 s. Measured here:
+/// how long ListRooms takes to show one human after it is ACTIVE, and zero after it left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn num_participants_follows_joins_and_leaves_within_seconds() {
+    let test = "num_participants_follows_joins_and_leaves_within_seconds";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    let room = "count";
+    lk.create_room(room, 0, 0, "").await.unwrap();
+    let human = lk
+        .join(room, &Identity::standard("bob"), true)
+        .await
+        .unwrap();
+    lk.wait_active(room, "bob", Duration::from_secs(20))
+        .await
+        .unwrap();
+    let count_is = |n: u32| {
+        let lk = &lk;
+        move || async move {
+            let rooms = lk.list_rooms(&[room]).await?;
+            Ok(rooms
+                .first()
+                .filter(|r| r.num_participants == n)
+                .map(|_| ()))
+        }
+    };
+    let started = Instant::now();
+    eventually(
+        "num_participants == 1",
+        Duration::from_secs(20),
+        count_is(1),
+    )
+    .await
+    .unwrap();
+    let up = started.elapsed();
+    human.leave().await.unwrap();
+    let started = Instant::now();
+    eventually(
+        "num_participants == 0",
+        Duration::from_secs(20),
+        count_is(0),
+    )
+    .await
+    .unwrap();
+    let down = started.elapsed();
+    visible!(
+        "FINDING ListRooms num_participants: 0->1 {up:?} after ACTIVE, 1->0 {down:?} after leave"
+    );
+    let gone = lk.list_participants(room).await.unwrap();
+    assert!(gone.is_empty(), "bob left: {gone:?}");
 }

@@ -93,7 +93,7 @@ pub fn available(test: &str) -> bool {
         std::env::var("LK_REAPER_REQUIRE_REAL_LIVEKIT").as_deref() != Ok("1"),
         "{test}: real LiveKit required (LK_REAPER_REQUIRE_REAL_LIVEKIT=1) but missing: {what}; run scripts/install-test-deps"
     );
-    eprintln!(
+    visible!(
         "SKIPPED {test}: real LiveKit not available (missing: {what}); run scripts/install-test-deps"
     );
     false
