@@ -1,0 +1,646 @@
+//! The conformance table (tests/conformance/cases.json): every case is sent to the real
+//! server loaded with the table's fixture, and what came back (status, content type, Twirp
+//! code, normalised body) must equal the golden file tests/conformance/real-answers.json
+//! (`LK_REAPER_UPDATE_GOLDEN=1` rewrites it). The same cases against `lk-reaper simulate`
+//! loaded with the same state must give the same answers, except for the differences listed
+//! with their reasons in tests/conformance/known-differences.json.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use livekit_protocol as proto;
+use prost::Message;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::harness::{self, LiveKit, Options, Participant, egress_record, eventually};
+use crate::token::{self, API_KEY, API_SECRET, Identity};
+use crate::twirp::{self, Encoding};
+
+/// The simulator side is written against SPEC.md's contract ("Simulator", "Scenario files").
+/// Switch this on once `lk-reaper simulate` exists in the branch (or set
+/// `LK_REAPER_CONFORMANCE_SIM=1`).
+const SIMULATOR_SIDE_ENABLED: bool = false;
+
+fn simulator_side_enabled() -> bool {
+    SIMULATOR_SIDE_ENABLED || std::env::var("LK_REAPER_CONFORMANCE_SIM").as_deref() == Ok("1")
+}
+
+fn dir() -> PathBuf {
+    harness::repo_root().join("tests/conformance")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Table {
+    pub fixture: Fixture,
+    pub cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Fixture {
+    pub rooms: Vec<FixtureRoom>,
+    pub egresses: Vec<FixtureEgress>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FixtureRoom {
+    pub name: String,
+    pub metadata: String,
+    pub participants: Vec<FixtureParticipant>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FixtureParticipant {
+    pub identity: String,
+    /// Token claim spelling: "" (standard), "agent", "sip", "egress", …
+    pub kind: String,
+    pub kind_details: Vec<String>,
+    pub publish_audio: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FixtureEgress {
+    pub egress_id: String,
+    pub room_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub started_s_ago: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Server {
+    Redis,
+    NoRedis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Auth {
+    Valid,
+    None,
+    NotBearer,
+    BadSignature,
+    Expired,
+    WrongKey,
+    MissingGrant,
+    OtherRoomGrant,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Case {
+    pub name: String,
+    pub method: String,
+    pub encoding: Encoding,
+    pub auth: Auth,
+    pub grant: Value,
+    pub body: Value,
+    pub server: Server,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub raw_body: Option<String>,
+}
+
+/// What one server answered to one case, normalised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub name: String,
+    pub status: u16,
+    pub content_type: String,
+    pub code: Option<String>,
+    pub body: Value,
+}
+
+pub fn load_table() -> Table {
+    let text =
+        std::fs::read_to_string(dir().join("cases.json")).expect("tests/conformance/cases.json");
+    serde_json::from_str(&text).expect("cases.json parses")
+}
+
+/// The Authorization header value for a case.
+fn authorization(case: &Case) -> Option<String> {
+    let grant = case.grant.clone();
+    let now = token::unix_now();
+    let jwt = match case.auth {
+        Auth::Valid => token::api(grant),
+        Auth::None => return None,
+        Auth::NotBearer => return Some(format!("Basic {}", token::api(grant))),
+        Auth::BadSignature => token::sign(json!({ "video": grant }), API_KEY, "not-the-secret"),
+        Auth::Expired => token::sign(
+            json!({ "video": grant, "nbf": now - 7200, "exp": now - 3600 }),
+            API_KEY,
+            API_SECRET,
+        ),
+        Auth::WrongKey => token::sign(json!({ "video": grant }), "otherkey", API_SECRET),
+        Auth::MissingGrant => token::api(json!({ "roomJoin": true, "room": "conf-room" })),
+        Auth::OtherRoomGrant => {
+            let mut g = grant;
+            g["room"] = json!("other-room");
+            token::api(g)
+        }
+    };
+    Some(format!("Bearer {jwt}"))
+}
+
+fn enc<T: Message + DeserializeOwned>(v: &Value) -> Result<Vec<u8>> {
+    Ok(serde_json::from_value::<T>(v.clone())?.encode_to_vec())
+}
+
+fn dec<T: Message + Default + Serialize>(b: &[u8]) -> Result<Value> {
+    Ok(serde_json::to_value(T::decode(b)?)?)
+}
+
+type Encode = fn(&Value) -> Result<Vec<u8>>;
+type Decode = fn(&[u8]) -> Result<Value>;
+
+/// Request encoder and response decoder (pbjson serde) for the methods in the table.
+fn codec(method: &str) -> Option<(Encode, Decode)> {
+    use proto::*;
+    Some(match method.rsplit('/').next()? {
+        "ListRooms" => (enc::<ListRoomsRequest>, dec::<ListRoomsResponse>),
+        "ListParticipants" => (
+            enc::<ListParticipantsRequest>,
+            dec::<ListParticipantsResponse>,
+        ),
+        "GetParticipant" => (enc::<RoomParticipantIdentity>, dec::<ParticipantInfo>),
+        "RemoveParticipant" => (
+            enc::<RoomParticipantIdentity>,
+            dec::<RemoveParticipantResponse>,
+        ),
+        "DeleteRoom" => (enc::<DeleteRoomRequest>, dec::<DeleteRoomResponse>),
+        "ListEgress" => (enc::<ListEgressRequest>, dec::<ListEgressResponse>),
+        "StopEgress" => (enc::<StopEgressRequest>, dec::<EgressInfo>),
+        _ => return None,
+    })
+}
+
+/// Sends one case to `base` and normalises the answer.
+pub async fn send(base: &str, case: &Case) -> Result<Answer> {
+    let codec = codec(&case.method);
+    let body = match (&case.raw_body, case.encoding) {
+        (Some(raw), Encoding::Protobuf) => raw.chars().map(|c| c as u8).collect(),
+        (Some(raw), Encoding::Json) => raw.clone().into_bytes(),
+        (None, Encoding::Json) => serde_json::to_vec(&case.body)?,
+        (None, Encoding::Protobuf) => match codec {
+            Some((encode, _)) => {
+                encode(&case.body).with_context(|| format!("{}: body", case.name))?
+            }
+            None => Vec::new(),
+        },
+    };
+    let content_type = case
+        .content_type
+        .as_deref()
+        .unwrap_or(case.encoding.content_type());
+    let auth = authorization(case);
+    let reply = twirp::call(base, &case.method, content_type, auth.as_deref(), body).await?;
+    let is_protobuf = reply.content_type.starts_with("application/protobuf");
+    let body = if reply.status == 200 && is_protobuf {
+        match codec {
+            Some((_, decode)) => {
+                decode(&reply.body).with_context(|| format!("{}: answer", case.name))?
+            }
+            None => json!({ "undecodable": reply.body.len() }),
+        }
+    } else if let Ok(v) = serde_json::from_slice::<Value>(&reply.body) {
+        v
+    } else {
+        json!({ "text": reply.text() })
+    };
+    let code = body.get("code").and_then(Value::as_str).map(str::to_owned);
+    Ok(Answer {
+        name: case.name.clone(),
+        status: reply.status,
+        content_type: reply.content_type,
+        code,
+        body: normalise(body),
+    })
+}
+
+const ID_KEYS: &[&str] = &["sid", "room_id", "cid", "mid", "node_id", "turn_password"];
+const TIME_KEYS: &[&str] = &[
+    "creation_time",
+    "creation_time_ms",
+    "joined_at",
+    "joined_at_ms",
+    "started_at",
+    "updated_at",
+    "ended_at",
+    "unix_micro",
+    "version",
+];
+
+fn snake(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty() || s == "0",
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// Replaces ids and timestamps (non-zero ones) with placeholders and sorts arrays, so two
+/// answers compare by meaning. Keys keep their spelling: snake_case vs camelCase is a finding.
+pub fn normalise(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let s = snake(&k);
+                    let v = if ID_KEYS.contains(&s.as_str()) && !is_zero(&v) {
+                        json!("<id>")
+                    } else if TIME_KEYS.contains(&s.as_str()) && !v.is_object() && !is_zero(&v) {
+                        json!("<time>")
+                    } else {
+                        normalise(v)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(normalise).collect();
+            items.sort_by_cached_key(Value::to_string);
+            Value::Array(items)
+        }
+        Value::String(s) => Value::String(hide_jwts(&s)),
+        other => other,
+    }
+}
+
+/// Replaces every JWT in `s` with `<jwt>`: the server echoes a refused token in its 401 body.
+fn hide_jwts(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find("eyJ") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(tail.len());
+        out.push_str("<jwt>");
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A real server loaded with the fixture: rooms, participants (held while it lives) and,
+/// with Redis, the egress records.
+pub struct RealFixture {
+    pub lk: LiveKit,
+    _participants: Vec<Participant>,
+}
+
+impl RealFixture {
+    pub async fn start(fixture: &Fixture, server: Server) -> Result<Self> {
+        let lk = LiveKit::start(Options {
+            redis: server == Server::Redis,
+        })
+        .await?;
+        let mut held = Vec::new();
+        for room in &fixture.rooms {
+            lk.create_room(&room.name, 0, 0, &room.metadata).await?;
+            if server == Server::NoRedis {
+                continue;
+            }
+            for p in &room.participants {
+                let mut who = Identity::of_kind(&p.identity, &p.kind);
+                who.kind_details.clone_from(&p.kind_details);
+                held.push(lk.join(&room.name, &who, p.publish_audio).await?);
+                lk.wait_active(&room.name, &p.identity, Duration::from_secs(20))
+                    .await?;
+            }
+        }
+        if server == Server::Redis {
+            for e in &fixture.egresses {
+                let status = proto::EgressStatus::from_str_name(&e.status)
+                    .with_context(|| e.status.clone())?;
+                lk.put_egress(&egress_record(
+                    &e.egress_id,
+                    &e.room_name,
+                    &e.kind,
+                    status,
+                    e.started_s_ago,
+                ))?;
+            }
+            settle_counts(&lk, fixture).await?;
+        }
+        Ok(Self {
+            lk,
+            _participants: held,
+        })
+    }
+}
+
+/// Waits until ListRooms reports the fixture's humans and publishers (eventually consistent).
+async fn settle_counts(lk: &LiveKit, fixture: &Fixture) -> Result<()> {
+    for room in fixture.rooms.iter().filter(|r| !r.participants.is_empty()) {
+        let humans = room
+            .participants
+            .iter()
+            .filter(|p| !matches!(p.kind.as_str(), "agent" | "egress"))
+            .count() as u32;
+        let publishers = room.participants.iter().filter(|p| p.publish_audio).count() as u32;
+        eventually(
+            &format!("{} counts {humans}/{publishers}", room.name),
+            Duration::from_secs(20),
+            || async {
+                let rooms = lk.list_rooms(&[&room.name]).await?;
+                Ok(rooms
+                    .first()
+                    .filter(|r| r.num_participants == humans && r.num_publishers == publishers)
+                    .map(|_| ()))
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs every case against the real server (one with Redis, one without).
+pub async fn real_answers(table: &Table) -> Result<Vec<Answer>> {
+    let with_redis = RealFixture::start(&table.fixture, Server::Redis).await?;
+    let without = RealFixture::start(&table.fixture, Server::NoRedis).await?;
+    let mut answers = Vec::new();
+    for case in &table.cases {
+        let base = if case.server == Server::Redis {
+            &with_redis.lk.url
+        } else {
+            &without.lk.url
+        };
+        answers.push(send(base, case).await?);
+    }
+    Ok(answers)
+}
+
+/// The fixture as a scenario file for `lk-reaper simulate` (SPEC.md "Scenario files"). A
+/// stored STARTING/ACTIVE record has no worker on the real server: a zombie. The server
+/// without Redis is emulated with faults on the egress methods.
+pub fn scenario(fixture: &Fixture, server: Server) -> Value {
+    let rooms: Vec<Value> = fixture
+        .rooms
+        .iter()
+        .map(|r| {
+            let participants: Vec<Value> = if server == Server::NoRedis {
+                Vec::new()
+            } else {
+                r.participants.iter().map(scenario_participant).collect()
+            };
+            json!({ "name": r.name, "age_s": 10, "metadata": r.metadata, "empty_timeout": 300,
+                    "departure_timeout": 20, "participants": participants })
+        })
+        .collect();
+    let egresses: Vec<Value> = if server == Server::NoRedis {
+        Vec::new()
+    } else {
+        fixture
+            .egresses
+            .iter()
+            .map(|e| {
+                let zombie = matches!(e.status.as_str(), "EGRESS_STARTING" | "EGRESS_ACTIVE");
+                json!({ "egress_id": e.egress_id, "room_name": e.room_name, "type": e.kind,
+                        "status": e.status, "started_s_ago": e.started_s_ago, "zombie": zombie })
+            })
+            .collect()
+    };
+    let faults: Vec<Value> = if server == Server::NoRedis {
+        ["ListEgress", "StopEgress"]
+            .iter()
+            .map(|m| json!({ "method": m, "status": 500, "code": "internal", "msg": "twirp error unknown: egress not connected (redis required)", "times": 1_000_000 }))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    json!({ "key": API_KEY, "secret": API_SECRET, "egress_page_size": 0, "latency_ms": 0,
+            "rooms": rooms, "egresses": egresses, "faults": faults })
+}
+
+fn scenario_participant(p: &FixtureParticipant) -> Value {
+    let kind = if p.kind.is_empty() {
+        "STANDARD".to_owned()
+    } else {
+        p.kind.to_uppercase()
+    };
+    let details: Vec<String> = p.kind_details.iter().map(|d| d.to_uppercase()).collect();
+    json!({ "identity": p.identity, "kind": kind, "kind_details": details, "joined_s_ago": 5,
+            "state": "ACTIVE", "hidden": false, "tracks": u32::from(p.publish_audio) })
+}
+
+/// `lk-reaper simulate --scenario FILE --listen 127.0.0.1:0`, killed on drop.
+pub struct Simulator {
+    _child: tokio::process::Child,
+    _scenario: tempfile::NamedTempFile,
+    pub url: String,
+}
+
+impl Simulator {
+    pub async fn start(scenario: &Value) -> Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let file = tempfile::NamedTempFile::new()?;
+        std::fs::write(file.path(), serde_json::to_vec_pretty(scenario)?)?;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lk-reaper"))
+            .args(["simulate", "--scenario"])
+            .arg(file.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().context("simulator stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .context("simulator printed no URL within 10s")??
+            .context("simulator exited before printing its URL")?;
+        if !first.starts_with("http://127.0.0.1:") {
+            bail!("simulator's first line is not its URL: {first}");
+        }
+        Ok(Self {
+            _child: child,
+            _scenario: file,
+            url: first.trim().to_owned(),
+        })
+    }
+}
+
+/// Runs every case against two simulators loaded like the real servers.
+pub async fn simulator_answers(table: &Table) -> Result<Vec<Answer>> {
+    let with_redis = Simulator::start(&scenario(&table.fixture, Server::Redis)).await?;
+    let without = Simulator::start(&scenario(&table.fixture, Server::NoRedis)).await?;
+    let mut answers = Vec::new();
+    for case in &table.cases {
+        let base = if case.server == Server::Redis {
+            &with_redis.url
+        } else {
+            &without.url
+        };
+        answers.push(send(base, case).await?);
+    }
+    Ok(answers)
+}
+
+/// One listed difference: the case, the field (status, content_type, code, body) and why.
+#[derive(Debug, Deserialize)]
+struct KnownDifference {
+    case: String,
+    field: String,
+    reason: String,
+}
+
+/// Differences between two answer lists not excused by `known`, one line each.
+fn unexplained(real: &[Answer], sim: &[Answer], known: &[KnownDifference]) -> Vec<String> {
+    let excused = |case: &str, field: &str| {
+        known
+            .iter()
+            .any(|k| (k.case == case || k.case == "*") && k.field == field && !k.reason.is_empty())
+    };
+    let mut out = Vec::new();
+    for (r, s) in real.iter().zip(sim) {
+        let fields: [(&str, Value, Value); 4] = [
+            ("status", json!(r.status), json!(s.status)),
+            ("content_type", json!(r.content_type), json!(s.content_type)),
+            ("code", json!(r.code), json!(s.code)),
+            ("body", r.body.clone(), s.body.clone()),
+        ];
+        for (field, a, b) in fields {
+            if a != b && !excused(&r.name, field) {
+                out.push(format!("{} {field}: real {a} / simulator {b}", r.name));
+            }
+        }
+    }
+    out
+}
+
+fn golden_path() -> PathBuf {
+    dir().join("real-answers.json")
+}
+
+fn as_map(answers: &[Answer]) -> BTreeMap<&str, &Answer> {
+    answers.iter().map(|a| (a.name.as_str(), a)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_answers_match_the_golden_file() {
+    if !harness::available("real_server_answers_match_the_golden_file") {
+        return;
+    }
+    let table = load_table();
+    let answers = real_answers(&table)
+        .await
+        .expect("conformance cases against the real server");
+    visible!(
+        "conformance: {} cases ran against the real LiveKit server",
+        answers.len()
+    );
+    let fresh = serde_json::to_string_pretty(&answers).unwrap() + "\n";
+    if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") || !golden_path().exists() {
+        std::fs::write(golden_path(), &fresh).unwrap();
+        visible!("wrote {}", golden_path().display());
+        return;
+    }
+    let golden: Vec<Answer> =
+        serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let (want, got) = (as_map(&golden), as_map(&answers));
+    let diffs: Vec<String> = got
+        .iter()
+        .filter(|(name, a)| want.get(*name) != Some(*a))
+        .map(|(name, a)| format!("{name}: now {}", serde_json::to_string(a).unwrap()))
+        .collect();
+    assert!(
+        diffs.is_empty() && want.len() == got.len(),
+        "the real server answered differently from tests/conformance/real-answers.json \
+         (LK_REAPER_UPDATE_GOLDEN=1 rewrites it after a deliberate change):\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_answers_like_the_real_server() {
+    if !simulator_side_enabled() {
+        visible!(
+            "SKIPPED simulator_answers_like_the_real_server: simulator side not switched on (conformance.rs SIMULATOR_SIDE_ENABLED)"
+        );
+        return;
+    }
+    let table = load_table();
+    let golden: Vec<Answer> =
+        serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let known: Vec<KnownDifference> = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("known-differences.json")).unwrap(),
+    )
+    .unwrap();
+    let sim = simulator_answers(&table)
+        .await
+        .expect("conformance cases against the simulator");
+    assert_eq!(
+        golden.len(),
+        sim.len(),
+        "real-answers.json is stale: regenerate it"
+    );
+    let diffs = unexplained(&golden, &sim, &known);
+    visible!(
+        "conformance: {} cases compared, simulator vs real server",
+        sim.len()
+    );
+    assert!(
+        diffs.is_empty(),
+        "the simulator differs from the real server (fix it, or list the difference with its reason in tests/conformance/known-differences.json):\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn an_unlisted_difference_fails_and_a_listed_one_does_not() {
+    let a = Answer {
+        name: "x".into(),
+        status: 404,
+        content_type: "application/json".into(),
+        code: Some("not_found".into()),
+        body: json!({}),
+    };
+    let b = Answer {
+        status: 200,
+        ..a.clone()
+    };
+    assert_eq!(
+        unexplained(std::slice::from_ref(&a), std::slice::from_ref(&b), &[]).len(),
+        1
+    );
+    let known = vec![KnownDifference {
+        case: "x".into(),
+        field: "status".into(),
+        reason: "because".into(),
+    }];
+    assert!(unexplained(&[a], &[b], &known).is_empty());
+}
+
+#[test]
+fn normalise_hides_ids_and_times_but_keeps_zeroes() {
+    let v = normalise(
+        json!({ "sid": "RM_abc", "creation_time": "17", "ended_at": "0", "items": [{"b": 1}, {"a": 2}],
+                              "text": "invalid token: eyJa.eyJb.c-_d, error: expired" }),
+    );
+    assert_eq!(
+        v,
+        json!({ "sid": "<id>", "creation_time": "<time>", "ended_at": "0", "items": [{"a": 2}, {"b": 1}],
+                          "text": "invalid token: <jwt>, error: expired" })
+    );
+}

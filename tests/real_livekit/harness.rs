@@ -1,0 +1,652 @@
+//! The real LiveKit server for a test: Redis and `server --dev` inside a namespace of the
+//! test's own (see `netns`), typed helpers to set up rooms, participants and egress
+//! records, and cleanup on drop. One server per test: it starts in well under a second.
+
+use std::fs::File;
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use livekit_protocol as proto;
+use prost::Message;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+use crate::netns::Netns;
+use crate::token::{self, Identity};
+use crate::twirp;
+
+/// HTTP port of the server inside its namespace (the namespace is new, so it is free).
+pub const HTTP_PORT: u16 = 7880;
+const REDIS_PORT: u16 = 6379;
+/// How long the server may take to answer after it was started.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a joining participant may take to print CONNECTED (and PUBLISHED).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Folder of the Go binaries `scripts/install-test-deps` builds.
+pub fn bin_dir() -> PathBuf {
+    std::env::var_os("LK_REAPER_CACHE").map_or_else(
+        || {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/lk-reaper/bin")
+        },
+        PathBuf::from,
+    )
+}
+
+/// The repository root (where `.venv` lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn venv_python() -> PathBuf {
+    repo_root().join(".venv/bin/python")
+}
+
+/// What this machine lacks to run the real server, empty when nothing.
+pub fn missing() -> Vec<String> {
+    let mut missing = Vec::new();
+    let server = bin_dir().join("server");
+    if !server.is_file() {
+        missing.push(format!("LiveKit server binary ({})", server.display()));
+    }
+    for tool in ["redis-server", "ip", "bash", "sysctl"] {
+        if !on_path(tool) {
+            missing.push(format!("`{tool}` on PATH"));
+        }
+    }
+    if !venv_python().is_file() {
+        missing.push(format!("Python venv ({})", venv_python().display()));
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_owned())
+        });
+    if uid.as_deref() != Some("0") {
+        missing.push("root (network namespaces need it)".into());
+    }
+    missing
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+}
+
+/// True when the real server can run here. Otherwise prints a visible SKIPPED line and
+/// returns false, or panics when `LK_REAPER_REQUIRE_REAL_LIVEKIT=1`.
+pub fn available(test: &str) -> bool {
+    let missing = missing();
+    if missing.is_empty() {
+        return true;
+    }
+    let what = missing.join(", ");
+    assert!(
+        std::env::var("LK_REAPER_REQUIRE_REAL_LIVEKIT").as_deref() != Ok("1"),
+        "{test}: real LiveKit required (LK_REAPER_REQUIRE_REAL_LIVEKIT=1) but missing: {what}; run scripts/install-test-deps"
+    );
+    visible!(
+        "SKIPPED {test}: real LiveKit not available (missing: {what}); run scripts/install-test-deps"
+    );
+    false
+}
+
+/// How to start the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Start Redis and point the server at it. Without it the egress APIs answer
+    /// "egress not connected (redis required)".
+    pub redis: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { redis: true }
+    }
+}
+
+/// A child process killed (and reaped) on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running LiveKit server in its own namespace. Dropping it kills everything and deletes
+/// the namespace. Fields drop in order: server, redis, namespace, logs.
+pub struct LiveKit {
+    server: Proc,
+    _redis: Option<Proc>,
+    /// The namespace the server and its participants run in.
+    pub ns: Netns,
+    logs: tempfile::TempDir,
+    /// `http://10.203.X.2:7880`: the base URL for API calls and `LIVEKIT_URL`.
+    pub url: String,
+}
+
+impl LiveKit {
+    /// Starts a server, or returns None after a visible skip message (see `available`).
+    pub async fn start_or_skip(test: &str, options: Options) -> Option<Self> {
+        if !available(test) {
+            return None;
+        }
+        Some(
+            Self::start(options)
+                .await
+                .unwrap_or_else(|e| panic!("{test}: could not start LiveKit: {e:#}")),
+        )
+    }
+
+    /// Starts Redis (if asked) and the server in a new namespace and waits until it answers.
+    pub async fn start(options: Options) -> Result<Self> {
+        let ns = Netns::create()?;
+        let logs = tempfile::Builder::new()
+            .prefix("lk-reaper-real-")
+            .tempdir()?;
+        let redis = if options.redis {
+            Some(start_redis(&ns, logs.path())?)
+        } else {
+            None
+        };
+        if options.redis {
+            wait_for_tcp(
+                SocketAddr::from((ns.addr, REDIS_PORT)),
+                Duration::from_secs(10),
+            )
+            .await?;
+        }
+        let config = server_config(&ns, options.redis);
+        let log = File::create(logs.path().join("server.log"))?;
+        let server = ns
+            .command(bin_dir().join("server").to_str().context("server path")?)
+            .args([
+                "--dev",
+                "--bind",
+                &ns.addr.to_string(),
+                "--config-body",
+                &config,
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("could not start the LiveKit server")?;
+        let url = format!("http://{}:{HTTP_PORT}", ns.addr);
+        let mut lk = Self {
+            server: Proc(server),
+            _redis: redis,
+            ns,
+            logs,
+            url,
+        };
+        lk.wait_ready().await?;
+        Ok(lk)
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.server.0.try_wait()? {
+                bail!("server exited with {status}; log:\n{}", self.server_log());
+            }
+            let ok = twirp::client()
+                .get(&self.url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if ok.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!(
+            "server did not answer within {READY_TIMEOUT:?}; log:\n{}",
+            self.server_log()
+        )
+    }
+
+    /// `ws://10.203.X.2:7880`, for real clients.
+    pub fn ws_url(&self) -> String {
+        self.url.replacen("http://", "ws://", 1)
+    }
+
+    /// The server's log so far.
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.logs.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Environment that points `lk-reaper` (or `lk`) at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LIVEKIT_URL", self.url.clone()),
+            ("LIVEKIT_API_KEY", token::API_KEY.into()),
+            ("LIVEKIT_API_SECRET", token::API_SECRET.into()),
+        ]
+    }
+
+    /// CreateRoom with the given timeouts (0 = server default) and metadata.
+    pub async fn create_room(
+        &self,
+        name: &str,
+        empty_timeout: u32,
+        departure_timeout: u32,
+        metadata: &str,
+    ) -> Result<proto::Room> {
+        let req = proto::CreateRoomRequest {
+            name: name.into(),
+            empty_timeout,
+            departure_timeout,
+            metadata: metadata.into(),
+            ..Default::default()
+        };
+        let tok = token::api(json!({ "roomCreate": true }));
+        twirp::proto(&self.url, "livekit.RoomService/CreateRoom", &tok, &req).await
+    }
+
+    /// ListRooms (all rooms when `names` is empty).
+    pub async fn list_rooms(&self, names: &[&str]) -> Result<Vec<proto::Room>> {
+        let req = proto::ListRoomsRequest {
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let tok = token::api(json!({ "roomList": true }));
+        let resp: proto::ListRoomsResponse =
+            twirp::proto(&self.url, "livekit.RoomService/ListRooms", &tok, &req).await?;
+        Ok(resp.rooms)
+    }
+
+    /// DeleteRoom.
+    pub async fn delete_room(&self, room: &str) -> Result<()> {
+        let req = proto::DeleteRoomRequest { room: room.into() };
+        let tok = token::api(json!({ "roomCreate": true }));
+        let _: proto::DeleteRoomResponse =
+            twirp::proto(&self.url, "livekit.RoomService/DeleteRoom", &tok, &req).await?;
+        Ok(())
+    }
+
+    /// ListParticipants of `room`.
+    pub async fn list_participants(&self, room: &str) -> Result<Vec<proto::ParticipantInfo>> {
+        let req = proto::ListParticipantsRequest { room: room.into() };
+        let tok = token::api(json!({ "roomAdmin": true, "room": room }));
+        let resp: proto::ListParticipantsResponse = twirp::proto(
+            &self.url,
+            "livekit.RoomService/ListParticipants",
+            &tok,
+            &req,
+        )
+        .await?;
+        Ok(resp.participants)
+    }
+
+    /// ListEgress for `room` ("" = all), active ones only when `active`.
+    pub async fn list_egress(&self, room: &str, active: bool) -> Result<Vec<proto::EgressInfo>> {
+        let req = proto::ListEgressRequest {
+            room_name: room.into(),
+            active,
+            ..Default::default()
+        };
+        let tok = token::api(json!({ "roomRecord": true }));
+        let resp: proto::ListEgressResponse =
+            twirp::proto(&self.url, "livekit.Egress/ListEgress", &tok, &req).await?;
+        Ok(resp.items)
+    }
+
+    /// StopEgress, raw: the answer is the point (zombie, ended, unknown).
+    pub async fn stop_egress(&self, egress_id: &str) -> Result<twirp::Reply> {
+        let req = proto::StopEgressRequest {
+            egress_id: egress_id.into(),
+        };
+        let tok = token::api(json!({ "roomRecord": true }));
+        let auth = format!("Bearer {tok}");
+        let content_type = twirp::Encoding::Protobuf.content_type();
+        let path = "livekit.Egress/StopEgress";
+        twirp::call(
+            &self.url,
+            path,
+            content_type,
+            Some(&auth),
+            req.encode_to_vec(),
+        )
+        .await
+    }
+
+    /// Writes an egress record into the server's Redis as a worker would report it
+    /// (`pkg/service/redisstore.go`): hash `egress`, set `egress:room:<room>`, and for an
+    /// ended record (`ended_at` != 0) hash `ended_egress` = "room|ended_at".
+    pub fn put_egress(&self, info: &proto::EgressInfo) -> Result<()> {
+        let mut redis = Resp::connect(SocketAddr::from((self.ns.addr, REDIS_PORT)))?;
+        redis.cmd(&[
+            b"HSET",
+            b"egress",
+            info.egress_id.as_bytes(),
+            &info.encode_to_vec(),
+        ])?;
+        let room_key = format!("egress:room:{}", info.room_name);
+        redis.cmd(&[b"SADD", room_key.as_bytes(), info.egress_id.as_bytes()])?;
+        if info.ended_at != 0 {
+            let ended = format!("{}|{}", info.room_name, info.ended_at);
+            redis.cmd(&[
+                b"HSET",
+                b"ended_egress",
+                info.egress_id.as_bytes(),
+                ended.as_bytes(),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Joins `room` as a real participant (Python realtime SDK inside the namespace).
+    /// With `publish_audio` it publishes a microphone track, as a person would.
+    pub async fn join(
+        &self,
+        room: &str,
+        who: &Identity,
+        publish_audio: bool,
+    ) -> Result<Participant> {
+        let script = repo_root().join("tests/real_livekit/join.py");
+        let stderr_path = self.logs.path().join(format!("join-{}.log", who.identity));
+        let mut cmd = self
+            .ns
+            .tokio_command(venv_python().to_str().context("venv path")?);
+        cmd.arg(script)
+            .args(["--url", &self.ws_url(), "--token", &who.join_token(room)]);
+        if publish_audio {
+            cmd.arg("--publish-audio");
+        }
+        for var in [
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .env("PYTHONWARNINGS", "ignore")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&stderr_path)?)
+            .spawn()
+            .context("could not start join.py")?;
+        let stdout = child.stdout.take().context("join.py stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let want = if publish_audio {
+            "PUBLISHED"
+        } else {
+            "CONNECTED"
+        };
+        let mut sid = String::new();
+        let waited = tokio::time::timeout(JOIN_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("CONNECTED ") {
+                    rest.split_whitespace()
+                        .nth(1)
+                        .unwrap_or_default()
+                        .clone_into(&mut sid);
+                }
+                if line.starts_with(want) {
+                    return Ok(());
+                }
+            }
+            bail!("join.py ended before {want}")
+        })
+        .await;
+        let log = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        match waited {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => bail!(
+                "{} could not join {room}: {e}; stderr:\n{}",
+                who.identity,
+                log()
+            ),
+            Err(_) => bail!(
+                "{} did not join {room} within {JOIN_TIMEOUT:?}; stderr:\n{}",
+                who.identity,
+                log()
+            ),
+        }
+        let stdin = child.stdin.take();
+        Ok(Participant {
+            child,
+            stdin,
+            identity: who.identity.clone(),
+            sid,
+        })
+    }
+
+    /// Waits until `room` lists `identity` in state ACTIVE; returns how long that took.
+    pub async fn wait_active(
+        &self,
+        room: &str,
+        identity: &str,
+        timeout: Duration,
+    ) -> Result<Duration> {
+        let started = Instant::now();
+        eventually(&format!("{identity} ACTIVE in {room}"), timeout, || async {
+            let ps = self.list_participants(room).await?;
+            Ok(ps
+                .iter()
+                .any(|p| {
+                    p.identity == identity
+                        && p.state == proto::participant_info::State::Active as i32
+                })
+                .then_some(()))
+        })
+        .await?;
+        Ok(started.elapsed())
+    }
+}
+
+/// A participant joined by `LiveKit::join`; killed when dropped.
+pub struct Participant {
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    pub identity: String,
+    pub sid: String,
+}
+
+impl Participant {
+    /// Leaves the room cleanly (disconnect) and waits for the client to exit.
+    pub async fn leave(mut self) -> Result<()> {
+        if let Some(mut stdin) = self.stdin.take() {
+            stdin.write_all(b"leave\n").await?;
+        }
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .context("participant did not leave within 15s")??;
+        Ok(())
+    }
+}
+
+/// Polls `probe` every 100 ms until it returns Some, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_err = None;
+    while Instant::now() < deadline {
+        match probe().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_err = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("timed out after {timeout:?} waiting for {what} (last error: {last_err:?})")
+}
+
+/// Nanoseconds since the Unix epoch, `secs_ago` seconds back.
+pub fn ns_ago(secs_ago: i64) -> i64 {
+    (token::unix_now() - secs_ago) * 1_000_000_000
+}
+
+/// An egress record as a worker reports it: `kind` is the scenario `type` (room_composite,
+/// web, participant, track, track_composite), `status` e.g. `EgressStatus::EgressActive`,
+/// `started_at` = `updated_at` backdated by `started_s_ago`; ended statuses get `ended_at`
+/// one second ago.
+pub fn egress_record(
+    id: &str,
+    room: &str,
+    kind: &str,
+    status: proto::EgressStatus,
+    started_s_ago: i64,
+) -> proto::EgressInfo {
+    use proto::egress_info::Request;
+    let request = match kind {
+        "room_composite" => Request::RoomComposite(proto::RoomCompositeEgressRequest {
+            room_name: room.into(),
+            ..Default::default()
+        }),
+        "web" => Request::Web(proto::WebEgressRequest {
+            url: "http://127.0.0.1/page".into(),
+            ..Default::default()
+        }),
+        "participant" => Request::Participant(proto::ParticipantEgressRequest {
+            room_name: room.into(),
+            identity: "alice".into(),
+            ..Default::default()
+        }),
+        "track" => Request::Track(proto::TrackEgressRequest {
+            room_name: room.into(),
+            track_id: "TR_x".into(),
+            ..Default::default()
+        }),
+        "track_composite" => Request::TrackComposite(proto::TrackCompositeEgressRequest {
+            room_name: room.into(),
+            ..Default::default()
+        }),
+        other => panic!("unknown egress type {other}"),
+    };
+    let ended = (status as i32) >= proto::EgressStatus::EgressComplete as i32;
+    proto::EgressInfo {
+        egress_id: id.into(),
+        room_name: room.into(),
+        status: status as i32,
+        started_at: ns_ago(started_s_ago),
+        updated_at: ns_ago(started_s_ago),
+        ended_at: if ended { ns_ago(1) } else { 0 },
+        request: Some(request),
+        ..Default::default()
+    }
+}
+
+fn start_redis(ns: &Netns, logs: &Path) -> Result<Proc> {
+    // No config file: Debian's defaults would bind every interface; persistence is off.
+    let child = ns
+        .command("redis-server")
+        .args([
+            "--bind",
+            &ns.addr.to_string(),
+            "127.0.0.1",
+            "--port",
+            &REDIS_PORT.to_string(),
+        ])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
+        ])
+        .stdin(Stdio::null())
+        .stdout(File::create(logs.join("redis.log"))?)
+        .stderr(Stdio::null())
+        .spawn()
+        .context("could not start redis-server")?;
+    Ok(Proc(child))
+}
+
+/// The server's config: every address it hands out or contacts is the namespace's own.
+fn server_config(ns: &Netns, redis: bool) -> String {
+    let ip = ns.addr;
+    let redis = if redis {
+        format!("redis:\n  address: {ip}:{REDIS_PORT}\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "port: {HTTP_PORT}\nrtc:\n  tcp_port: 7881\n  udp_port: 7882\n  use_external_ip: false\n  node_ip: {ip}\n  stun_servers:\n    - {ip}:3478\nlogging:\n  level: info\n{redis}"
+    )
+}
+
+async fn wait_for_tcp(addr: SocketAddr, timeout: Duration) -> Result<()> {
+    eventually(&format!("{addr} to accept"), timeout, || async {
+        Ok(tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()))
+    })
+    .await
+}
+
+/// The smallest Redis client: RESP arrays of bulk strings, one reply line read back.
+struct Resp(BufReader<TcpStream>);
+
+impl Resp {
+    fn connect(addr: SocketAddr) -> Result<Self> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .with_context(|| format!("redis at {addr}"))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+        Ok(Self(BufReader::new(stream)))
+    }
+
+    fn cmd(&mut self, args: &[&[u8]]) -> Result<String> {
+        let mut buf = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            buf.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            buf.extend_from_slice(arg);
+            buf.extend_from_slice(b"\r\n");
+        }
+        self.0.get_mut().write_all(&buf)?;
+        let mut line = String::new();
+        self.0.read_line(&mut line)?;
+        if line.starts_with('-') {
+            bail!("redis: {}", line.trim());
+        }
+        if let Some(len) = line
+            .strip_prefix('$')
+            .and_then(|l| l.trim().parse::<usize>().ok())
+        {
+            let mut rest = vec![0; len + 2];
+            self.0.read_exact(&mut rest)?;
+        }
+        Ok(line.trim().to_owned())
+    }
+}
+
+/// Runs `lk-reaper` with `args` against `lk` (at most two minutes) and returns
+/// (exit code, stdout, stderr).
+pub async fn run_reaper(lk: &LiveKit, args: &[&str]) -> Result<(i32, String, String)> {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lk-reaper"));
+    for var in [
+        "LIVEKIT_PROJECT",
+        "LK_REAPER_CONFIG",
+        "LIVEKIT_API_SECRET_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args).envs(lk.env()).kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .context("lk-reaper did not finish within 120s")??;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}

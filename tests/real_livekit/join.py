@@ -1,0 +1,71 @@
+"""Joins a LiveKit room as one real participant, for the real-LiveKit tests.
+
+Run inside the test's network namespace with the project's .venv:
+    join.py --url ws://10.203.X.2:7880 --token JWT [--publish-audio] [--max-seconds 300]
+
+Prints `CONNECTED <identity> <participant sid>` once joined (and `PUBLISHED <track sid>`
+after publishing), then stays until a line `leave` or end of stdin arrives, or
+--max-seconds pass; then disconnects and prints `LEFT`. Errors go to stderr with exit 1.
+The token decides who this is (identity, kind, kind details, grants): the harness signs it.
+"""
+
+import argparse
+import asyncio
+import sys
+
+from livekit import rtc
+
+
+async def publish_audio(room: rtc.Room) -> rtc.LocalTrackPublication:
+    source = rtc.AudioSource(48000, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("mic", source)
+    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+    publication = await room.local_participant.publish_track(track, options)
+    # One frame of silence so the track carries media, not only a publication.
+    await source.capture_frame(rtc.AudioFrame.create(48000, 1, 480))
+    return publication
+
+
+async def wait_for_leave(max_seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def read_until_leave() -> None:
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if line == "" or line.strip() == "leave":
+                return
+
+    try:
+        await asyncio.wait_for(read_until_leave(), timeout=max_seconds)
+    except asyncio.TimeoutError:
+        print(f"max-seconds {max_seconds} reached", file=sys.stderr)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--publish-audio", action="store_true")
+    parser.add_argument("--connect-timeout", type=float, default=20.0)
+    parser.add_argument("--max-seconds", type=float, default=300.0)
+    args = parser.parse_args()
+
+    room = rtc.Room()
+    try:
+        await asyncio.wait_for(room.connect(args.url, args.token), timeout=args.connect_timeout)
+    except Exception as err:  # noqa: BLE001 - any failure is reported the same way
+        print(f"connect failed: {err!r}", file=sys.stderr)
+        return 1
+    me = room.local_participant
+    print(f"CONNECTED {me.identity} {me.sid}", flush=True)
+    if args.publish_audio:
+        publication = await asyncio.wait_for(publish_audio(room), timeout=args.connect_timeout)
+        print(f"PUBLISHED {publication.sid}", flush=True)
+    await wait_for_leave(args.max_seconds)
+    await asyncio.wait_for(room.disconnect(), timeout=10)
+    print("LEFT", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
