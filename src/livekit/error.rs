@@ -107,12 +107,13 @@ fn parse_twirp_error(body: &[u8]) -> Option<(String, String)> {
         msg: String,
     }
     let parsed: TwirpBody = serde_json::from_slice(body).ok()?;
-    Some((sanitize::line(&parsed.code), sanitize::line(&parsed.msg)))
+    let clean = |s: &str| sanitize::line(&sanitize::redact_tokens(s));
+    Some((clean(&parsed.code), clean(&parsed.msg)))
 }
 
 /// The first line of a body, made safe and short for an error message.
 pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    let text = sanitize::redact_tokens(&String::from_utf8_lossy(body));
     let first = text.trim().lines().next().unwrap_or("");
     let mut out: String = sanitize::line(first).chars().take(120).collect();
     if out.is_empty() {
