@@ -1,0 +1,462 @@
+//! End-to-end sweeps on the real server: rooms made with CreateRoom, participants joined by a
+//! real client with each token kind, egress records written into the server's Redis as a
+//! worker reports them (backdated), then `lk-reaper sweep -o json` judged against SPEC.md
+//! and against what the server holds afterwards.
+//!
+//! Rooms cannot be backdated, so the humanless grace and room age limits are a few seconds
+//! here. `num_participants` lags joins by up to ~9 s (FINDINGS.md), so a test waits for the
+//! server's counts before it sweeps, unless the lag is the point.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use livekit_protocol as proto;
+use proto::EgressStatus;
+use serde_json::{Value, json};
+
+use crate::harness::{LiveKit, Options, Participant, egress_record, eventually, run_reaper};
+use crate::token::Identity;
+
+/// The humanless grace the fleet tests pass; every fleet room is older when they sweep.
+const GRACE: &str = "3s";
+const GRACE_PLUS: Duration = Duration::from_secs(4);
+/// How long ListRooms may take to show the counts of fresh joins (FINDINGS.md: ~9 s).
+const COUNT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One `lk-reaper` run and its JSON report.
+struct Run {
+    code: i32,
+    doc: Value,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Run {
+    /// The findings, in report order.
+    fn findings(&self) -> &[Value] {
+        self.doc["findings"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    /// Targets in report order: `room:NAME` for a room, the egress id for an egress.
+    fn targets(&self) -> Vec<String> {
+        self.findings().iter().map(target_of).collect()
+    }
+
+    /// The finding about `target` (see `targets`).
+    #[track_caller]
+    fn finding(&self, target: &str) -> &Value {
+        self.findings()
+            .iter()
+            .find(|f| target_of(f) == target)
+            .unwrap_or_else(|| panic!("no finding for {target}\n{self}"))
+    }
+
+    fn summary(&self) -> &Value {
+        &self.doc["summary"]
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.took, self.stdout, self.stderr
+        )
+    }
+}
+
+fn target_of(finding: &Value) -> String {
+    match finding["egress_id"].as_str() {
+        Some(id) => id.to_owned(),
+        None => format!("room:{}", finding["room"].as_str().unwrap_or_default()),
+    }
+}
+
+/// Runs `lk-reaper sweep -o json ARGS` against `lk` and parses its report.
+async fn sweep(lk: &LiveKit, args: &[&str]) -> Run {
+    let mut all = vec!["sweep", "-o", "json"];
+    all.extend_from_slice(args);
+    let started = Instant::now();
+    let (code, stdout, stderr) = run_reaper(lk, &all).await.unwrap();
+    let took = started.elapsed();
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("`lk-reaper {}`: stdout is not JSON ({e})\nexit {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", all.join(" "))
+    });
+    Run {
+        code,
+        doc,
+        stdout,
+        stderr,
+        took,
+    }
+}
+
+/// Asserts a finding's rules and action.
+#[track_caller]
+fn assert_verdict(run: &Run, target: &str, rules: &[&str], action: &str) {
+    let f = run.finding(target);
+    assert_eq!(
+        (&f["rules"], f["action"].as_str()),
+        (&json!(rules), Some(action)),
+        "{target}: rules, action\n{run}"
+    );
+}
+
+/// Asserts every finding's result: exactly these targets, each with its result.
+#[track_caller]
+fn assert_results(run: &Run, want: &[(&str, &str)]) {
+    let got: BTreeMap<String, String> = run
+        .findings()
+        .iter()
+        .map(|f| (target_of(f), f["result"].as_str().unwrap_or("?").to_owned()))
+        .collect();
+    let want: BTreeMap<String, String> = want
+        .iter()
+        .map(|(t, r)| ((*t).to_owned(), (*r).to_owned()))
+        .collect();
+    assert_eq!(got, want, "target -> result\n{run}");
+}
+
+/// Waits until ListRooms shows these `num_participants` (the server's count lags joins).
+async fn wait_counts(lk: &LiveKit, want: &[(&str, u32)]) {
+    let names: Vec<&str> = want.iter().map(|(n, _)| *n).collect();
+    eventually("ListRooms counts", COUNT_TIMEOUT, || async {
+        let rooms = lk.list_rooms(&names).await?;
+        let ok = want.iter().all(|(name, n)| {
+            rooms
+                .iter()
+                .any(|r| r.name == *name && r.num_participants == *n)
+        });
+        Ok(ok.then_some(()))
+    })
+    .await
+    .unwrap();
+}
+
+/// Room names the server lists, sorted.
+async fn room_names(lk: &LiveKit) -> Vec<String> {
+    let mut names: Vec<String> = lk
+        .list_rooms(&[])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every stored egress record (ended ones too): id -> status name.
+async fn egress_statuses(lk: &LiveKit) -> BTreeMap<String, String> {
+    lk.list_egress("", false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let status = EgressStatus::try_from(e.status)
+                .map_or_else(|_| e.status.to_string(), |s| s.as_str_name().to_owned());
+            (e.egress_id, status)
+        })
+        .collect()
+}
+
+/// Joins everyone concurrently and waits until each is ACTIVE.
+async fn join_all(lk: &LiveKit, who: &[(&str, Identity, bool)]) -> Vec<Participant> {
+    let joins = who
+        .iter()
+        .map(|(room, id, audio)| async move { lk.join(room, id, *audio).await.unwrap() });
+    let held = futures::future::join_all(joins).await;
+    for (room, id, _) in who {
+        lk.wait_active(room, &id.identity, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    held
+}
+
+/// The realistic fleet of SPEC.md's rules, settled and older than `GRACE`:
+///
+/// | room | who | verdict |
+/// |---|---|---|
+/// | standup | a standard human (publishing audio) and an agent | healthy |
+/// | left-running | an agent and a hidden egress recorder | humanless |
+/// | phone-support | a SIP caller | healthy (SIP is human) |
+/// | sim-only | a standard participant with kind detail SIMULATION | humanless |
+///
+/// and these egress records (ages with `--max-egress-age 3h`):
+///
+/// | egress | room | status, age | verdict |
+/// |---|---|---|---|
+/// | EG_rec1 | left-running | ACTIVE, 2 h | humanless (its room) |
+/// | EG_web1 | (web) | ACTIVE, 5 h | max_egress_age |
+/// | EG_orphan | gone-yesterday | ACTIVE, 10 min | orphan_egress |
+/// | EG_young_orphan | gone-now | ACTIVE, 30 s | under the 2m orphan grace |
+/// | EG_standup | standup | ACTIVE, 1 min | healthy |
+/// | EG_ending | left-running | ENDING, 4 h | already ending: not acted on |
+/// | EG_done | standup | COMPLETE, 1 h | ended: not listed as active |
+async fn fleet(lk: &LiveKit) -> Vec<Participant> {
+    let created = Instant::now();
+    for room in ["standup", "left-running", "phone-support", "sim-only"] {
+        lk.create_room(room, 0, 0, "").await.unwrap();
+    }
+    let recorder = Identity::of_kind("EG_rec1", "egress")
+        .with_video(&json!({"hidden": true, "recorder": true}));
+    let held = join_all(
+        lk,
+        &[
+            ("standup", Identity::standard("alice"), true),
+            ("standup", Identity::of_kind("agent-1", "agent"), false),
+            ("left-running", Identity::of_kind("agent-2", "agent"), false),
+            ("left-running", recorder, false),
+            (
+                "phone-support",
+                Identity::of_kind("sip_+15550100", "sip"),
+                false,
+            ),
+            (
+                "sim-only",
+                Identity::standard("sim-user").with_detail("simulation"),
+                false,
+            ),
+        ],
+    )
+    .await;
+    let records = [
+        (
+            "EG_rec1",
+            "left-running",
+            "room_composite",
+            EgressStatus::EgressActive,
+            7200,
+        ),
+        ("EG_web1", "", "web", EgressStatus::EgressActive, 5 * 3600),
+        (
+            "EG_orphan",
+            "gone-yesterday",
+            "room_composite",
+            EgressStatus::EgressActive,
+            600,
+        ),
+        (
+            "EG_young_orphan",
+            "gone-now",
+            "track",
+            EgressStatus::EgressActive,
+            30,
+        ),
+        (
+            "EG_standup",
+            "standup",
+            "participant",
+            EgressStatus::EgressActive,
+            60,
+        ),
+        (
+            "EG_ending",
+            "left-running",
+            "room_composite",
+            EgressStatus::EgressEnding,
+            4 * 3600,
+        ),
+        (
+            "EG_done",
+            "standup",
+            "room_composite",
+            EgressStatus::EgressComplete,
+            3600,
+        ),
+    ];
+    for (id, room, kind, status, age) in records {
+        lk.put_egress(&egress_record(id, room, kind, status, age))
+            .unwrap();
+    }
+    // Agents and egress recorders are not counted; SIP and SIMULATION participants are.
+    wait_counts(
+        lk,
+        &[
+            ("standup", 1),
+            ("left-running", 0),
+            ("phone-support", 1),
+            ("sim-only", 1),
+        ],
+    )
+    .await;
+    tokio::time::sleep(GRACE_PLUS.saturating_sub(created.elapsed())).await;
+    held
+}
+
+/// The verdicts SPEC.md gives the fleet: each finding with its rules, action and target,
+/// oldest first; healthy rooms and young, ended or ending egresses absent.
+#[track_caller]
+fn assert_fleet_verdicts(run: &Run) {
+    assert_eq!(
+        run.targets(),
+        [
+            "EG_web1",
+            "EG_rec1",
+            "EG_orphan",
+            "room:left-running",
+            "room:sim-only"
+        ],
+        "findings, oldest first\n{run}"
+    );
+    assert_verdict(run, "EG_web1", &["max_egress_age"], "stop_egress");
+    assert_verdict(run, "EG_rec1", &["humanless"], "stop_egress");
+    assert_verdict(run, "EG_orphan", &["orphan_egress"], "stop_egress");
+    for room in ["room:left-running", "room:sim-only"] {
+        assert_verdict(run, room, &["humanless"], "delete_room");
+        let f = run.finding(room);
+        assert_eq!(f["target"], "room", "{room}\n{run}");
+        assert_eq!(f["humans"], 0, "{room}: humans\n{run}");
+        assert!(
+            f["room_sid"].as_str().is_some_and(|s| s.starts_with("RM_")),
+            "{room}: room_sid\n{run}"
+        );
+    }
+    // The agent-only room's count (0) settles it without a list, so `others` may be unknown;
+    // the SIMULATION participant is counted, so that room is listed.
+    let left = run.finding("room:left-running");
+    assert!(
+        left["others"].is_null() || left["others"] == 2,
+        "left-running: others\n{run}"
+    );
+    let sim = run.finding("room:sim-only");
+    assert_eq!(sim["others"], 1, "sim-only: others\n{run}");
+    assert_eq!(
+        run.finding("EG_web1")["room"],
+        Value::Null,
+        "web egress has no room"
+    );
+    assert!(
+        run.finding("EG_web1")["age_s"]
+            .as_u64()
+            .is_some_and(|a| (5 * 3600..5 * 3600 + 120).contains(&a)),
+        "EG_web1: age_s read from started_at (ns)\n{run}"
+    );
+    assert_eq!(run.doc["rooms_scanned"], 5, "rooms_scanned\n{run}");
+    assert_eq!(
+        run.doc["egresses_scanned"], 6,
+        "egresses_scanned: ListEgress active=true keeps STARTING, ACTIVE, ENDING\n{run}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_shows_the_spec_verdicts_and_changes_nothing() {
+    let test = "dry_run_shows_the_spec_verdicts_and_changes_nothing";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    let _held = fleet(&lk).await;
+    // Younger than the grace: an empty room is not humanless yet.
+    lk.create_room("just-created", 0, 0, "").await.unwrap();
+    let rooms_before = room_names(&lk).await;
+    let egress_before = egress_statuses(&lk).await;
+
+    let args = [
+        "--dry-run",
+        "--humanless-grace",
+        GRACE,
+        "--max-egress-age",
+        "3h",
+    ];
+    let run = sweep(&lk, &args).await;
+    assert_eq!(run.code, 0, "a dry run exits 0\n{run}");
+    assert_eq!(run.doc["dry_run"], true);
+    assert_fleet_verdicts(&run);
+    assert_results(
+        &run,
+        &[
+            ("EG_web1", "planned"),
+            ("EG_rec1", "planned"),
+            ("EG_orphan", "planned"),
+            ("room:left-running", "planned"),
+            ("room:sim-only", "planned"),
+        ],
+    );
+    assert_eq!(
+        run.summary(),
+        &json!({"planned": 5, "done": 0, "already_gone": 0, "skipped": 0, "failed": 0}),
+        "{run}"
+    );
+    assert!(run.findings().iter().all(|f| f["error"].is_null()), "{run}");
+    assert_eq!(run.doc["warnings"], json!([]), "{run}");
+
+    let with_exit_code = sweep(&lk, &[&args[..], &["--exit-code"]].concat()).await;
+    assert_eq!(
+        with_exit_code.code, 3,
+        "--exit-code with offenders\n{with_exit_code}"
+    );
+
+    assert_eq!(
+        room_names(&lk).await,
+        rooms_before,
+        "a dry run deletes no room"
+    );
+    assert_eq!(
+        egress_statuses(&lk).await,
+        egress_before,
+        "a dry run stops no egress"
+    );
+    assert_eq!(
+        lk.list_participants("standup").await.unwrap().len(),
+        2,
+        "standup keeps its people"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_deletes_humanless_rooms_and_reports_zombie_egress_as_failed() {
+    let test = "sweep_deletes_humanless_rooms_and_reports_zombie_egress_as_failed";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    let _held = fleet(&lk).await;
+    lk.create_room("just-created", 0, 0, "").await.unwrap();
+    let egress_before = egress_statuses(&lk).await;
+
+    let run = sweep(&lk, &["--humanless-grace", GRACE, "--max-egress-age", "3h"]).await;
+    assert_eq!(run.code, 4, "zombie stops failed: exit 4\n{run}");
+    assert_eq!(run.doc["dry_run"], false);
+    assert_fleet_verdicts(&run);
+    // The stops of zombie records fail, and the humanless room is deleted all the same.
+    assert_results(
+        &run,
+        &[
+            ("EG_web1", "failed"),
+            ("EG_rec1", "failed"),
+            ("EG_orphan", "failed"),
+            ("room:left-running", "done"),
+            ("room:sim-only", "done"),
+        ],
+    );
+    for zombie in ["EG_web1", "EG_rec1", "EG_orphan"] {
+        let error = run.finding(zombie)["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("deadline_exceeded") && error.contains(zombie),
+            "{zombie}: the error names the zombie answer and the egress\n{run}"
+        );
+    }
+    assert_eq!(
+        run.summary(),
+        &json!({"planned": 0, "done": 2, "already_gone": 0, "skipped": 0, "failed": 3}),
+        "{run}"
+    );
+    // Each zombie StopEgress takes 3 s on the server; one after another would take 9 s.
+    assert!(
+        run.took < Duration::from_secs(8),
+        "the three zombie stops ran concurrently\n{run}"
+    );
+    assert_eq!(
+        room_names(&lk).await,
+        ["just-created", "phone-support", "standup"],
+        "the humanless rooms are gone, the human ones stay"
+    );
+    assert_eq!(
+        egress_statuses(&lk).await,
+        egress_before,
+        "a failed stop changes no stored record"
+    );
+    assert_eq!(lk.list_participants("standup").await.unwrap().len(), 2);
+}
