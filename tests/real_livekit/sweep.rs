@@ -460,3 +460,311 @@ async fn sweep_deletes_humanless_rooms_and_reports_zombie_egress_as_failed() {
     );
     assert_eq!(lk.list_participants("standup").await.unwrap().len(), 2);
 }
+
+/// A humanless room whose job a `--concurrency 1` sweep runs first and that holds the sweep
+/// for 3 s per zombie record (StopEgress with no worker always takes 3 s): the window in
+/// which a test changes the server between the inventory and the later actions. The
+/// zombies are older than anything else, so their room's job runs first.
+async fn holding_room(lk: &LiveKit, zombies: usize) {
+    lk.create_room("hold", 0, 0, "").await.unwrap();
+    for i in 0..zombies {
+        let id = format!("EG_hold{i}");
+        let age = 20_000 + i as i64;
+        lk.put_egress(&egress_record(
+            &id,
+            "hold",
+            "room_composite",
+            EgressStatus::EgressActive,
+            age,
+        ))
+        .unwrap();
+    }
+}
+
+/// When a test acts inside the holding window: well after the inventory (a few calls, tens
+/// of milliseconds) and well before the first zombie stop returns (3 s).
+const IN_THE_WINDOW: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_who_joins_during_the_sweep_saves_the_room() {
+    let test = "a_human_who_joins_during_the_sweep_saves_the_room";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    holding_room(&lk, 2).await;
+    lk.create_room("late", 0, 0, "").await.unwrap();
+    tokio::time::sleep(GRACE_PLUS).await;
+
+    let args = ["--concurrency", "1", "--humanless-grace", GRACE];
+    let (run, carol) = tokio::join!(sweep(&lk, &args), async {
+        tokio::time::sleep(IN_THE_WINDOW).await;
+        lk.join("late", &Identity::standard("carol"), true)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        run.targets(),
+        ["EG_hold1", "EG_hold0", "room:hold", "room:late"],
+        "the holding room's job runs first\n{run}"
+    );
+    assert_results(
+        &run,
+        &[
+            ("EG_hold0", "failed"),
+            ("EG_hold1", "failed"),
+            ("room:hold", "done"),
+            ("room:late", "skipped_recheck"),
+        ],
+    );
+    let late = run.finding("room:late");
+    assert_eq!(late["humans"], 0, "the inventory saw no human\n{run}");
+    assert!(
+        late["error"].as_str().is_some_and(|e| e.contains("carol")),
+        "the skip names who is there now\n{run}"
+    );
+    assert_eq!(run.code, 4, "the zombie stops failed\n{run}");
+    assert!(
+        run.took >= Duration::from_secs(6),
+        "two zombie stops ran one after the other before the late room's re-check\n{run}"
+    );
+    assert_eq!(
+        room_names(&lk).await,
+        ["late"],
+        "late was saved, hold deleted"
+    );
+    let present = lk.list_participants("late").await.unwrap();
+    assert!(present.iter().any(|p| p.identity == carol.identity));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_ended_or_came_back_after_the_inventory_is_not_a_failure() {
+    let test = "what_ended_or_came_back_after_the_inventory_is_not_a_failure";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    holding_room(&lk, 1).await;
+    lk.create_room("doomed", 0, 0, "").await.unwrap();
+    let web = |status| egress_record("EG_web_late", "", "web", status, 15_000);
+    lk.put_egress(&web(EgressStatus::EgressActive)).unwrap();
+    let orphan = egress_record(
+        "EG_orphan_back",
+        "reborn",
+        "room_composite",
+        EgressStatus::EgressActive,
+        10_000,
+    );
+    lk.put_egress(&orphan).unwrap();
+    tokio::time::sleep(GRACE_PLUS).await;
+
+    let args = [
+        "--concurrency",
+        "1",
+        "--humanless-grace",
+        GRACE,
+        "--max-egress-age",
+        "3h",
+    ];
+    let (run, ()) = tokio::join!(sweep(&lk, &args), async {
+        tokio::time::sleep(IN_THE_WINDOW).await;
+        // The web egress ends, someone else deletes `doomed`, the orphan's room is made again.
+        lk.put_egress(&web(EgressStatus::EgressComplete)).unwrap();
+        lk.delete_room("doomed").await.unwrap();
+        lk.create_room("reborn", 0, 0, "").await.unwrap();
+    });
+    assert_eq!(
+        run.targets(),
+        [
+            "EG_hold0",
+            "EG_web_late",
+            "EG_orphan_back",
+            "room:hold",
+            "room:doomed"
+        ],
+        "{run}"
+    );
+    assert_verdict(&run, "EG_web_late", &["max_egress_age"], "stop_egress");
+    assert_verdict(&run, "EG_orphan_back", &["orphan_egress"], "stop_egress");
+    assert_verdict(&run, "room:doomed", &["humanless"], "delete_room");
+    // SPEC.md, Safety: an egress already ended (failed_precondition) and a room already gone
+    // (not_found) count as already_gone; an orphan whose room exists again is skipped.
+    assert_results(
+        &run,
+        &[
+            ("EG_hold0", "failed"),
+            ("room:hold", "done"),
+            ("EG_web_late", "already_gone"),
+            ("EG_orphan_back", "skipped_recheck"),
+            ("room:doomed", "already_gone"),
+        ],
+    );
+    for target in ["EG_web_late", "room:doomed"] {
+        assert!(run.finding(target)["error"].is_null(), "{target}\n{run}");
+    }
+    assert_eq!(
+        run.summary(),
+        &json!({"planned": 0, "done": 1, "already_gone": 2, "skipped": 1, "failed": 1}),
+        "{run}"
+    );
+    assert_eq!(run.code, 4, "only the zombie stop failed\n{run}");
+    assert_eq!(room_names(&lk).await, ["reborn"]);
+}
+
+/// Right after a human joins, ListRooms still counts 0 (for ~4-9 s), and the reaper trusts a
+/// count of 0 without listing participants. The re-check before acting must catch it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_the_room_count_does_not_show_yet_saves_the_room() {
+    let test = "a_human_the_room_count_does_not_show_yet_saves_the_room";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    lk.create_room("quiet", 0, 0, "").await.unwrap();
+    tokio::time::sleep(GRACE_PLUS).await;
+    let _dave = join_all(&lk, &[("quiet", Identity::standard("dave"), true)]).await;
+
+    let count = lk.list_rooms(&["quiet"]).await.unwrap()[0].num_participants;
+    let dry = sweep(&lk, &["--dry-run", "--humanless-grace", GRACE]).await;
+    let run = sweep(&lk, &["--humanless-grace", GRACE]).await;
+    visible!(
+        "FINDING dry run right after a human joined (ListRooms count {count}): findings {:?}, humans {}",
+        dry.targets(),
+        dry.findings()
+            .first()
+            .map_or(Value::Null, |f| f["humans"].clone())
+    );
+    assert_eq!(run.code, 0, "{run}");
+    // Whether or not the count had caught up, the room with a human is never deleted.
+    for f in run.findings() {
+        assert_eq!(
+            (target_of(f).as_str(), f["result"].as_str()),
+            ("room:quiet", Some("skipped_recheck")),
+            "{run}"
+        );
+    }
+    assert_eq!(room_names(&lk).await, ["quiet"]);
+    assert_eq!(lk.list_participants("quiet").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_room_age_deletes_a_room_with_a_human() {
+    let test = "max_room_age_deletes_a_room_with_a_human";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    lk.create_room("long-call", 0, 0, "").await.unwrap();
+    let created = Instant::now();
+    let _erin = join_all(&lk, &[("long-call", Identity::standard("erin"), true)]).await;
+    wait_counts(&lk, &[("long-call", 1)]).await;
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(created.elapsed())).await;
+    // Younger than the limit, and under the default 5m humanless grace: untouched.
+    lk.create_room("fresh", 0, 0, "").await.unwrap();
+
+    let run = sweep(&lk, &["--max-room-age", "2s"]).await;
+    assert_eq!(run.targets(), ["room:long-call"], "{run}");
+    assert_verdict(&run, "room:long-call", &["max_room_age"], "delete_room");
+    assert_results(&run, &[("room:long-call", "done")]);
+    let f = run.finding("room:long-call");
+    assert_eq!(
+        f["humans"], 1,
+        "a human was there, and it did not matter\n{run}"
+    );
+    assert!(f["age_s"].as_u64().is_some_and(|a| a >= 2), "{run}");
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(room_names(&lk).await, ["fresh"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_rooms_are_swept_and_a_warning_says_egress_was_not_checked() {
+    let test = "without_redis_rooms_are_swept_and_a_warning_says_egress_was_not_checked";
+    let Some(lk) = LiveKit::start_or_skip(test, Options { redis: false }).await else {
+        return;
+    };
+    lk.create_room("empty", 0, 0, "").await.unwrap();
+    lk.create_room("meeting", 0, 0, "").await.unwrap();
+    let _frank = join_all(&lk, &[("meeting", Identity::standard("frank"), true)]).await;
+    wait_counts(&lk, &[("meeting", 1)]).await;
+
+    let run = sweep(&lk, &["--humanless-grace", "1s"]).await;
+    assert_eq!(
+        run.code, 0,
+        "the warning does not change the exit code\n{run}"
+    );
+    assert_eq!(run.targets(), ["room:empty"], "{run}");
+    assert_results(&run, &[("room:empty", "done")]);
+    let warnings = run.doc["warnings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        warnings.len() == 1
+            && warnings[0]
+                .as_str()
+                .is_some_and(|w| w.contains("egress was not checked") && w.contains("redis")),
+        "one warning in JSON, beside summary\n{run}"
+    );
+    assert!(
+        run.stderr.contains("egress was not checked"),
+        "the warning on stderr\n{run}"
+    );
+    assert_eq!(run.doc["egresses_scanned"], 0, "{run}");
+    assert_eq!(room_names(&lk).await, ["meeting"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_exits_1_and_never_shows_a_secret_or_token() {
+    let test = "a_wrong_secret_exits_1_and_never_shows_a_secret_or_token";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    lk.create_room("any", 0, 0, "").await.unwrap();
+    let wrong = "not-the-secret-Zq81xv";
+    for output in ["json", "table"] {
+        let args = ["sweep", "--dry-run", "-o", output, "--api-secret", wrong];
+        let (code, stdout, stderr) = run_reaper(&lk, &args).await.unwrap();
+        let shown = format!("exit {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        assert_eq!(code, 1, "{shown}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line on stderr\n{shown}");
+        assert!(
+            lines[0].contains("authentication") && lines[0].contains("LIVEKIT_API_SECRET"),
+            "{shown}"
+        );
+        for leak in [wrong, "eyJ"] {
+            assert!(
+                !stdout.contains(leak) && !stderr.contains(leak),
+                "{leak:?} shown\n{shown}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_3_for_offenders_with_exit_code_and_5_when_refused() {
+    let test = "exit_codes_3_for_offenders_with_exit_code_and_5_when_refused";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    lk.create_room("idle", 0, 0, "").await.unwrap();
+    // Under the default 5m grace the empty room is healthy; with no grace it offends.
+    let none = sweep(&lk, &["--dry-run", "--exit-code"]).await;
+    assert_eq!((none.code, none.findings().len()), (0, 0), "{none}");
+    let plain = sweep(&lk, &["--dry-run", "--humanless-grace", "0s"]).await;
+    assert_eq!(
+        (plain.code, plain.targets()),
+        (0, vec!["room:idle".into()]),
+        "{plain}"
+    );
+    let some = sweep(
+        &lk,
+        &["--dry-run", "--exit-code", "--humanless-grace", "0s"],
+    )
+    .await;
+    assert_eq!(some.code, 3, "{some}");
+    // The circuit breaker: more actions than allowed, so none is taken (exit 5).
+    let refused = sweep(&lk, &["--humanless-grace", "0s", "--max-actions", "0"]).await;
+    assert_eq!(refused.code, 5, "{refused}");
+    assert_results(&refused, &[("room:idle", "planned")]);
+    assert!(
+        refused.doc["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("--max-actions")),
+        "{refused}"
+    );
+    assert_eq!(room_names(&lk).await, ["idle"]);
+}
