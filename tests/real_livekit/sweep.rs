@@ -768,3 +768,39 @@ async fn exit_codes_3_for_offenders_with_exit_code_and_5_when_refused() {
     );
     assert_eq!(room_names(&lk).await, ["idle"]);
 }
+
+/// SPEC.md: "`sweep --dry-run` and `rooms` use the same evaluation, so what the dry run
+/// shows is exactly what a real sweep would do at that moment". Right after a human joins
+/// a room whose ListRooms count is still 0, the dry run plans to delete it (it trusts the
+/// lagging count and lists no participants), `rooms` (which lists them) calls it healthy,
+/// and a real sweep would skip it at the re-check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "reaper bug: a dry run trusts num_participants, which lags joins by ~4-9 s on the real server, and plans to delete a room with an ACTIVE human (see the test's doc)"]
+async fn dry_run_agrees_with_rooms_right_after_a_human_joins() {
+    let test = "dry_run_agrees_with_rooms_right_after_a_human_joins";
+    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
+        return;
+    };
+    lk.create_room("quiet", 0, 0, "").await.unwrap();
+    tokio::time::sleep(GRACE_PLUS).await;
+    let _dave = join_all(&lk, &[("quiet", Identity::standard("dave"), true)]).await;
+
+    let args = ["-o", "json", "--humanless-grace", GRACE];
+    let (code, rooms, stderr) = run_reaper(&lk, &[&["rooms"], &args[..]].concat())
+        .await
+        .unwrap();
+    let dry = sweep(&lk, &["--dry-run", "--humanless-grace", GRACE]).await;
+    let rooms: Value = serde_json::from_str(&rooms)
+        .unwrap_or_else(|e| panic!("rooms: exit {code} ({e})\n{rooms}\n{stderr}"));
+    let quiet = &rooms["rooms"][0];
+    assert_eq!(
+        (quiet["humans"].as_u64(), quiet["verdict"].as_str()),
+        (Some(1), Some("healthy")),
+        "`rooms` sees dave\n{rooms:#}"
+    );
+    assert_eq!(
+        dry.targets(),
+        Vec::<String>::new(),
+        "the dry run must not plan to delete a room with an ACTIVE human (`rooms` said healthy)\n{dry}"
+    );
+}
