@@ -31,6 +31,8 @@ mod facts;
 pub mod harness;
 #[path = "real_livekit/netns.rs"]
 mod netns;
+#[path = "real_livekit/sweep.rs"]
+mod sweep;
 #[path = "real_livekit/token.rs"]
 pub mod token;
 #[path = "real_livekit/twirp.rs"]
