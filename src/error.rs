@@ -14,7 +14,10 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 
 /// The exit code for an error that ended the run before a report could be made.
 pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
-    if err.chain().any(|cause| cause.is::<UsageError>()) {
+    if err
+        .chain()
+        .any(<dyn std::error::Error + 'static>::is::<UsageError>)
+    {
         ExitCode::Usage
     } else {
         ExitCode::CouldNotRun
