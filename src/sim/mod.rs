@@ -134,8 +134,8 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         (None, Some(rooms)) => generate(rooms, args.seed),
         (None, None) => return Err(usage("simulate needs --scenario FILE or --generate N")),
     };
-    let mut stdout = std::io::stdout().lock();
     if args.print_scenario {
+        let mut stdout = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut stdout, &scenario)?;
         writeln!(stdout)?;
         return Ok(ExitCode::Success);
@@ -146,6 +146,8 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
     };
     let simulator = Simulator::start(scenario, opts).await?;
+    // Scripts wait for this line: it must leave the buffer now, not at exit.
+    let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", simulator.url())?;
     stdout.flush()?;
     drop(stdout);
@@ -160,5 +162,57 @@ async fn stop_signal() -> anyhow::Result<()> {
     tokio::select! {
         result = tokio::signal::ctrl_c() => result.context("could not handle SIGINT"),
         _ = terminate.recv() => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::exit_code_of;
+
+    fn options(listen: &str) -> SimOptions {
+        SimOptions {
+            listen: listen.parse().unwrap(),
+            latency: Some(Duration::from_millis(5)),
+            tls: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn starts_in_process_and_stops_accepting_on_shutdown() {
+        let sim = Simulator::start(generate(20, 1), options("127.0.0.1:0"))
+            .await
+            .unwrap();
+        let address = sim
+            .url()
+            .strip_prefix("http://127.0.0.1:")
+            .map(|port| format!("127.0.0.1:{port}"));
+        let address = address.expect("an http loopback URL");
+        let state = sim.state();
+        assert_eq!(state.rooms.len(), 20);
+        assert_eq!(state.latency_ms, 5, "--latency overrides the scenario");
+        assert_eq!(sim.stats()["ListRooms"], 0);
+        tokio::net::TcpStream::connect(&address).await.unwrap();
+        sim.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(&address).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn bad_address_scenario_or_certificate_is_a_usage_error() {
+        let not_loopback = Simulator::start(generate(1, 1), options("0.0.0.0:0")).await;
+        let mut duplicate = generate(2, 1);
+        let first = duplicate.rooms[0].clone();
+        duplicate.rooms[1] = first;
+        let invalid = Simulator::start(duplicate, options("127.0.0.1:0")).await;
+        let mut tls = options("127.0.0.1:0");
+        tls.tls = Some((
+            "/nonexistent/cert.pem".into(),
+            "/nonexistent/key.pem".into(),
+        ));
+        let no_cert = Simulator::start(generate(1, 1), tls).await;
+        for result in [not_loopback, invalid, no_cert] {
+            let err = result.err().expect("refused");
+            assert_eq!(exit_code_of(&err), ExitCode::Usage, "{err:#}");
+        }
     }
 }

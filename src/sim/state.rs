@@ -727,11 +727,12 @@ mod tests {
     }
 
     #[test]
-    fn starting_egress_aborts_and_zombie_times_out() {
+    fn starting_egress_aborts_zombie_times_out_ending_stays_ending() {
         let scenario: Scenario = serde_json::from_str(
             r#"{"egresses": [
                 {"egress_id": "S", "type": "web", "status": "EGRESS_STARTING"},
-                {"egress_id": "Z", "room_name": "gone", "zombie": true}]}"#,
+                {"egress_id": "Z", "room_name": "gone", "zombie": true},
+                {"egress_id": "E", "type": "web", "status": "EGRESS_ENDING"}]}"#,
         )
         .unwrap();
         let mut world = World::new(&scenario, T0);
@@ -744,6 +745,10 @@ mod tests {
         };
         assert_eq!((err.code, err.status), (TwirpCode::DeadlineExceeded, 408));
         assert_eq!(status_of(&world, "Z"), EgressStatus::Active);
+        let StopOutcome::Stopped(reply) = world.stop_egress("E", T0) else {
+            panic!("an ending egress still has its worker")
+        };
+        assert_eq!(reply.status, EgressStatus::Ending as i32);
     }
 
     #[test]
