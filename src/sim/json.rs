@@ -5,9 +5,8 @@
 //! We serialize with pbjson, rename the keys and fill in the defaults from the tables below,
 //! one per message the simulator returns.
 //!
-//! Known differences that remain: messages nested inside `EgressInfo.request` (the
-//! `room_composite`, `web`, ... start requests) keep pbjson's omission of defaults, as do
-//! messages we never populate (`Codec`, `DataTrackInfo`, `SimulcastCodecInfo`, ...).
+//! Known difference that remains: messages we never populate (`DataTrackInfo`,
+//! `SimulcastCodecInfo`, the egress outputs, ...) would keep pbjson's omission of defaults.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -33,6 +32,8 @@ pub enum Unset {
     Message(&'static [Field]),
     /// A repeated message: each element filled in from its shape.
     Repeated(&'static [Field]),
+    /// A message in a oneof: filled in from its shape when set, left out when not.
+    Oneof(&'static [Field]),
 }
 
 /// One field of a message: its proto name and default.
@@ -89,13 +90,14 @@ fn fill(value: &mut Value, shape: &[Field]) {
     let Value::Object(map) = value else { return };
     for &(name, unset) in shape {
         match (map.get_mut(name), unset) {
-            (Some(inner), Unset::Message(nested)) => fill(inner, nested),
+            (Some(inner), Unset::Message(nested) | Unset::Oneof(nested)) => fill(inner, nested),
             (Some(Value::Array(items)), Unset::Repeated(nested)) => {
                 for item in items {
                     fill(item, nested);
                 }
             }
-            (Some(_), _) => {}
+            // protojson leaves an unset oneof out.
+            (Some(_), _) | (None, Unset::Oneof(_)) => {}
             (None, _) => {
                 map.insert(name.to_owned(), default_value(unset));
             }
@@ -111,14 +113,17 @@ fn default_value(unset: Unset) -> Value {
         Unset::Bool => Value::Bool(false),
         Unset::List | Unset::Repeated(_) => Value::Array(Vec::new()),
         Unset::Map => Value::Object(Map::new()),
-        Unset::Message(_) => Value::Null,
+        // `fill` never inserts an unset oneof.
+        Unset::Message(_) | Unset::Oneof(_) => Value::Null,
         Unset::Enum(zero) => Value::String(zero.to_owned()),
     }
 }
 
-use Unset::{Bool, Enum, Int, Int64, List, Map as MapField, Message, Repeated, Str};
+use Unset::{Bool, Enum, Int, Int64, List, Map as MapField, Message, Oneof, Repeated, Str};
 
 const TIMED_VERSION: &[Field] = &[("unix_micro", Int64), ("ticks", Int)];
+
+const CODEC: &[Field] = &[("mime", Str), ("fmtp_line", Str)];
 
 const ROOM: &[Field] = &[
     ("sid", Str),
@@ -129,7 +134,7 @@ const ROOM: &[Field] = &[
     ("creation_time", Int64),
     ("creation_time_ms", Int64),
     ("turn_password", Str),
-    ("enabled_codecs", List),
+    ("enabled_codecs", Repeated(CODEC)),
     ("metadata", Str),
     ("num_participants", Int),
     ("num_publishers", Int),
@@ -196,9 +201,66 @@ const PARTICIPANT: &[Field] = &[
     ("capabilities", List),
 ];
 
-// The `request` and deprecated `result` oneofs are left out: protojson does not emit an
-// unset oneof.
+const OUTPUTS: [Field; 5] = [
+    ("file_outputs", List),
+    ("stream_outputs", List),
+    ("segment_outputs", List),
+    ("image_outputs", List),
+    ("webhooks", List),
+];
+
+const fn with_outputs<const N: usize, const M: usize>(fields: [Field; N]) -> [Field; M] {
+    let mut all = [("", Str); M];
+    let mut i = 0;
+    while i < N {
+        all[i] = fields[i];
+        i += 1;
+    }
+    while i < M {
+        all[i] = OUTPUTS[i - N];
+        i += 1;
+    }
+    all
+}
+
+const ROOM_COMPOSITE_REQUEST: [Field; 11] = with_outputs([
+    ("room_name", Str),
+    ("layout", Str),
+    ("audio_only", Bool),
+    ("audio_mixing", Enum("DEFAULT_MIXING")),
+    ("video_only", Bool),
+    ("custom_base_url", Str),
+]);
+
+const WEB_REQUEST: [Field; 9] = with_outputs([
+    ("url", Str),
+    ("audio_only", Bool),
+    ("video_only", Bool),
+    ("await_start_signal", Bool),
+]);
+
+const PARTICIPANT_REQUEST: [Field; 8] = with_outputs([
+    ("room_name", Str),
+    ("identity", Str),
+    ("screen_share", Bool),
+]);
+
+const TRACK_COMPOSITE_REQUEST: [Field; 8] = with_outputs([
+    ("room_name", Str),
+    ("audio_track_id", Str),
+    ("video_track_id", Str),
+]);
+
+// Track egress has one output (a oneof) instead of the output lists.
+const TRACK_REQUEST: &[Field] = &[("room_name", Str), ("track_id", Str), ("webhooks", List)];
+
+// The deprecated `result` oneof is never set, so never emitted.
 const EGRESS: &[Field] = &[
+    ("room_composite", Oneof(&ROOM_COMPOSITE_REQUEST)),
+    ("web", Oneof(&WEB_REQUEST)),
+    ("participant", Oneof(&PARTICIPANT_REQUEST)),
+    ("track_composite", Oneof(&TRACK_COMPOSITE_REQUEST)),
+    ("track", Oneof(TRACK_REQUEST)),
     ("egress_id", Str),
     ("room_id", Str),
     ("room_name", Str),
@@ -260,6 +322,7 @@ impl JsonShape for livekit_protocol::RemoveParticipantResponse {
 mod tests {
     use super::*;
     use livekit_protocol as proto;
+    use serde_json::json;
 
     fn json_of<M: Serialize + JsonShape>(message: &M) -> Value {
         serde_json::from_slice(&to_proto_json(message)).unwrap()
@@ -321,6 +384,22 @@ mod tests {
         assert_eq!(doc["items"][0]["started_at"], "5");
         assert_eq!(doc["items"][0]["status"], "EGRESS_STARTING");
         assert_eq!(doc["items"][0]["ended_at"], "0");
+        assert!(
+            doc["items"][0].get("web").is_none(),
+            "an unset oneof is left out"
+        );
+        let composite = json_of(&proto::EgressInfo {
+            request: Some(proto::egress_info::Request::RoomComposite(
+                proto::RoomCompositeEgressRequest::default(),
+            )),
+            ..Default::default()
+        });
+        assert_eq!(
+            composite["room_composite"]["audio_mixing"],
+            "DEFAULT_MIXING"
+        );
+        assert_eq!(composite["room_composite"]["webhooks"], json!([]));
+        assert!(composite.get("track").is_none());
     }
 
     #[test]

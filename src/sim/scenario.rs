@@ -265,6 +265,9 @@ pub struct FaultSpec {
     /// Twirp error code to answer with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<TwirpCode>,
+    /// Message of that error (default: "simulated <method> fault").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
     /// Wait this long first, in milliseconds.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_ms: u64,
@@ -475,8 +478,8 @@ impl FaultSpec {
         if self.garbage && self.code.is_some() {
             return Err("garbage: a fault answers garbage or an error, not both".to_owned());
         }
-        if self.status.is_some() && self.code.is_none() {
-            return Err("status: needs a code (e.g. \"unavailable\")".to_owned());
+        if (self.status.is_some() || self.msg.is_some()) && self.code.is_none() {
+            return Err("code: status and msg need a code (e.g. \"unavailable\")".to_owned());
         }
         if self.status.is_some_and(|s| !(400..=599).contains(&s)) {
             return Err("status: must be an HTTP error status (400-599)".to_owned());
@@ -561,7 +564,10 @@ mod tests {
             "{err}"
         );
         let err = error_of(r#"{"faults": [{"method": "ListRooms", "status": 503}]}"#);
-        assert!(err.starts_with("faults[0].status: needs a code"), "{err}");
+        assert!(
+            err.starts_with("faults[0].code: status and msg need a code"),
+            "{err}"
+        );
         let err = error_of(r#"{"faults": [{"method": "CreateRoom", "code": "internal"}]}"#);
         assert!(
             err.starts_with("faults[0].method: unknown variant `CreateRoom`"),

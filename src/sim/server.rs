@@ -171,7 +171,11 @@ async fn apply_fault(
     }
     match fault.code {
         Some(code) => {
-            let mut err = TwirpError::new(code, format!("simulated {} fault", method.name()));
+            let msg = fault
+                .msg
+                .clone()
+                .unwrap_or_else(|| format!("simulated {} fault", method.name()));
+            let mut err = TwirpError::new(code, msg);
             err.status = fault.status.unwrap_or(err.status);
             twirp_error(&err)
         }

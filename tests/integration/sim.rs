@@ -164,14 +164,15 @@ async fn sdk_lists_rooms_with_livekit_counts_and_time_units() {
     assert_eq!(
         names,
         [
-            "standup",
+            "camera-feed",
+            "just-created",
             "left-running",
             "phone-support",
-            "just-created",
-            "camera-feed"
-        ]
+            "standup",
+        ],
+        "by name, as the server lists them"
     );
-    let standup = &listed[0];
+    let standup = &listed[4];
     assert_eq!(standup.num_participants, 1, "agents do not count");
     assert_eq!(standup.num_publishers, 2, "agents publish");
     assert_near(
@@ -187,10 +188,10 @@ async fn sdk_lists_rooms_with_livekit_counts_and_time_units() {
         "creation_time_ms",
     );
     assert!(standup.sid.starts_with("RM_"));
-    assert_eq!(listed[1].num_participants, 0, "agent + recorder only");
-    assert!(listed[1].active_recording);
-    assert_eq!(listed[1].metadata, r#"{"team": "sales"}"#);
-    assert_eq!(listed[4].num_participants, 1, "a bridge keeps a room open");
+    assert_eq!(listed[2].num_participants, 0, "agent + recorder only");
+    assert!(listed[2].active_recording);
+    assert_eq!(listed[2].metadata, r#"{"team": "sales"}"#);
+    assert_eq!(listed[0].num_participants, 1, "a bridge keeps a room open");
     let some = rooms(&sim)
         .list_rooms(vec!["camera-feed".into(), "no-such-room".into()])
         .await
@@ -261,7 +262,7 @@ async fn sdk_get_remove_and_update_metadata() {
     let (code, _) = twirp(client.update_room_metadata("nope", "x").await.unwrap_err());
     assert_eq!(code, "not_found");
     assert_eq!(
-        sim.state()["rooms"][0]["metadata"],
+        sim.state()["rooms"][4]["metadata"],
         r#"{"reaper": {"exempt": true}}"#
     );
 }
@@ -306,8 +307,13 @@ async fn sdk_lists_egress_with_filters_in_nanoseconds() {
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
-    let rec = &all[0];
-    assert_eq!(rec.egress_id, "EG_rec1");
+    let ids: Vec<&str> = all.iter().map(|e| e.egress_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["EG_orphan", "EG_rec1", "EG_standup", "EG_web1"],
+        "by id"
+    );
+    let rec = &all[1];
     assert_eq!(rec.status, proto::EgressStatus::EgressActive as i32);
     assert_near(
         rec.started_at / 1_000_000_000,
@@ -409,8 +415,12 @@ async fn json_replies_use_proto_names_defaults_int64_strings_and_enum_names() {
         (200, "application/json")
     );
     let doc = reply.json();
-    let standup = &doc["rooms"][0];
+    let standup = &doc["rooms"][4];
     assert_eq!(standup["name"], "standup");
+    assert_eq!(
+        standup["enabled_codecs"][2],
+        json!({"mime": "audio/opus", "fmtp_line": ""})
+    );
     assert!(
         standup["creation_time"].is_string(),
         "int64 as string: {standup}"
@@ -546,6 +556,7 @@ async fn auth_middleware_failures_are_plain_text_401s() {
         }
         c
     };
+    let bearer = |claims: &Value, secret: &str| format!("Bearer {}", raw_token(claims, secret));
     let cases = [
         (
             "Basic ZGV2a2V5OnNlY3JldA==".to_owned(),
@@ -553,44 +564,38 @@ async fn auth_middleware_failures_are_plain_text_401s() {
         ),
         ("Bearer not.a.jwt".to_owned(), "invalid authorization token"),
         (
-            format!(
-                "Bearer {}",
-                raw_token(&claims(KEY, Some(now + 600), now), "not-the-secret")
-            ),
-            "invalid authorization token: ",
+            bearer(&claims(KEY, Some(now + 600), now), "not-the-secret"),
+            "error: token signature is invalid: signature is invalid",
         ),
         (
-            format!(
-                "Bearer {}",
-                raw_token(&claims(KEY, Some(now - 120), now - 600), SECRET)
-            ),
-            "invalid authorization token: ",
+            bearer(&claims(KEY, Some(now - 120), now - 600), SECRET),
+            "error: token has invalid claims: token is expired",
         ),
         (
-            format!(
-                "Bearer {}",
-                raw_token(&claims(KEY, Some(now + 600), now + 300), SECRET)
-            ),
-            "invalid authorization token: ",
+            bearer(&claims(KEY, Some(now + 600), now + 300), SECRET),
+            "error: token has invalid claims: token is not valid yet",
         ),
         (
-            format!("Bearer {}", raw_token(&claims(KEY, None, now), SECRET)),
-            "invalid authorization token: ",
+            bearer(&claims(KEY, None, now), SECRET),
+            "error: token has invalid claims: token is missing required claim: exp",
         ),
         (
-            format!(
-                "Bearer {}",
-                raw_token(&claims("APIother", Some(now + 600), now), SECRET)
-            ),
-            "invalid API key",
+            bearer(&claims("APIother", Some(now + 600), now), SECRET),
+            "invalid API key: APIother",
         ),
     ];
     for (header, message) in cases {
         let reply = post(&sim, LIST_ROOMS, "application/json", Some(&header), "{}").await;
         assert_eq!(reply.status, 401, "{header}: {}", reply.body);
         assert_eq!(reply.content_type, "text/plain; charset=utf-8", "{header}");
+        let token = header.strip_prefix("Bearer ").unwrap_or_default();
+        let expected = if message.starts_with("error: ") {
+            format!("invalid token: {token}, {message}")
+        } else {
+            message.to_owned()
+        };
         assert!(
-            reply.body.starts_with(message),
+            reply.body.starts_with(&expected),
             "{header}: {:?}",
             reply.body
         );
@@ -693,15 +698,19 @@ async fn pagination_follows_next_page_token_and_the_sdk_sees_page_one() {
 async fn faults_answer_errors_delays_and_garbage_then_clear() {
     let mut scenario = harness::scenario("basic.json");
     scenario["faults"] = json!([
-        {"method": "ListParticipants", "status": 503, "code": "unavailable", "times": 2},
+        {"method": "ListParticipants", "status": 503, "code": "unavailable",
+         "msg": "no response from servers", "times": 2},
         {"method": "DeleteRoom", "delay_ms": 400, "times": 1},
         {"method": "ListRooms", "garbage": true, "times": 1}
     ]);
     let sim = SimProcess::start(&scenario);
     let client = rooms(&sim);
     for _ in 0..2 {
-        let (code, _) = twirp(client.list_participants("standup").await.unwrap_err());
-        assert_eq!(code, "unavailable");
+        let (code, msg) = twirp(client.list_participants("standup").await.unwrap_err());
+        assert_eq!(
+            (code.as_str(), msg.as_str()),
+            ("unavailable", "no response from servers")
+        );
     }
     assert_eq!(client.list_participants("standup").await.unwrap().len(), 2);
     let started = Instant::now();
