@@ -1,11 +1,48 @@
 //! A LiveKit Room and Egress API simulator (`simulate`, `demo`, tests, benchmarks).
+//!
+//! It speaks the server's wire protocol (Twirp with protobuf and JSON, JWT auth, the real
+//! error codes and statuses) over a state loaded from a [`Scenario`].
 
+/// API authentication: token middleware and per-call grants.
+mod auth;
+/// Scenario faults: which call gets which trouble.
+mod faults;
+/// `--generate`: a deterministic synthetic fleet.
+mod generate;
+/// One handler per API call.
+mod handlers;
+/// Protobuf JSON as the Go server writes it.
+mod json;
+/// Scenario files: types, loading and validation.
+pub mod scenario;
+/// Accept loop, request pipeline, `/_sim` endpoints.
+mod server;
+/// The live state and what each call does to it.
+mod state;
+/// Twirp methods, content types and errors.
+pub mod twirp;
+
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
 use crate::cli::SimulateArgs;
+use crate::error::usage;
 use crate::exit_code::ExitCode;
+
+pub use generate::generate;
+pub use scenario::{
+    EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, JoinSpec, Kind, KindDetail,
+    ParticipantSpec, ParticipantState, RoomSpec, Scenario, Trigger,
+};
+pub use server::NO_WORKER_DELAY;
 
 /// How to serve a scenario.
 #[derive(Debug, Clone)]
@@ -18,8 +55,164 @@ pub struct SimOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
 }
 
-/// `lk-reaper simulate`.
-#[allow(clippy::unused_async)] // placeholder until the simulator lands
-pub async fn run(_args: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the simulator is not built yet")
+/// A running simulator; it stops on [`Simulator::shutdown`] or when dropped.
+pub struct Simulator {
+    url: String,
+    shared: Arc<server::Shared>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Simulator {
+    /// Validates the scenario, binds the loopback address and starts serving.
+    pub async fn start(mut scenario: Scenario, opts: SimOptions) -> anyhow::Result<Simulator> {
+        scenario
+            .validate()
+            .map_err(|reason| usage(format!("scenario: {reason}")))?;
+        if !opts.listen.ip().is_loopback() {
+            return Err(usage(format!(
+                "--listen {}: the simulator serves on loopback only (127.0.0.1, ::1)",
+                opts.listen
+            )));
+        }
+        if let Some(latency) = opts.latency {
+            scenario.latency_ms = latency.as_millis() as u64;
+        }
+        let tls = match &opts.tls {
+            Some((cert, key)) => Some(server::tls_acceptor(cert, key)?),
+            None => None,
+        };
+        let listener = TcpListener::bind(opts.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", opts.listen))?;
+        let address = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let shared = Arc::new(server::Shared::new(&scenario));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, tls, Arc::clone(&shared), stopped));
+        Ok(Simulator {
+            url: format!("{scheme}://{address}"),
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:7880` (`https://` when serving TLS).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The current state in the scenario format (what `GET /_sim/state` returns).
+    pub fn state(&self) -> Scenario {
+        self.shared.state()
+    }
+
+    /// Calls received per method (what `GET /_sim/stats` returns).
+    pub fn stats(&self) -> serde_json::Value {
+        self.shared.stats()
+    }
+
+    /// Stops accepting, closes open connections and waits until it has.
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        // The serve task does not panic; a JoinError here can only be a cancellation.
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// `lk-reaper simulate`: serve until SIGINT or SIGTERM.
+pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match (&args.scenario, args.generate) {
+        (Some(path), _) => Scenario::from_file(path)?,
+        (None, Some(rooms)) => generate(rooms, args.seed),
+        (None, None) => return Err(usage("simulate needs --scenario FILE or --generate N")),
+    };
+    if args.print_scenario {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &scenario)?;
+        writeln!(stdout)?;
+        return Ok(ExitCode::Success);
+    }
+    let opts = SimOptions {
+        listen: args.listen,
+        latency: args.latency,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+    };
+    let simulator = Simulator::start(scenario, opts).await?;
+    // Scripts wait for this line: it must leave the buffer now, not at exit.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", simulator.url())?;
+    stdout.flush()?;
+    drop(stdout);
+    stop_signal().await?;
+    simulator.shutdown().await;
+    Ok(ExitCode::Success)
+}
+
+async fn stop_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("could not handle SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("could not handle SIGINT"),
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::exit_code_of;
+
+    fn options(listen: &str) -> SimOptions {
+        SimOptions {
+            listen: listen.parse().unwrap(),
+            latency: Some(Duration::from_millis(5)),
+            tls: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn starts_in_process_and_stops_accepting_on_shutdown() {
+        let sim = Simulator::start(generate(20, 1), options("127.0.0.1:0"))
+            .await
+            .unwrap();
+        let address = sim
+            .url()
+            .strip_prefix("http://127.0.0.1:")
+            .map(|port| format!("127.0.0.1:{port}"));
+        let address = address.expect("an http loopback URL");
+        let state = sim.state();
+        assert_eq!(state.rooms.len(), 20);
+        assert_eq!(state.latency_ms, 5, "--latency overrides the scenario");
+        assert_eq!(sim.stats()["ListRooms"], 0);
+        tokio::net::TcpStream::connect(&address).await.unwrap();
+        sim.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(&address).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn bad_address_scenario_or_certificate_is_a_usage_error() {
+        let not_loopback = Simulator::start(generate(1, 1), options("0.0.0.0:0")).await;
+        let mut duplicate = generate(2, 1);
+        let first = duplicate.rooms[0].clone();
+        duplicate.rooms[1] = first;
+        let invalid = Simulator::start(duplicate, options("127.0.0.1:0")).await;
+        let mut tls = options("127.0.0.1:0");
+        tls.tls = Some((
+            "/nonexistent/cert.pem".into(),
+            "/nonexistent/key.pem".into(),
+        ));
+        let no_cert = Simulator::start(generate(1, 1), tls).await;
+        for result in [not_loopback, invalid, no_cert] {
+            let err = result.err().expect("refused");
+            assert_eq!(exit_code_of(&err), ExitCode::Usage, "{err:#}");
+        }
+    }
 }

@@ -1,1 +1,3 @@
 mod generated;
+mod harness;
+mod sim;

@@ -1,0 +1,96 @@
+//! One handler per API call: decode the request, check the grant, act on the state, encode
+//! the reply — in that order, as the server's Twirp handlers do.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use livekit_api::access_token::VideoGrants;
+use livekit_protocol as proto;
+
+use super::auth::authorize;
+use super::state::{StopOutcome, World};
+use super::twirp::{Encoding, Method, TwirpError};
+
+/// Why a call did not answer with a message.
+#[derive(Debug)]
+pub enum Failure {
+    /// Answer this error now.
+    Now(TwirpError),
+    /// No egress worker answered: answer this error after the worker timeout.
+    NoWorker(TwirpError),
+}
+
+impl From<TwirpError> for Failure {
+    fn from(err: TwirpError) -> Self {
+        Failure::Now(err)
+    }
+}
+
+/// Locks the state; a panic elsewhere while it was held does not make it unusable.
+pub fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs one call and returns the encoded reply.
+pub fn call(
+    world: &Mutex<World>,
+    method: Method,
+    encoding: Encoding,
+    body: &[u8],
+    grants: Option<&VideoGrants>,
+    now: i64,
+) -> Result<Vec<u8>, Failure> {
+    let reply = match method {
+        Method::ListRooms => {
+            let req: proto::ListRoomsRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            let rooms = lock(world).list_rooms(&req.names);
+            encoding.encode(&proto::ListRoomsResponse { rooms })
+        }
+        Method::ListParticipants => {
+            let req: proto::ListParticipantsRequest = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            let participants = lock(world).list_participants(&req.room);
+            encoding.encode(&proto::ListParticipantsResponse { participants })
+        }
+        Method::GetParticipant => {
+            let req: proto::RoomParticipantIdentity = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            let participant = lock(world).get_participant(&req.room, &req.identity)?;
+            encoding.encode(&participant)
+        }
+        Method::DeleteRoom => {
+            let req: proto::DeleteRoomRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            lock(world).delete_room(&req.room, now)?;
+            encoding.encode(&proto::DeleteRoomResponse {})
+        }
+        Method::RemoveParticipant => {
+            let req: proto::RoomParticipantIdentity = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            lock(world).remove_participant(&req.room, &req.identity)?;
+            encoding.encode(&proto::RemoveParticipantResponse {})
+        }
+        Method::UpdateRoomMetadata => {
+            let req: proto::UpdateRoomMetadataRequest = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            let room = lock(world).update_room_metadata(&req.room, &req.metadata)?;
+            encoding.encode(&room)
+        }
+        Method::ListEgress => {
+            let req: proto::ListEgressRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            let reply = lock(world).list_egress(&req)?;
+            encoding.encode(&reply)
+        }
+        Method::StopEgress => {
+            let req: proto::StopEgressRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            let outcome = lock(world).stop_egress(&req.egress_id, now);
+            match outcome {
+                StopOutcome::Stopped(info) => encoding.encode(info.as_ref()),
+                StopOutcome::NoWorker(err) => return Err(Failure::NoWorker(err)),
+            }
+        }
+    };
+    Ok(reply)
+}
