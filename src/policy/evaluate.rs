@@ -243,11 +243,6 @@ fn judge_room(
                 if who.is_empty() { "empty".into() } else { who },
             )
         }
-        Participants::NotListed
-            if room.num_participants == 0 && policy.humans.kinds_all_counted() =>
-        {
-            (Some(0), None, "server counts 0 participants".into())
-        }
         Participants::NotListed | Participants::Failed(_) => (None, None, String::new()),
     };
     let mut view = RoomView {
@@ -703,10 +698,9 @@ mod tests {
     }
 
     #[test]
-    fn policy_blocks_and_unlisted_or_unknown_participants() {
+    fn policy_blocks_ending_egress_and_unknown_participants() {
         let mut inv = basic();
         inv.rooms[4].participants = Participants::Failed("timeout".into());
-        inv.rooms[1].participants = Participants::NotListed;
         inv.egresses[0].status = EgressStatus::EgressEnding;
         let policy = Policy {
             blocks: vec![PolicyBlock {
@@ -749,11 +743,7 @@ mod tests {
             .iter()
             .find(|f| f.room == "left-running")
             .unwrap();
-        assert_eq!(
-            (left.humans, left.others),
-            (Some(0), None),
-            "a zero count proves no human, not who else is there"
-        );
+        assert_eq!((left.humans, left.others), (Some(0), Some(2)));
         assert_eq!(
             e.rooms
                 .iter()

@@ -37,15 +37,6 @@ impl HumanSpec {
             && p.state != State::Disconnected as i32
     }
 
-    /// Whether LiveKit's `num_participants` counts every human kind. It leaves out the
-    /// dependent kinds (agents, egress), so only then does a count of 0 prove no human.
-    pub fn kinds_all_counted(&self) -> bool {
-        !self
-            .kinds
-            .iter()
-            .any(|k| matches!(k, ParticipantKind::Agent | ParticipantKind::Egress))
-    }
-
     /// A short description of who is there that is not human, e.g. `1 agent, 1 egress`.
     pub fn describe_others(&self, participants: &[Participant]) -> String {
         let mut counts: Vec<(&'static str, usize)> = Vec::new();
@@ -153,16 +144,6 @@ mod tests {
         for (p, want) in cases {
             assert_eq!(spec.is_human(&p), want, "{}", p.identity);
         }
-    }
-
-    #[test]
-    fn only_non_dependent_kinds_let_a_zero_count_decide() {
-        assert!(HumanSpec::default().kinds_all_counted());
-        let with_agents = HumanSpec {
-            kinds: vec![ParticipantKind::Standard, ParticipantKind::Agent],
-            ..HumanSpec::default()
-        };
-        assert!(!with_agents.kinds_all_counted());
     }
 
     #[test]

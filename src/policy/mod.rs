@@ -118,22 +118,18 @@ impl Policy {
         Resolved { rules, source }
     }
 
-    /// Whether judging `room` needs its participant list. A room whose server count of
-    /// non-dependent participants is 0 has no human when every human kind is
-    /// non-dependent, so it needs no list (the re-check before acting still lists it).
+    /// Whether judging `room` needs its participant list: when `humanless` or
+    /// `max_room_age` may act on it. LiveKit's `num_participants` is no proof of an empty
+    /// room: it lags joins by up to ~9 s on a real server, so a count of 0 is not trusted.
     pub fn needs_participants(&self, room: &Room, now: chrono::DateTime<chrono::Utc>) -> bool {
         if self.scope.classify(&room.name) != InScope::Yes {
             return false;
         }
         let rules = self.resolve(&room.name, &room.metadata).rules;
-        if rules.exempt {
-            return false;
-        }
-        let humanless_judged = rules.humanless != crate::cli::HumanlessMode::Off
-            && room.age(now) > rules.humanless_grace;
-        let room_age_judged = rules.max_room_age.is_some_and(|max| room.age(now) > max);
-        let count_settles_it = room.num_participants == 0 && self.humans.kinds_all_counted();
-        (humanless_judged || room_age_judged) && !count_settles_it
+        let age = room.age(now);
+        !rules.exempt
+            && ((rules.humanless != crate::cli::HumanlessMode::Off && age > rules.humanless_grace)
+                || rules.max_room_age.is_some_and(|max| age > max))
     }
 }
 
