@@ -31,7 +31,7 @@ pub struct Cli {
 }
 
 /// Options every command accepts, before or after the command name.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct GlobalArgs {
     /// LiveKit server URL (ws://, wss://, http:// or https://)
     #[arg(long, env = "LIVEKIT_URL", global = true, value_name = "URL")]
@@ -86,7 +86,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
-    /// More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides
+    /// More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 

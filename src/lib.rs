@@ -15,6 +15,8 @@ pub mod error;
 pub mod execute;
 /// The process exit codes.
 pub mod exit_code;
+/// Atomic file writes.
+mod files;
 /// The server's rooms, participants and egresses, read once.
 pub mod inventory;
 /// The network seam: LiveKit's Room and Egress APIs.
@@ -35,6 +37,8 @@ pub mod report;
 pub mod secret;
 /// The LiveKit API simulator.
 pub mod sim;
+/// The live inventory as a scenario file.
+pub mod snapshot;
 
 use cli::{Cli, Command};
 use config::Config;
@@ -77,6 +81,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => {
             Ok(commands::completions(shell, &mut std::io::stdout().lock()))
         }
-        Command::Snapshot(_) | Command::Demo => Err(error::usage("not built yet")),
+        Command::Snapshot(args) => {
+            let config = Config::from_cli(global, &cli::InventoryArgs::default(), None)?;
+            commands::snapshot::run(&config, args.file.as_deref()).await
+        }
+        Command::Demo => commands::demo::run(global).await,
     }
 }

@@ -4,13 +4,17 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
 
-/// Sets up the stderr logger: `RUST_LOG` if set, else from `-v` / `-q`.
+/// Sets up the stderr logger: `RUST_LOG` if set, else from `-v` / `-q` (text: warnings by
+/// default; JSON: also one event per action).
 pub fn init(global: &GlobalArgs, color: bool) {
     let level = match (global.verbose, global.quiet) {
         (_, 2..) => "off",
         (_, 1) => "error",
-        (0, 0) => "lk_reaper=info,warn",
-        (1, 0) => "lk_reaper=debug,info",
+        // A log pipeline wants one event per action; a person has the report already.
+        (0, 0) if global.log_format == LogFormat::Json => "lk_reaper=info,warn",
+        (0, 0) => "warn",
+        (1, 0) => "lk_reaper=info,warn",
+        (2, 0) => "lk_reaper=debug,info",
         (_, 0) => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));

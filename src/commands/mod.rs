@@ -1,6 +1,8 @@
 //! One function per command; each returns the exit code.
 
+pub mod demo;
 mod observe;
+pub mod snapshot;
 pub mod sweep;
 pub mod views;
 

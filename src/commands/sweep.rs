@@ -87,7 +87,8 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
             finished_at: SystemTime::now(),
         };
         let text = metrics.render(metrics::previous_success(path));
-        if let Err(err) = metrics::write_atomically(path, &text) {
+        // 0644: node_exporter runs as another user.
+        if let Err(err) = crate::files::write_atomically(path, &text, 0o644) {
             tracing::warn!("{err:#}");
         }
     }

@@ -219,9 +219,31 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
             verdict,
         });
     }
-    // Worst first: a run cut short by its deadline has ended the longest-running waste.
-    out.findings.sort_by_key(|f| std::cmp::Reverse(f.age));
+    sort_worst_first(&mut out.findings, &rooms_by_name, now);
     out
+}
+
+/// Worst first, so a run cut short by its deadline has ended the longest-running waste. A
+/// room's egress stops sit right before its deletion (the order they run in), ranked by the
+/// room's age.
+fn sort_worst_first(findings: &mut [Finding], rooms: &HashMap<&str, &Room>, now: DateTime<Utc>) {
+    let rank = |f: &Finding| {
+        let room_level = f
+            .rules
+            .iter()
+            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge));
+        let group_age = match rooms.get(f.room.as_str()) {
+            Some(room) if room_level => room.age(now),
+            _ => f.age,
+        };
+        (
+            std::cmp::Reverse(group_age),
+            f.room.clone(),
+            f.target == Target::Room,
+            std::cmp::Reverse(f.age),
+        )
+    };
+    findings.sort_by_cached_key(rank);
 }
 
 fn judge_room(
@@ -512,15 +534,15 @@ mod tests {
                     Recheck::RoomGone
                 ),
                 row(
-                    "room left-running",
-                    &[Rule::Humanless],
-                    Action::DeleteRoom,
-                    Recheck::NoHuman
-                ),
-                row(
                     "EG_rec1",
                     &[Rule::Humanless],
                     Action::StopEgress,
+                    Recheck::NoHuman
+                ),
+                row(
+                    "room left-running",
+                    &[Rule::Humanless],
+                    Action::DeleteRoom,
                     Recheck::NoHuman
                 ),
             ]

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -160,22 +159,4 @@ pub fn previous_success(path: &Path) -> Option<f64> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines()
         .find_map(|line| line.strip_prefix(SUCCESS_METRIC)?.trim().parse().ok())
-}
-
-/// Writes `text` to `path` atomically, readable by the collector (0644).
-pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write metrics in {}", dir.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    file.persist(path)
-        .with_context(|| format!("cannot write metrics file {}", path.display()))?;
-    Ok(())
 }

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use tabled::builder::Builder;
-use tabled::settings::Style;
+use tabled::settings::object::Columns;
+use tabled::settings::{Padding, Style};
 
 use super::Report;
 use super::sanitize::line;
@@ -47,13 +48,21 @@ pub(super) fn render(
         builder.push_record(row);
     }
     let mut table = builder.build();
-    table.with(Style::blank());
-    writeln!(out, "{table}")
+    table
+        .with(Style::empty())
+        .modify(Columns::new(..), Padding::new(0, 3, 0, 0));
+    for line in table.to_string().lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
-/// `humans/others`, with `?` where unknown.
+/// `humans/others`, with `?` where one is unknown and `-` where there is no room to count.
 pub(super) fn presence(humans: Option<u32>, others: Option<u32>) -> String {
     let show = |n: Option<u32>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    if humans.is_none() && others.is_none() {
+        return "-".to_owned();
+    }
     format!("{}/{}", show(humans), show(others))
 }
 
