@@ -41,7 +41,7 @@ json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
 always\t'Always'
 never\t'Never'"
-complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s V -l version -d 'Print version'
@@ -96,7 +96,7 @@ never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s n -l dry-run -d 'Only report what would be done; make no change'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l notify-dry-run -d 'Also notify after a dry run'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
@@ -137,7 +137,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l color -d '
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
@@ -178,7 +178,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l color -d 
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s f -l file -d 'Write the scenario here instead of stdout' -r -F
@@ -199,7 +199,7 @@ json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
 always\t'Always'
 never\t'Never'"
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l scenario -d 'Scenario file (JSON) to serve' -r -F
@@ -227,7 +227,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l color -
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l print-scenario -d 'Print the scenario JSON and exit'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
@@ -247,7 +247,7 @@ json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
 always\t'Always'
 never\t'Never'"
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
@@ -267,7 +267,7 @@ json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
 always\t'Always'
 never\t'Never'"
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: debug, -vv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
