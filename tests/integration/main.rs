@@ -1,3 +1,4 @@
+mod commands;
 mod generated;
 mod harness;
 mod sim;
