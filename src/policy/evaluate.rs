@@ -405,11 +405,10 @@ mod tests {
     use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
-    use crate::cli::ParticipantKind::{self, Agent, Bridge, Egress as EgressKindP, Sip, Standard};
+    use crate::cli::ParticipantKind::{Agent, Bridge, Egress as EgressKindP, Sip, Standard};
     use crate::inventory::{EgressKind, Participant};
     use crate::livekit::proto::EgressStatus;
-    use crate::livekit::proto::participant_info::State;
-    use crate::policy::tests::globs;
+    use crate::policy::tests::{globs, participant as p};
     use crate::policy::{Limit, PolicyBlock, RulePatch};
 
     fn now() -> DateTime<Utc> {
@@ -418,18 +417,6 @@ mod tests {
 
     fn ago_ms(secs: i64) -> i64 {
         now().timestamp_millis() - secs * 1000
-    }
-
-    fn p(identity: &str, kind: ParticipantKind) -> Participant {
-        Participant {
-            identity: identity.into(),
-            kind: Some(kind),
-            kind_details: vec![],
-            state: State::Active as i32,
-            hidden: false,
-            joined_ms: ago_ms(10),
-            tracks: 1,
-        }
     }
 
     fn room(name: &str, age_s: i64, people: Vec<Participant>) -> Room {

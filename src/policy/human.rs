@@ -91,19 +91,7 @@ fn plural(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::tests::globs;
-
-    fn participant(identity: &str, kind: ParticipantKind) -> Participant {
-        Participant {
-            identity: identity.into(),
-            kind: Some(kind),
-            kind_details: vec![],
-            state: State::Active as i32,
-            hidden: false,
-            joined_ms: 0,
-            tracks: 0,
-        }
-    }
+    use crate::policy::tests::{globs, participant};
 
     #[test]
     fn human_test_table() {

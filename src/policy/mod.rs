@@ -168,6 +168,22 @@ mod tests {
     use super::*;
     use globset::{Glob, GlobSetBuilder};
 
+    /// An ACTIVE participant with a track, of `kind`.
+    pub(crate) fn participant(
+        identity: &str,
+        kind: crate::cli::ParticipantKind,
+    ) -> crate::inventory::Participant {
+        crate::inventory::Participant {
+            identity: identity.into(),
+            kind: Some(kind),
+            kind_details: vec![],
+            state: crate::livekit::proto::participant_info::State::Active as i32,
+            hidden: false,
+            joined_ms: 0,
+            tracks: 1,
+        }
+    }
+
     pub(crate) fn globs(patterns: &[&str]) -> GlobSet {
         let mut builder = GlobSetBuilder::new();
         for p in patterns {
