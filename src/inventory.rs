@@ -114,8 +114,12 @@ pub async fn fetch(
         .collect();
     let (egresses, egress_unchecked) = match egresses {
         Ok(items) => (items.iter().map(Egress::from).collect(), None),
-        Err(err) if err.is_fatal() => return Err(err).context("could not list egresses"),
-        Err(err) => (Vec::new(), Some(format!("egress was not checked: {err}"))),
+        // A server without an egress service (single node, no Redis) answers `internal`;
+        // rooms can still be swept. Any other failure leaves the inventory incomplete.
+        Err(err) if err.code() == Some(crate::livekit::error::code::INTERNAL) => {
+            (Vec::new(), Some(format!("egress was not checked: {err}")))
+        }
+        Err(err) => return Err(err).context("could not list egresses"),
     };
 
     let wanted: Vec<usize> = (0..rooms.len())

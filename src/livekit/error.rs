@@ -14,6 +14,7 @@ pub mod code {
     pub const UNAUTHENTICATED: &str = "unauthenticated";
     pub const PERMISSION_DENIED: &str = "permission_denied";
     pub const UNKNOWN: &str = "unknown";
+    pub const INTERNAL: &str = "internal";
 }
 
 /// One failed API call.
