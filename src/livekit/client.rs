@@ -200,6 +200,10 @@ impl Client {
             ms = started.elapsed().as_millis() as u64,
             "call"
         );
+        if let Some(err) = transport::plain_http_on_tls_port(self.route.endpoint(), status, &bytes)
+        {
+            return Err(err);
+        }
         if status != 200 {
             return Err(ApiError::from_response(
                 &self.route.endpoint().to_string(),

@@ -104,6 +104,21 @@ pub fn classify(err: &reqwest::Error, route: &Route, timeout: Duration) -> ApiEr
     ))
 }
 
+/// A TLS terminator's answer to plain HTTP on its TLS port (nginx: "The plain HTTP request
+/// was sent to HTTPS port"; Go: "Client sent an HTTP request to an HTTPS server").
+pub fn plain_http_on_tls_port(endpoint: &Endpoint, status: u16, body: &[u8]) -> Option<ApiError> {
+    if endpoint.is_tls() || status != 400 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    (text.contains("to https port") || text.contains("to an https server")).then(|| {
+        ApiError::Misconfigured(format!(
+            "{endpoint} expects TLS (it answered 400: plain HTTP sent to an HTTPS port): use \
+             https:// or wss://"
+        ))
+    })
+}
+
 fn not_http(endpoint: &Endpoint) -> String {
     if endpoint.is_tls() {
         format!("{endpoint} did not answer with HTTP: is this LiveKit's port?")
@@ -262,6 +277,22 @@ mod tests {
             describe_certificate(&expired, &endpoint()),
             "the server's certificate expired on 2023-11-14 22:13 UTC"
         );
+    }
+
+    #[test]
+    fn a_tls_terminators_400_to_plain_http_says_use_https() {
+        let http = Endpoint::parse("ws://lk.example.com").unwrap();
+        let nginx =
+            b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title>";
+        let err = plain_http_on_tls_port(&http, 400, nginx).unwrap();
+        assert!(
+            err.is_fatal() && err.to_string().contains("use https://"),
+            "{err}"
+        );
+        let go = b"Client sent an HTTP request to an HTTPS server.\n";
+        assert!(plain_http_on_tls_port(&http, 400, go).is_some());
+        assert!(plain_http_on_tls_port(&endpoint(), 400, nginx).is_none());
+        assert!(plain_http_on_tls_port(&http, 400, b"bad request").is_none());
     }
 
     #[test]

@@ -1,3 +1,4 @@
 mod generated;
 mod harness;
 mod sim;
+mod tls;
