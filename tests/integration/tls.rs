@@ -238,6 +238,24 @@ fn dry_run_and_sweep_over_https_and_wss_trust_the_ca_in_ssl_cert_file() {
     }
 }
 
+/// SSL_CERT_FILE alone replaces the system store; SSL_CERT_DIR beside it adds a directory
+/// (e.g. /etc/ssl/certs, to keep the public roots for a --notify-url webhook).
+#[test]
+fn ssl_cert_dir_adds_its_cas_to_those_of_ssl_cert_file() {
+    let pki = Pki::new();
+    let sim = pki.sim("dir", &["127.0.0.1"], false);
+    let other = Pki::new();
+    let (other_ca, dir) = (other.ca_file_str(), pki.dir.path().join("certs"));
+    fs::create_dir(&dir).unwrap();
+    fs::copy(pki.ca_file(), dir.join("test-ca.pem")).unwrap();
+    let env = [
+        ("SSL_CERT_FILE", other_ca.as_str()),
+        ("SSL_CERT_DIR", dir.to_str().unwrap()),
+    ];
+    let dry = json_report(&sweep(sim.url(), true, &env), "CA in SSL_CERT_DIR");
+    assert_eq!(verdicts(&dry), expected("planned"));
+}
+
 /// What the case is, the URL, the environment, and what stderr must say.
 type FailureCase<'a> = (&'a str, String, &'a [(&'a str, &'a str)], &'a [&'a str]);
 
