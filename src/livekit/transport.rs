@@ -286,9 +286,10 @@ mod tests {
             b"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title>";
         let err = plain_http_on_tls_port(&http, 400, nginx).unwrap();
         assert!(
-            err.is_fatal() && err.to_string().contains("use https://"),
-            "{err}"
+            err.is_fatal() && !err.is_transient(),
+            "never retried: {err}"
         );
+        assert!(err.to_string().contains("use https://"), "{err}");
         let go = b"Client sent an HTTP request to an HTTPS server.\n";
         assert!(plain_http_on_tls_port(&http, 400, go).is_some());
         assert!(plain_http_on_tls_port(&endpoint(), 400, nginx).is_none());
