@@ -44,7 +44,7 @@ pub struct CallLimits {
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
-    endpoint: Endpoint,
+    route: transport::Route,
     credentials: Credentials,
     limits: CallLimits,
     in_flight: Arc<Semaphore>,
@@ -115,7 +115,7 @@ impl Client {
             .build()?;
         Ok(Self {
             http,
-            endpoint,
+            route: transport::Route::of(endpoint),
             credentials,
             limits,
             in_flight: Arc::new(Semaphore::new(limits.concurrency)),
@@ -168,7 +168,7 @@ impl Client {
         .with_grants(rpc.grants())
         .to_jwt()
         .map_err(|e| ApiError::Transport(format!("could not sign a token: {e}")))?;
-        let url = self.endpoint.method_url(rpc.path());
+        let url = self.route.endpoint().method_url(rpc.path());
         let started = Instant::now();
         let response = self
             .http
@@ -182,7 +182,7 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| transport::classify(&e, &self.endpoint, self.limits.request_timeout))?;
+            .map_err(|e| transport::classify(&e, &self.route, self.limits.request_timeout))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -193,16 +193,20 @@ impl Client {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| transport::classify(&e, &self.endpoint, self.limits.request_timeout))?;
+            .map_err(|e| transport::classify(&e, &self.route, self.limits.request_timeout))?;
         tracing::debug!(
             rpc = rpc.path(),
             status,
             ms = started.elapsed().as_millis() as u64,
             "call"
         );
+        if let Some(err) = transport::plain_http_on_tls_port(self.route.endpoint(), status, &bytes)
+        {
+            return Err(err);
+        }
         if status != 200 {
             return Err(ApiError::from_response(
-                &self.endpoint.to_string(),
+                &self.route.endpoint().to_string(),
                 status,
                 &content_type,
                 &bytes,
@@ -216,7 +220,7 @@ impl Client {
 
     fn not_livekit(&self, status: u16, body: &[u8]) -> ApiError {
         ApiError::NotLiveKit {
-            url: self.endpoint.to_string(),
+            url: self.route.endpoint().to_string(),
             status,
             snippet: snippet(body),
         }

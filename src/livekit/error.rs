@@ -41,9 +41,13 @@ pub enum ApiError {
     /// No answer within the per-call deadline.
     #[error("no answer within {0:?} (--request-timeout)")]
     Timeout(Duration),
-    /// Could not reach the server, or TLS failed.
+    /// Could not reach the server.
     #[error("{0}")]
     Transport(String),
+    /// TLS or the URL's scheme does not fit the server (untrusted or wrong certificate, TLS
+    /// on a plain port or the reverse): the same on every attempt, so never retried.
+    #[error("{0}")]
+    Misconfigured(String),
 }
 
 impl ApiError {
@@ -63,13 +67,16 @@ impl ApiError {
                 *status >= 500 || code == code::UNAVAILABLE || code == code::RESOURCE_EXHAUSTED
             }
             Self::Timeout(_) | Self::Transport(_) => true,
-            Self::Auth(_) | Self::NotLiveKit { .. } => false,
+            Self::Auth(_) | Self::NotLiveKit { .. } | Self::Misconfigured(_) => false,
         }
     }
 
     /// Whether the run cannot go on at all (wrong server or credentials).
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Self::Auth(_) | Self::NotLiveKit { .. })
+        matches!(
+            self,
+            Self::Auth(_) | Self::NotLiveKit { .. } | Self::Misconfigured(_)
+        )
     }
 
     /// Builds the error for a non-200 answer.

@@ -137,11 +137,11 @@ fn main_page() -> String {
             ),
             (
                 "SSL_CERT_FILE",
-                "PEM bundle of trusted CAs, for a server behind a private CA; otherwise the system trust store is used.",
+                "PEM bundle of trusted CAs, for a server behind a private CA; otherwise the system trust store is used. The bundle replaces the system store; set SSL_CERT_DIR=/etc/ssl/certs as well to trust both.",
             ),
             (
                 "HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
-                "Proxy settings, as other tools read them.",
+                "Proxy settings, read as curl reads them: loopback addresses are proxied too unless NO_PROXY lists them.",
             ),
             ("RUST_LOG", "Log filter on stderr (overrides -v / -q)."),
             ("NO_COLOR", "No colors or progress bar when set."),

@@ -2,3 +2,4 @@ mod commands;
 mod generated;
 mod harness;
 mod sim;
+mod tls;
