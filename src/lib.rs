@@ -78,9 +78,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::views::run(&Config::from_cli(global, &args, None)?, ViewKind::Egress).await
         }
         Command::Simulate(args) => sim::run(&args).await,
-        Command::Completions { shell } => {
-            Ok(commands::completions(shell, &mut std::io::stdout().lock()))
-        }
+        Command::Completions { shell } => commands::completions(shell, &mut report::stdout()),
         Command::Snapshot(args) => {
             let config = Config::from_cli(global, &cli::InventoryArgs::default(), None)?;
             commands::snapshot::run(&config, args.file.as_deref()).await

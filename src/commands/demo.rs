@@ -66,7 +66,7 @@ pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     let mut narrate: Box<dyn Write> = if config.run.output == OutputFormat::Table {
-        Box::new(std::io::stdout())
+        Box::new(crate::report::stdout())
     } else {
         Box::new(std::io::stderr())
     };
@@ -112,7 +112,7 @@ pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
         report.render(
             config.run.output,
             config.run.color,
-            &mut std::io::stdout().lock(),
+            &mut crate::report::stdout(),
         )?;
         writeln!(narrate)?;
         reports.push(report);

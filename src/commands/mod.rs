@@ -14,7 +14,10 @@ use crate::cli::Cli;
 use crate::exit_code::ExitCode;
 
 /// `lk-reaper completions SHELL`.
-pub fn completions(shell: clap_complete::Shell, out: &mut impl Write) -> ExitCode {
-    clap_complete::generate(shell, &mut Cli::command(), "lk-reaper", out);
-    ExitCode::Success
+pub fn completions(shell: clap_complete::Shell, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    // clap_complete panics on a write error, so render first, then write.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "lk-reaper", &mut script);
+    out.write_all(&script)?;
+    Ok(ExitCode::Success)
 }

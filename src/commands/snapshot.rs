@@ -17,7 +17,7 @@ pub async fn run(config: &Config, file: Option<&Path>) -> anyhow::Result<ExitCod
     json.push('\n');
     let Some(path) = file else {
         use std::io::Write;
-        std::io::stdout().lock().write_all(json.as_bytes())?;
+        crate::report::stdout().write_all(json.as_bytes())?;
         return Ok(ExitCode::Success);
     };
     // Room metadata may be private: owner-only, like the secrets it sits beside.

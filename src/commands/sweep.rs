@@ -96,7 +96,7 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
     report.render(
         config.run.output,
         config.run.color,
-        &mut std::io::stdout().lock(),
+        &mut crate::report::stdout(),
     )?;
     if let Some(url) = &options.notify_url
         && (!report.dry_run || options.notify_dry_run)

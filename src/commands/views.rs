@@ -18,7 +18,7 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     report.render(
         config.run.output,
         config.run.color,
-        &mut std::io::stdout().lock(),
+        &mut crate::report::stdout(),
     )?;
     Ok(if config.exit_code && report.offending() > 0 {
         ExitCode::OffendersFound

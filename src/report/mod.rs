@@ -3,6 +3,7 @@
 mod json;
 pub mod metrics;
 pub mod sanitize;
+mod stdout;
 mod table;
 mod views;
 
@@ -11,6 +12,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use stdout::stdout;
 pub use views::{Inventory as InventoryReport, ViewKind};
 
 use crate::cli::OutputFormat;

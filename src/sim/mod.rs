@@ -135,7 +135,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         (None, None) => return Err(usage("simulate needs --scenario FILE or --generate N")),
     };
     if args.print_scenario {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::report::stdout();
         serde_json::to_writer_pretty(&mut stdout, &scenario)?;
         writeln!(stdout)?;
         return Ok(ExitCode::Success);
