@@ -238,12 +238,14 @@ pub fn client(root_ca: Option<&str>) -> reqwest::Client {
 }
 
 /// Runs `lk-reaper ARGS` to completion (no simulator kept running).
+/// The machine's proxy settings are left out: the simulator is on loopback, and reqwest
+/// would send even loopback calls through a proxy.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lk-reaper")
+    let mut command = Command::new(BIN);
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        command.env_remove(var);
+    }
+    command.args(args).stdin(Stdio::null()).output().expect("run lk-reaper")
 }
 
 /// A scenario from `tests/integration/scenarios/`.
