@@ -146,23 +146,29 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
     };
     let simulator = Simulator::start(scenario, opts).await?;
+    // Handlers first: a script may signal as soon as it has read the URL.
+    let stop = stop_signal()?;
     // Scripts wait for this line: it must leave the buffer now, not at exit.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", simulator.url())?;
     stdout.flush()?;
     drop(stdout);
-    stop_signal().await?;
+    stop.await;
     simulator.shutdown().await;
     Ok(ExitCode::Success)
 }
 
-async fn stop_signal() -> anyhow::Result<()> {
+/// Installs the SIGINT and SIGTERM handlers now; the future ends on the first of them.
+fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).context("could not handle SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("could not handle SIGINT"),
-        _ = terminate.recv() => Ok(()),
-    }
+    let mut interrupt = signal(SignalKind::interrupt()).context("could not handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
 
 #[cfg(test)]
