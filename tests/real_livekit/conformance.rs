@@ -900,3 +900,31 @@ fn normalise_hides_ids_and_times_but_keeps_zeroes() {
                           "text": "invalid token: <jwt>, error: expired" })
     );
 }
+
+/// README.md's "Simulator vs real LiveKit" lists every known difference and the table's size.
+#[test]
+fn readme_lists_every_known_difference() {
+    let readme = std::fs::read_to_string(harness::repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("### Simulator vs real LiveKit")
+        .expect("README.md has a \"Simulator vs real LiveKit\" subsection");
+    let section = &readme[start..];
+    let section = section[4..]
+        .find("\n#")
+        .map_or(section, |end| &section[..end + 4]);
+    let missing: Vec<String> = load_known_differences()
+        .iter()
+        .map(|k| format!("`{}`", k.field))
+        .filter(|field| !section.contains(field.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md \"Simulator vs real LiveKit\" does not list these known differences: {}",
+        missing.join(", ")
+    );
+    let count = format!("{} cases", load_table().cases.len());
+    assert!(
+        section.contains(&count),
+        "README.md \"Simulator vs real LiveKit\" should say the table has {count}"
+    );
+}
