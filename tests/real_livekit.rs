@@ -1,6 +1,7 @@
 //! Tests against the real LiveKit server (v1.13.5), run inside network namespaces of the
 //! test's own: the harness, facts we rely on (LIVEKIT_API.md) checked on the server, and the
-//! conformance table (tests/conformance/) that also judges the simulator.
+//! conformance table (tests/conformance/) that also judges the simulator, and LiveKit's
+//! official Python SDK run against both.
 //!
 //! Needs `scripts/install-test-deps` and root. Without them each test prints SKIPPED, unless
 //! `LK_REAPER_REQUIRE_REAL_LIVEKIT=1`, which turns a missing server into a failure.
@@ -31,6 +32,8 @@ mod facts;
 pub mod harness;
 #[path = "real_livekit/netns.rs"]
 mod netns;
+#[path = "real_livekit/official_client.rs"]
+mod official_client;
 #[path = "real_livekit/sweep.rs"]
 mod sweep;
 #[path = "real_livekit/token.rs"]

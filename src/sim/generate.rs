@@ -230,6 +230,9 @@ impl Fleet {
             started_s_ago,
             ended_s_ago,
             zombie: false,
+            url: String::new(),
+            identity: String::new(),
+            track_id: String::new(),
         });
         &self.egresses[self.egresses.len() - 1]
     }

@@ -155,6 +155,15 @@ const PERMISSION: &[Field] = &[
     ("can_manage_agent_session", Bool),
 ];
 
+const SIMULCAST_CODEC: &[Field] = &[
+    ("mime_type", Str),
+    ("mid", Str),
+    ("cid", Str),
+    ("layers", List),
+    ("video_layer_mode", Enum("MODE_UNUSED")),
+    ("sdp_cid", Str),
+];
+
 const TRACK: &[Field] = &[
     ("sid", Str),
     ("type", Enum("AUDIO")),
@@ -168,7 +177,7 @@ const TRACK: &[Field] = &[
     ("layers", List),
     ("mime_type", Str),
     ("mid", Str),
-    ("codecs", List),
+    ("codecs", Repeated(SIMULCAST_CODEC)),
     ("stereo", Bool),
     ("disable_red", Bool),
     ("encryption", Enum("NONE")),

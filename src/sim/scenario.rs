@@ -182,6 +182,15 @@ pub struct EgressSpec {
     /// outlives its room.
     #[serde(default, skip_serializing_if = "is_false")]
     pub zombie: bool,
+    /// The page a web egress records (default: `https://example.invalid/<egress_id>`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// The participant a participant egress records.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
+    /// The track a track egress records.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub track_id: String,
 }
 
 /// The egress request type, as `lk egress list` names it.
@@ -437,6 +446,15 @@ impl Scenario {
                     "egresses[{i}].room_name: web egress has no room, every other type has one"
                 ));
             }
+            if let Some(field) = egress.misplaced_detail() {
+                return Err(format!(
+                    "egresses[{i}].{field}: not a field of a {} egress",
+                    serde_json::to_value(egress.egress_type)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ));
+            }
             if egress.ended_s_ago.is_some() && egress.status.is_active() {
                 return Err(format!(
                     "egresses[{i}].ended_s_ago: only for an ended status, not {}",
@@ -467,6 +485,21 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+}
+
+impl EgressSpec {
+    /// The request detail set on an egress type that has no such field, if any.
+    fn misplaced_detail(&self) -> Option<&'static str> {
+        let t = self.egress_type;
+        [
+            ("url", &self.url, EgressType::Web),
+            ("identity", &self.identity, EgressType::Participant),
+            ("track_id", &self.track_id, EgressType::Track),
+        ]
+        .into_iter()
+        .find(|(_, value, owner)| !value.is_empty() && *owner != t)
+        .map(|(field, _, _)| field)
     }
 }
 
@@ -562,6 +595,12 @@ mod tests {
         assert!(
             err.starts_with("egresses[1].egress_id: empty or duplicate"),
             "{err}"
+        );
+        let err =
+            error_of(r#"{"egresses": [{"egress_id": "E", "room_name": "r", "url": "http://x"}]}"#);
+        assert_eq!(
+            err,
+            "egresses[0].url: not a field of a room_composite egress"
         );
         let err = error_of(r#"{"faults": [{"method": "ListRooms", "status": 503}]}"#);
         assert!(

@@ -83,6 +83,9 @@ struct Egress {
     ended_ns: i64,
     zombie: bool,
     details: String,
+    url: String,
+    identity: String,
+    track_id: String,
 }
 
 /// How a StopEgress call ends.
@@ -159,6 +162,9 @@ impl World {
             ended_ns,
             zombie: spec.zombie,
             details: String::new(),
+            url: spec.url.clone(),
+            identity: spec.identity.clone(),
+            track_id: spec.track_id.clone(),
         };
         self.egresses.insert(spec.egress_id.clone(), egress);
     }
@@ -466,8 +472,9 @@ impl Participant {
             version: 1,
             permission: Some(proto::ParticipantPermission {
                 can_subscribe: true,
+                // A recorder's token denies publishing, and data follows publishing.
                 can_publish: self.kind != Kind::Egress,
-                can_publish_data: true,
+                can_publish_data: self.kind != Kind::Egress,
                 hidden: self.hidden,
                 recorder: self.kind == Kind::Egress,
                 agent: self.kind == Kind::Agent,
@@ -476,34 +483,63 @@ impl Participant {
             is_publisher: self.tracks > 0,
             kind: self.kind as i32,
             kind_details: self.kind_details.iter().map(|&d| d as i32).collect(),
+            // What current LiveKit SDKs advertise when they join.
+            client_protocol: 2,
+            capabilities: vec![
+                proto::client_info::Capability::CapCompressionDeflateRaw as i32,
+                proto::client_info::Capability::CapPacketTrailer as i32,
+            ],
             ..Default::default()
         }
     }
 
+    /// Track `n`: even ones a microphone, odd ones a camera, described as the server
+    /// describes what LiveKit's own SDKs publish (opus with RED, VP8; backup codec policy
+    /// SIMULCAST; the server's version stamp and transceiver mid).
     fn track(&self, n: u32) -> proto::TrackInfo {
         let audio = n.is_multiple_of(2);
-        let (track_type, source, mime, size) = if audio {
+        let (track_type, source, name, mime, size) = if audio {
             (
                 proto::TrackType::Audio,
                 proto::TrackSource::Microphone,
-                "audio/opus",
+                "microphone",
+                "audio/red",
                 (0, 0),
             )
         } else {
             (
                 proto::TrackType::Video,
                 proto::TrackSource::Camera,
+                "camera",
                 "video/VP8",
                 (1280, 720),
             )
         };
+        let sid = sid("TR_", &format!("{}\n{n}", self.sid));
+        let mid = (n + 1).to_string();
         proto::TrackInfo {
-            sid: sid("TR_", &format!("{}\n{n}", self.sid)),
             r#type: track_type as i32,
+            name: name.to_owned(),
             source: source as i32,
             mime_type: mime.to_owned(),
             width: size.0,
             height: size.1,
+            mid: mid.clone(),
+            codecs: vec![proto::SimulcastCodecInfo {
+                mime_type: mime.to_owned(),
+                mid,
+                cid: sid.clone(),
+                video_layer_mode: proto::video_layer::Mode::OneSpatialLayerPerStream as i32,
+                ..Default::default()
+            }],
+            // As LiveKit v1.13.5 lists a microphone published with the official Python SDK.
+            stream: "camera".to_owned(),
+            version: Some(proto::TimedVersion {
+                unix_micro: self.joined_ns / 1_000,
+                ticks: 0,
+            }),
+            backup_codec_policy: proto::BackupCodecPolicy::Simulcast as i32,
+            sid,
             ..Default::default()
         }
     }
@@ -539,15 +575,21 @@ impl Egress {
                 })
             }
             EgressType::Web => Request::Web(proto::WebEgressRequest {
-                url: format!("https://example.invalid/{}", self.id),
+                url: if self.url.is_empty() {
+                    format!("https://example.invalid/{}", self.id)
+                } else {
+                    self.url.clone()
+                },
                 ..Default::default()
             }),
             EgressType::Participant => Request::Participant(proto::ParticipantEgressRequest {
                 room_name,
+                identity: self.identity.clone(),
                 ..Default::default()
             }),
             EgressType::Track => Request::Track(proto::TrackEgressRequest {
                 room_name,
+                track_id: self.track_id.clone(),
                 ..Default::default()
             }),
             EgressType::TrackComposite => {
@@ -589,6 +631,9 @@ impl Egress {
             started_s_ago: seconds_since(now, self.started_ns),
             ended_s_ago: (!self.status.is_active()).then(|| seconds_since(now, self.ended_ns)),
             zombie: self.zombie,
+            url: self.url.clone(),
+            identity: self.identity.clone(),
+            track_id: self.track_id.clone(),
         }
     }
 }

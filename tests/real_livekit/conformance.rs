@@ -20,15 +20,6 @@ use crate::harness::{self, LiveKit, Options, Participant, egress_record, eventua
 use crate::token::{self, API_KEY, API_SECRET, Identity};
 use crate::twirp::{self, Encoding};
 
-/// The simulator side is written against SPEC.md's contract ("Simulator", "Scenario files").
-/// Switch this on once `lk-reaper simulate` exists in the branch (or set
-/// `LK_REAPER_CONFORMANCE_SIM=1`).
-const SIMULATOR_SIDE_ENABLED: bool = false;
-
-fn simulator_side_enabled() -> bool {
-    SIMULATOR_SIDE_ENABLED || std::env::var("LK_REAPER_CONFORMANCE_SIM").as_deref() == Ok("1")
-}
-
 fn dir() -> PathBuf {
     harness::repo_root().join("tests/conformance")
 }
@@ -59,6 +50,10 @@ pub struct FixtureParticipant {
     pub kind: String,
     pub kind_details: Vec<String>,
     pub publish_audio: bool,
+    /// Extra `video` grant fields of the join token, e.g. `{"agent": true}` as LiveKit's
+    /// agents framework sets, `{"hidden": true, "recorder": true}` as an egress recorder.
+    #[serde(default)]
+    pub video: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +64,15 @@ pub struct FixtureEgress {
     pub kind: String,
     pub status: String,
     pub started_s_ago: i64,
+    /// The page a web egress records.
+    #[serde(default)]
+    pub url: String,
+    /// The participant a participant egress records.
+    #[serde(default)]
+    pub identity: String,
+    /// The track a track egress records.
+    #[serde(default)]
+    pub track_id: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -89,6 +93,12 @@ pub enum Auth {
     WrongKey,
     MissingGrant,
     OtherRoomGrant,
+    /// `nbf` an hour ahead: refused.
+    NotYetValid,
+    /// Expired 30 s ago: inside the 1-minute leeway, accepted.
+    ExpiredWithinLeeway,
+    /// `nbf` 30 s ahead (a client clock slightly fast): inside the leeway, accepted.
+    NotBeforeWithinLeeway,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +147,21 @@ fn authorization(case: &Case) -> Option<String> {
             API_SECRET,
         ),
         Auth::WrongKey => token::sign(json!({ "video": grant }), "otherkey", API_SECRET),
+        Auth::NotYetValid => token::sign(
+            json!({ "video": grant, "nbf": now + 3600, "exp": now + 7200 }),
+            API_KEY,
+            API_SECRET,
+        ),
+        Auth::ExpiredWithinLeeway => token::sign(
+            json!({ "video": grant, "nbf": now - 600, "exp": now - 30 }),
+            API_KEY,
+            API_SECRET,
+        ),
+        Auth::NotBeforeWithinLeeway => token::sign(
+            json!({ "video": grant, "nbf": now + 30, "exp": now + 600 }),
+            API_KEY,
+            API_SECRET,
+        ),
         Auth::MissingGrant => token::api(json!({ "roomJoin": true, "room": "conf-room" })),
         Auth::OtherRoomGrant => {
             let mut g = grant;
@@ -323,7 +348,7 @@ impl RealFixture {
                 continue;
             }
             for p in &room.participants {
-                let mut who = Identity::of_kind(&p.identity, &p.kind);
+                let mut who = Identity::of_kind(&p.identity, &p.kind).with_video(&p.video);
                 who.kind_details.clone_from(&p.kind_details);
                 held.push(lk.join(&room.name, &who, p.publish_audio).await?);
                 lk.wait_active(&room.name, &p.identity, Duration::from_secs(20))
@@ -331,16 +356,13 @@ impl RealFixture {
             }
         }
         if server == Server::Redis {
+            let rooms = lk.list_rooms(&[]).await?;
             for e in &fixture.egresses {
-                let status = proto::EgressStatus::from_str_name(&e.status)
-                    .with_context(|| e.status.clone())?;
-                lk.put_egress(&egress_record(
-                    &e.egress_id,
-                    &e.room_name,
-                    &e.kind,
-                    status,
-                    e.started_s_ago,
-                ))?;
+                let room_id = rooms
+                    .iter()
+                    .find(|r| r.name == e.room_name)
+                    .map_or("RM_gone", |r| r.sid.as_str());
+                lk.put_egress(&worker_record(e, room_id)?)?;
             }
             settle_counts(&lk, fixture).await?;
         }
@@ -349,6 +371,28 @@ impl RealFixture {
             _participants: held,
         })
     }
+}
+
+/// The record an egress worker would have stored for `e`: the harness's record plus what a
+/// worker fills in (the room's sid, the source type, the request's target).
+fn worker_record(e: &FixtureEgress, room_id: &str) -> Result<proto::EgressInfo> {
+    use proto::egress_info::Request;
+    let status = proto::EgressStatus::from_str_name(&e.status).with_context(|| e.status.clone())?;
+    let mut info = egress_record(&e.egress_id, &e.room_name, &e.kind, status, e.started_s_ago);
+    if !e.room_name.is_empty() {
+        room_id.clone_into(&mut info.room_id);
+    }
+    let sdk = matches!(e.kind.as_str(), "participant" | "track" | "track_composite");
+    if sdk {
+        info.source_type = proto::EgressSourceType::Sdk as i32;
+    }
+    match info.request.as_mut() {
+        Some(Request::Web(web)) => e.url.clone_into(&mut web.url),
+        Some(Request::Participant(p)) => e.identity.clone_into(&mut p.identity),
+        Some(Request::Track(t)) => e.track_id.clone_into(&mut t.track_id),
+        _ => {}
+    }
+    Ok(info)
 }
 
 /// Waits until ListRooms reports the fixture's humans and publishers (eventually consistent).
@@ -360,6 +404,10 @@ async fn settle_counts(lk: &LiveKit, fixture: &Fixture) -> Result<()> {
             .filter(|p| !matches!(p.kind.as_str(), "agent" | "egress"))
             .count() as u32;
         let publishers = room.participants.iter().filter(|p| p.publish_audio).count() as u32;
+        let recording = room
+            .participants
+            .iter()
+            .any(|p| p.video["recorder"] == json!(true));
         eventually(
             &format!("{} counts {humans}/{publishers}", room.name),
             Duration::from_secs(20),
@@ -367,7 +415,11 @@ async fn settle_counts(lk: &LiveKit, fixture: &Fixture) -> Result<()> {
                 let rooms = lk.list_rooms(&[&room.name]).await?;
                 Ok(rooms
                     .first()
-                    .filter(|r| r.num_participants == humans && r.num_publishers == publishers)
+                    .filter(|r| {
+                        r.num_participants == humans
+                            && r.num_publishers == publishers
+                            && r.active_recording == recording
+                    })
                     .map(|_| ()))
             },
         )
@@ -418,7 +470,8 @@ pub fn scenario(fixture: &Fixture, server: Server) -> Value {
             .map(|e| {
                 let zombie = matches!(e.status.as_str(), "EGRESS_STARTING" | "EGRESS_ACTIVE");
                 json!({ "egress_id": e.egress_id, "room_name": e.room_name, "type": e.kind,
-                        "status": e.status, "started_s_ago": e.started_s_ago, "zombie": zombie })
+                        "status": e.status, "started_s_ago": e.started_s_ago, "zombie": zombie,
+                        "url": e.url, "identity": e.identity, "track_id": e.track_id })
             })
             .collect()
     };
@@ -442,7 +495,8 @@ fn scenario_participant(p: &FixtureParticipant) -> Value {
     };
     let details: Vec<String> = p.kind_details.iter().map(|d| d.to_uppercase()).collect();
     json!({ "identity": p.identity, "kind": kind, "kind_details": details, "joined_s_ago": 5,
-            "state": "ACTIVE", "hidden": false, "tracks": u32::from(p.publish_audio) })
+            "state": "ACTIVE", "hidden": p.video["hidden"] == json!(true),
+            "tracks": u32::from(p.publish_audio) })
 }
 
 /// `lk-reaper simulate --scenario FILE --listen 127.0.0.1:0`, killed on drop.
@@ -497,36 +551,218 @@ pub async fn simulator_answers(table: &Table) -> Result<Vec<Answer>> {
     Ok(answers)
 }
 
-/// One listed difference: the case, the field (status, content_type, code, body) and why.
+/// One listed difference. `case`: a case name, or a prefix ending in `*`. `field`: `status`,
+/// `content_type`, `code`, `body`, or a path into the body such as
+/// `body.participants.*.tracks.*.name` (`*` = every element or key). `case: "(scenario)"`
+/// documents a simulator-only behaviour that a scenario switches on and the table never
+/// does (pagination, faults, workers): it excuses nothing and is only there to be read.
 #[derive(Debug, Deserialize)]
-struct KnownDifference {
-    case: String,
-    field: String,
-    reason: String,
+pub struct KnownDifference {
+    pub case: String,
+    pub field: String,
+    pub reason: String,
+}
+
+/// The `case` of a known difference that only documents a scenario feature.
+pub const SCENARIO_ONLY: &str = "(scenario)";
+
+impl KnownDifference {
+    fn covers(&self, case: &str) -> bool {
+        match self.case.strip_suffix('*') {
+            Some(prefix) => case.starts_with(prefix),
+            None => self.case == case,
+        }
+    }
+
+    /// The body path this entry excuses (empty: the whole body), if it is about the body.
+    fn body_path(&self) -> Option<Vec<&str>> {
+        if self.field == "body" {
+            return Some(Vec::new());
+        }
+        self.field
+            .strip_prefix("body.")
+            .map(|p| p.split('.').collect())
+    }
+}
+
+pub fn load_known_differences() -> Vec<KnownDifference> {
+    let path = dir().join("known-differences.json");
+    let text = std::fs::read_to_string(&path).expect("tests/conformance/known-differences.json");
+    let known: Vec<KnownDifference> =
+        serde_json::from_str(&text).expect("known-differences.json parses");
+    for k in &known {
+        assert!(
+            !k.reason.trim().is_empty(),
+            "known-differences.json: {} {} has no reason",
+            k.case,
+            k.field
+        );
+    }
+    known
+}
+
+/// Removes what `path` names from `v` (`*` = every element or key).
+fn remove_path(v: &mut Value, path: &[&str]) {
+    let Some((head, rest)) = path.split_first() else {
+        *v = Value::Null;
+        return;
+    };
+    match v {
+        Value::Object(map) if rest.is_empty() => {
+            if *head == "*" {
+                map.clear();
+            } else {
+                map.remove(*head);
+            }
+        }
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if *head == "*" || k == head {
+                    remove_path(child, rest);
+                }
+            }
+        }
+        Value::Array(items) if *head == "*" => {
+            if rest.is_empty() {
+                items.clear();
+            }
+            for item in items {
+                remove_path(item, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The paths where `a` and `b` differ (at most `limit`), e.g. `rooms.0.num_participants`.
+fn diff_paths(a: &Value, b: &Value, at: &str, out: &mut Vec<String>, limit: usize) {
+    if out.len() >= limit || a == b {
+        return;
+    }
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let (va, vb) = (x.get(k), y.get(k));
+                match (va, vb) {
+                    (Some(va), Some(vb)) => diff_paths(va, vb, &join(k), out, limit),
+                    _ if out.len() < limit => out.push(format!(
+                        "{}: real {} / simulator {}",
+                        join(k),
+                        va.map_or("(absent)".into(), Value::to_string),
+                        vb.map_or("(absent)".into(), Value::to_string)
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                diff_paths(va, vb, &join(&i.to_string()), out, limit);
+            }
+        }
+        _ => out.push(format!(
+            "{}: real {a} / simulator {b}",
+            if at.is_empty() { "(body)" } else { at }
+        )),
+    }
+}
+
+/// How `s` differs from `r` in what `known` does not excuse, one line each.
+fn differences(r: &Answer, s: &Answer, known: &[&KnownDifference]) -> Vec<String> {
+    let applying: Vec<&&KnownDifference> = known.iter().filter(|k| k.covers(&r.name)).collect();
+    let excused = |field: &str| applying.iter().any(|k| k.field == field);
+    let mut out = Vec::new();
+    let scalars: [(&str, Value, Value); 3] = [
+        ("status", json!(r.status), json!(s.status)),
+        ("content_type", json!(r.content_type), json!(s.content_type)),
+        ("code", json!(r.code), json!(s.code)),
+    ];
+    for (field, a, b) in scalars {
+        if a != b && !excused(field) {
+            out.push(format!("{} {field}: real {a} / simulator {b}", r.name));
+        }
+    }
+    let (mut a, mut b) = (r.body.clone(), s.body.clone());
+    for path in applying.iter().filter_map(|k| k.body_path()) {
+        remove_path(&mut a, &path);
+        remove_path(&mut b, &path);
+    }
+    let mut paths = Vec::new();
+    diff_paths(&a, &b, "", &mut paths, 12);
+    out.extend(paths.into_iter().map(|p| format!("{} body {p}", r.name)));
+    out
 }
 
 /// Differences between two answer lists not excused by `known`, one line each.
-fn unexplained(real: &[Answer], sim: &[Answer], known: &[KnownDifference]) -> Vec<String> {
-    let excused = |case: &str, field: &str| {
-        known
-            .iter()
-            .any(|k| (k.case == case || k.case == "*") && k.field == field && !k.reason.is_empty())
+pub fn unexplained(real: &[Answer], sim: &[Answer], known: &[KnownDifference]) -> Vec<String> {
+    let known: Vec<&KnownDifference> = known.iter().filter(|k| k.case != SCENARIO_ONLY).collect();
+    real.iter()
+        .zip(sim)
+        .flat_map(|(r, s)| differences(r, s, &known))
+        .collect()
+}
+
+/// Known differences that excuse nothing (the simulator was fixed, or the entry is
+/// misspelt): each must go, so the list stays true.
+pub fn unused(real: &[Answer], sim: &[Answer], known: &[KnownDifference]) -> Vec<String> {
+    let all: Vec<&KnownDifference> = known.iter().filter(|k| k.case != SCENARIO_ONLY).collect();
+    let count = |list: &[&KnownDifference]| -> usize {
+        real.iter()
+            .zip(sim)
+            .map(|(r, s)| differences(r, s, list).len())
+            .sum()
     };
-    let mut out = Vec::new();
-    for (r, s) in real.iter().zip(sim) {
-        let fields: [(&str, Value, Value); 4] = [
-            ("status", json!(r.status), json!(s.status)),
-            ("content_type", json!(r.content_type), json!(s.content_type)),
-            ("code", json!(r.code), json!(s.code)),
-            ("body", r.body.clone(), s.body.clone()),
-        ];
-        for (field, a, b) in fields {
-            if a != b && !excused(&r.name, field) {
-                out.push(format!("{} {field}: real {a} / simulator {b}", r.name));
-            }
-        }
-    }
-    out
+    let baseline = count(&all);
+    all.iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let mut without = all.clone();
+            without.remove(*i);
+            count(&without) == baseline
+        })
+        .map(|(_, k)| format!("{} {}", k.case, k.field))
+        .collect()
+}
+
+/// Runs the table against the simulator and fails on any difference from `reference` (the
+/// real server's answers) that known-differences.json does not list, or on a listed one
+/// that no longer occurs.
+pub async fn check_simulator(table: &Table, reference: &[Answer], against: &str) {
+    let known = load_known_differences();
+    let sim = simulator_answers(table)
+        .await
+        .expect("conformance cases against the simulator");
+    assert_eq!(
+        reference.len(),
+        sim.len(),
+        "real-answers.json is stale: regenerate it (LK_REAPER_UPDATE_GOLDEN=1)"
+    );
+    let names_match = reference.iter().zip(&sim).all(|(r, s)| r.name == s.name);
+    assert!(names_match, "real-answers.json is stale: regenerate it");
+    let diffs = unexplained(reference, &sim, &known);
+    visible!(
+        "conformance: {} cases compared, simulator vs {against}",
+        sim.len()
+    );
+    assert!(
+        diffs.is_empty(),
+        "the simulator differs from {against} (fix it, or list the difference with its reason in tests/conformance/known-differences.json):\n{}",
+        diffs.join("\n")
+    );
+    let stale = unused(reference, &sim, &known);
+    assert!(
+        stale.is_empty(),
+        "tests/conformance/known-differences.json lists differences that no longer occur; remove them (and their README lines):\n{}",
+        stale.join("\n")
+    );
 }
 
 fn golden_path() -> PathBuf {
@@ -554,11 +790,17 @@ async fn real_server_answers_match_the_golden_file() {
     if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") || !golden_path().exists() {
         std::fs::write(golden_path(), &fresh).unwrap();
         visible!("wrote {}", golden_path().display());
-        return;
+    } else {
+        compare_with_golden(&answers);
     }
+    // The live comparison: the simulator against what this server just answered.
+    check_simulator(&table, &answers, "the live real server").await;
+}
+
+fn compare_with_golden(answers: &[Answer]) {
     let golden: Vec<Answer> =
         serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
-    let (want, got) = (as_map(&golden), as_map(&answers));
+    let (want, got) = (as_map(&golden), as_map(answers));
     let diffs: Vec<String> = got
         .iter()
         .filter(|(name, a)| want.get(*name) != Some(*a))
@@ -572,64 +814,78 @@ async fn real_server_answers_match_the_golden_file() {
     );
 }
 
+/// Runs everywhere (no real server needed): the simulator against the golden answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_answers_like_the_real_server() {
-    if !simulator_side_enabled() {
-        visible!(
-            "SKIPPED simulator_answers_like_the_real_server: simulator side not switched on (conformance.rs SIMULATOR_SIDE_ENABLED)"
-        );
-        return;
-    }
     let table = load_table();
     let golden: Vec<Answer> =
         serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
-    let known: Vec<KnownDifference> = serde_json::from_str(
-        &std::fs::read_to_string(dir().join("known-differences.json")).unwrap(),
+    check_simulator(
+        &table,
+        &golden,
+        "the real server (golden real-answers.json)",
     )
-    .unwrap();
-    let sim = simulator_answers(&table)
-        .await
-        .expect("conformance cases against the simulator");
-    assert_eq!(
-        golden.len(),
-        sim.len(),
-        "real-answers.json is stale: regenerate it"
-    );
-    let diffs = unexplained(&golden, &sim, &known);
-    visible!(
-        "conformance: {} cases compared, simulator vs real server",
-        sim.len()
-    );
-    assert!(
-        diffs.is_empty(),
-        "the simulator differs from the real server (fix it, or list the difference with its reason in tests/conformance/known-differences.json):\n{}",
-        diffs.join("\n")
-    );
+    .await;
+}
+
+fn answer(name: &str, status: u16, body: Value) -> Answer {
+    Answer {
+        name: name.into(),
+        status,
+        content_type: "application/json".into(),
+        code: None,
+        body,
+    }
+}
+
+fn known(case: &str, field: &str) -> KnownDifference {
+    KnownDifference {
+        case: case.into(),
+        field: field.into(),
+        reason: "because".into(),
+    }
 }
 
 #[test]
 fn an_unlisted_difference_fails_and_a_listed_one_does_not() {
-    let a = Answer {
-        name: "x".into(),
-        status: 404,
-        content_type: "application/json".into(),
-        code: Some("not_found".into()),
-        body: json!({}),
-    };
-    let b = Answer {
-        status: 200,
-        ..a.clone()
-    };
+    let a = answer("x", 404, json!({}));
+    let b = answer("x", 200, json!({}));
+    let (a, b) = (std::slice::from_ref(&a), std::slice::from_ref(&b));
+    assert_eq!(unexplained(a, b, &[]).len(), 1);
+    assert!(unexplained(a, b, &[known("x", "status")]).is_empty());
+    assert!(unexplained(a, b, &[known("x*", "status")]).is_empty());
+    assert_eq!(unexplained(a, b, &[known("y", "status")]).len(), 1);
     assert_eq!(
-        unexplained(std::slice::from_ref(&a), std::slice::from_ref(&b), &[]).len(),
-        1
+        unexplained(a, b, &[known(SCENARIO_ONLY, "status")]).len(),
+        1,
+        "a scenario-only entry excuses nothing"
     );
-    let known = vec![KnownDifference {
-        case: "x".into(),
-        field: "status".into(),
-        reason: "because".into(),
-    }];
-    assert!(unexplained(&[a], &[b], &known).is_empty());
+}
+
+#[test]
+fn a_listed_body_path_excuses_only_that_path() {
+    let real = [answer(
+        "l",
+        200,
+        json!({"items": [{"name": "mic", "kind": "AGENT"}, {"name": "mic", "kind": "STANDARD"}]}),
+    )];
+    let sim = [answer(
+        "l",
+        200,
+        json!({"items": [{"name": "x", "kind": "AGENT"}, {"name": "y", "kind": "STANDARD"}]}),
+    )];
+    let path = [known("l", "body.items.*.name")];
+    assert!(unexplained(&real, &sim, &path).is_empty());
+    let mut wrong_kind = sim.clone();
+    wrong_kind[0].body["items"][1]["kind"] = json!("AGENT");
+    let diffs = unexplained(&real, &wrong_kind, &path);
+    assert_eq!(
+        diffs,
+        ["l body items.1.kind: real \"STANDARD\" / simulator \"AGENT\""]
+    );
+    assert!(unused(&real, &sim, &path).is_empty());
+    let stale = [known("l", "body.items.*.name"), known("l", "status")];
+    assert_eq!(unused(&real, &sim, &stale), ["l status"]);
 }
 
 #[test]
@@ -642,5 +898,33 @@ fn normalise_hides_ids_and_times_but_keeps_zeroes() {
         v,
         json!({ "sid": "<id>", "creation_time": "<time>", "ended_at": "0", "items": [{"a": 2}, {"b": 1}],
                           "text": "invalid token: <jwt>, error: expired" })
+    );
+}
+
+/// README.md's "Simulator vs real LiveKit" lists every known difference and the table's size.
+#[test]
+fn readme_lists_every_known_difference() {
+    let readme = std::fs::read_to_string(harness::repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("### Simulator vs real LiveKit")
+        .expect("README.md has a \"Simulator vs real LiveKit\" subsection");
+    let section = &readme[start..];
+    let section = section[4..]
+        .find("\n#")
+        .map_or(section, |end| &section[..end + 4]);
+    let missing: Vec<String> = load_known_differences()
+        .iter()
+        .map(|k| format!("`{}`", k.field))
+        .filter(|field| !section.contains(field.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md \"Simulator vs real LiveKit\" does not list these known differences: {}",
+        missing.join(", ")
+    );
+    let count = format!("{} cases", load_table().cases.len());
+    assert!(
+        section.contains(&count),
+        "README.md \"Simulator vs real LiveKit\" should say the table has {count}"
     );
 }
