@@ -128,5 +128,9 @@ fn egress_spec(e: &Egress, now: DateTime<Utc>) -> EgressSpec {
         started_s_ago: seconds_ago(e.started_ns / 1_000_000, now),
         ended_s_ago: None,
         zombie: false,
+        // What an egress records is not part of the inventory; the simulator fills defaults.
+        url: String::new(),
+        identity: String::new(),
+        track_id: String::new(),
     }
 }
