@@ -107,28 +107,26 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
     Ok(report.exit_code(config.exit_code))
 }
 
-/// One structured log event per action taken.
+/// One structured log event per action taken, with the same fields whatever its result
+/// (a failure at warn level), so a log query by `result` finds every one.
 fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
     let rules: Vec<&str> = finding.rules.iter().map(|r| r.as_str()).collect();
-    let event = |msg: &str| {
-        tracing::info!(
-            action = finding.action.as_str(),
-            room = %crate::report::sanitize::line(&finding.room),
-            egress_id = finding.egress_id.as_deref().unwrap_or(""),
-            rules = rules.join(","),
-            result = result.outcome.as_str(),
-            error = result.error.as_deref().unwrap_or(""),
-            "{msg}"
-        );
-    };
-    match result.outcome {
-        Outcome::Failed => tracing::warn!(
-            action = finding.action.as_str(),
-            room = %crate::report::sanitize::line(&finding.room),
-            egress_id = finding.egress_id.as_deref().unwrap_or(""),
-            error = result.error.as_deref().unwrap_or(""),
-            "action failed"
-        ),
-        _ => event("action"),
+    macro_rules! event {
+        ($level:ident, $msg:literal) => {
+            tracing::$level!(
+                action = finding.action.as_str(),
+                room = %crate::report::sanitize::line(&finding.room),
+                egress_id = finding.egress_id.as_deref().unwrap_or(""),
+                rules = rules.join(","),
+                result = result.outcome.as_str(),
+                error = result.error.as_deref().unwrap_or(""),
+                $msg
+            )
+        };
+    }
+    if result.outcome == Outcome::Failed {
+        event!(warn, "action failed");
+    } else {
+        event!(info, "action");
     }
 }
