@@ -1,3 +1,7 @@
+mod faults;
 mod generated;
 mod harness;
+mod operator;
+mod reaper;
 mod sim;
+mod sweep;
