@@ -361,16 +361,32 @@ fn refused(reaper: Reaper, args: &[&str], needle: &str) -> Run {
     reaper.args(args).run().one_line_error(2, needle)
 }
 
+/// Runs each case (exit 2, one line naming the needle, no webhook URL echoed) and checks
+/// that the simulator got no call at all.
+#[track_caller]
+fn assert_all_refused(sim: &SimProcess, cases: Vec<(Reaper, Vec<&str>, &str)>) {
+    for (reaper, args, needle) in cases {
+        let run = refused(reaper, &args, needle);
+        assert!(
+            !run.stderr.contains("T0KEN"),
+            "a webhook URL is a secret{run}"
+        );
+    }
+    let calls: u64 = sim
+        .stats()
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(calls, 0, "no call made");
+}
+
 #[test]
-fn bad_input_is_one_line_and_exit_2() {
+fn bad_values_flags_and_urls_are_one_line_and_exit_2() {
     let sim = basic();
     let ok = || Reaper::on(&sim);
-    let dir = tempfile::tempdir().unwrap();
-    let empty = dir.path().join("empty");
-    std::fs::write(&empty, "\n").unwrap();
-    std::fs::set_permissions(&empty, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let empty = empty.to_str().unwrap();
-    let cases: Vec<(Reaper, Vec<&str>, &str)> = vec![
+    let cases = vec![
         (ok(), vec!["sweep", "--timeout", "5 parsecs"], "--timeout"),
         (
             ok(),
@@ -401,6 +417,36 @@ fn bad_input_is_one_line_and_exit_2() {
             "credentials",
         ),
         (ok(), vec!["sweep", "--url", "http://"], "invalid URL"),
+        (ok(), vec!["sweep", "--bogus-flag"], "--bogus-flag"),
+        (
+            ok(),
+            vec!["sweep", "--notify-url", "hooks.example/T0KEN"],
+            "--notify-url",
+        ),
+        (
+            ok(),
+            vec!["sweep", "--notify-url", "ftp://hooks.example/T0KEN"],
+            "--notify-url",
+        ),
+        (
+            ok(),
+            vec!["sweep", "--metrics-file", "/nonexistent/m.prom"],
+            "/nonexistent/m.prom",
+        ),
+    ];
+    assert_all_refused(&sim, cases);
+}
+
+#[test]
+fn missing_or_conflicting_credentials_are_one_line_and_exit_2() {
+    let sim = basic();
+    let ok = || Reaper::on(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    std::fs::set_permissions(&empty, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let empty = empty.to_str().unwrap();
+    let cases = vec![
         (
             ok().env_remove("LIVEKIT_API_SECRET"),
             vec!["sweep", "--api-secret-file", empty, "--api-secret", "x"],
@@ -443,21 +489,8 @@ fn bad_input_is_one_line_and_exit_2() {
             vec!["sweep", "--config", "/nonexistent/reaper.toml"],
             "/nonexistent/reaper.toml",
         ),
-        (ok(), vec!["sweep", "--bogus-flag"], "--bogus-flag"),
     ];
-    for (reaper, args, needle) in cases {
-        refused(reaper, &args, needle);
-    }
-    assert_eq!(
-        sim.stats()
-            .as_object()
-            .unwrap()
-            .values()
-            .filter_map(Value::as_u64)
-            .sum::<u64>(),
-        0,
-        "no call made"
-    );
+    assert_all_refused(&sim, cases);
 }
 
 #[test]
