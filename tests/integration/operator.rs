@@ -290,6 +290,22 @@ fn a_failing_receiver_changes_nothing_and_its_url_is_never_printed() {
     }
 }
 
+#[test]
+fn help_shows_neither_the_secret_nor_the_webhook_url_from_the_environment() {
+    for args in [&["--help"][..], &["sweep", "--help"], &["sweep", "-h"]] {
+        // Reaper::run checks for the API secret; the webhook URL is checked here.
+        let run = Reaper::at("http://127.0.0.1:9")
+            .env(
+                "LK_REAPER_NOTIFY_URL",
+                "https://hooks.example/services/hooksecret42",
+            )
+            .args(args)
+            .run()
+            .ok();
+        assert!(!run.stdout.contains("hooksecret42"), "{run}");
+    }
+}
+
 // ---- logs and stdout -------------------------------------------------------------------------
 
 #[test]
