@@ -120,11 +120,11 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
         }
     }
     let report = outcome?;
-    report.render(
+    super::reader_gone_is_fine(report.render(
         config.run.output,
         config.run.color,
         &mut std::io::stdout().lock(),
-    )?;
+    ))?;
     if let Some(url) = &options.notify_url
         && (!report.dry_run || options.notify_dry_run)
         && notify::worth_sending(&report)

@@ -15,11 +15,11 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
         evaluation: seen.evaluation,
         warnings: seen.warnings,
     };
-    report.render(
+    super::reader_gone_is_fine(report.render(
         config.run.output,
         config.run.color,
         &mut std::io::stdout().lock(),
-    )?;
+    ))?;
     Ok(if config.exit_code && report.offending() > 0 {
         ExitCode::OffendersFound
     } else {

@@ -373,3 +373,17 @@ fn stdout_is_a_clean_report_at_every_verbosity() {
     assert!(quiet.stderr.is_empty(), "{quiet}");
     assert_eq!(quiet.json()["summary"]["done"], 4);
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_fail_the_run() {
+    let sim = basic();
+    let stub = Stub::answering(200, "text/plain", "ok");
+    let run = Reaper::on(&sim)
+        .args(["sweep", "--notify-url", &hook(&stub)])
+        .run_into_closed_pipe()
+        .ok();
+    assert!(!run.stderr.contains("Broken pipe"), "{run}");
+    assert_eq!(mutations(&sim), (2, 2));
+    assert_eq!(stub.requests().len(), 1, "the notification still went out");
+    Reaper::on(&sim).args(["rooms"]).run_into_closed_pipe().ok();
+}

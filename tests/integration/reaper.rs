@@ -106,6 +106,17 @@ impl Reaper {
     /// Runs to completion (killed after [`HARD_LIMIT`]) and checks every stream for leaks.
     #[track_caller]
     pub fn run(self) -> Run {
+        self.run_with(false)
+    }
+
+    /// Runs with stdout a pipe whose reader is already gone, as in `lk-reaper ... | head -0`.
+    #[track_caller]
+    pub fn run_into_closed_pipe(self) -> Run {
+        self.run_with(true)
+    }
+
+    #[track_caller]
+    fn run_with(self, closed_stdout: bool) -> Run {
         let out = tempfile::tempdir().expect("temp dir");
         let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
         let mut command = Command::new(BIN);
@@ -121,7 +132,11 @@ impl Reaper {
             };
         }
         let started = Instant::now();
+        if closed_stdout {
+            command.stdout(Stdio::piped());
+        }
         let mut child = command.spawn().expect("spawn lk-reaper");
+        drop(child.stdout.take());
         let status = loop {
             if let Some(status) = child.try_wait().expect("try_wait") {
                 break status;
