@@ -899,3 +899,28 @@ fn bad_policy_files_name_the_file_line_and_key() {
     }
     assert_eq!(sim.calls("ListRooms"), 0, "refused before any call");
 }
+
+#[test]
+fn hostile_names_cannot_break_the_table_or_the_json() {
+    let name = "evil\u{1b}[2J\u{202e}room\nrow";
+    let mut bot = person("bot\u{1b}]0;pwned\u{7}", "AGENT");
+    bot["joined_s_ago"] = json!(10);
+    let sim = sim(scenario(json!([room(name, 3600, json!([bot]))]), json!([])));
+    let table = Reaper::on(&sim).args(["sweep", "--dry-run"]).run().ok();
+    assert!(
+        !table.stdout.contains('\u{1b}') && !table.stdout.contains('\u{202e}'),
+        "{table}"
+    );
+    assert_eq!(
+        table.stdout.lines().count(),
+        3,
+        "header, one row, summary{table}"
+    );
+    let report = dry_run(&sim, &[]);
+    assert_eq!(
+        report["findings"][0]["room"], name,
+        "JSON keeps the name exactly"
+    );
+    let rooms = Reaper::on(&sim).args(["rooms"]).run().ok();
+    assert!(!rooms.stdout.contains('\u{1b}'), "{rooms}");
+}
