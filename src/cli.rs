@@ -140,7 +140,12 @@ pub struct SweepArgs {
     pub metrics_file: Option<PathBuf>,
 
     /// POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep
-    #[arg(long, env = "LK_REAPER_NOTIFY_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "LK_REAPER_NOTIFY_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub notify_url: Option<String>,
 
     /// Also notify after a dry run

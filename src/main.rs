@@ -1,8 +1,17 @@
 use clap::Parser;
+use clap::error::ErrorKind;
 use lk_reaper::cli::Cli;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if bad_input(&err) => {
+            eprintln!("{}", one_line(&err.render().to_string()));
+            return lk_reaper::exit_code::ExitCode::Usage.into();
+        }
+        // --help, --version, and the help shown for a missing command.
+        Err(err) => err.exit(),
+    };
     match lk_reaper::run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
@@ -14,4 +23,21 @@ fn main() -> std::process::ExitCode {
             code.into()
         }
     }
+}
+
+fn bad_input(err: &clap::Error) -> bool {
+    err.use_stderr() && err.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+}
+
+/// clap's error as one line (cron mails and log collectors keep lines apart): its message and
+/// hints, without the blank lines, the usage line and the `--help` pointer.
+fn one_line(rendered: &str) -> String {
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect();
+    format!("{} (see --help)", parts.join(" "))
 }

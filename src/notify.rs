@@ -31,9 +31,11 @@ struct NotifiedAction<'a> {
     error: Option<&'a str>,
 }
 
-/// Whether there is anything to tell: an action taken or failed (a dry run only reports).
+/// Whether there is anything to tell: an action taken or failed, a refused plan, or (a dry
+/// run the operator asked to hear about) an action planned.
 pub fn worth_sending(report: &Report) -> bool {
     report.refused
+        || (report.dry_run && !report.findings.is_empty())
         || report
             .findings
             .iter()
@@ -70,14 +72,15 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
             "lk-reaper refused to act on {server}: {} actions exceed --max-actions",
             report.findings.len()
         )
+    } else if report.dry_run {
+        format!(
+            "lk-reaper on {server} (dry run): {} actions planned, nothing changed",
+            s.planned
+        )
     } else {
         format!(
-            "lk-reaper on {server}{}: {} done, {} already gone, {} skipped, {} failed",
-            if report.dry_run { " (dry run)" } else { "" },
-            s.done + s.planned,
-            s.already_gone,
-            s.skipped,
-            s.failed
+            "lk-reaper on {server}: {} done, {} already gone, {} skipped, {} failed",
+            s.done, s.already_gone, s.skipped, s.failed
         )
     };
     let mut lines = vec![head];

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use crate::config::Config;
+use crate::error::usage;
 use crate::execute::{self, ActionResult, Outcome};
 use crate::exit_code::ExitCode;
 use crate::notify;
@@ -21,6 +22,32 @@ pub struct SweepOptions {
     pub notify_url: Option<String>,
     /// Notify after a dry run too.
     pub notify_dry_run: bool,
+}
+
+impl SweepOptions {
+    /// Refuses, before any call, what could only fail after the sweep has acted: a
+    /// notification URL that is not http(s) (never echoed: webhook URLs are secrets), a
+    /// metrics file in a folder that does not exist.
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.notify_url {
+            let parsed = reqwest::Url::parse(url).ok();
+            if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+                return Err(usage(
+                    "--notify-url / LK_REAPER_NOTIFY_URL is not an http:// or https:// URL",
+                ));
+            }
+        }
+        if let Some(path) = &self.metrics_file {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if dir.is_some_and(|d| !d.is_dir()) {
+                return Err(usage(format!(
+                    "--metrics-file {}: its folder does not exist",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Runs one sweep and returns its report.
@@ -78,6 +105,7 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
 
 /// `lk-reaper sweep`: prints the report, writes metrics, notifies; returns the exit code.
 pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<ExitCode> {
+    options.validate()?;
     let started = Instant::now();
     let outcome = sweep(config, options).await;
     if let Some(path) = &options.metrics_file {
@@ -108,26 +136,26 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
     Ok(report.exit_code(config.exit_code))
 }
 
-/// One structured log event per action taken; failures at warning level.
+/// One structured log event per action taken, with the same fields whatever its result
+/// (a failure at warn level), so a log query by `result` finds every one.
 fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
     let rules: Vec<&str> = finding.rules.iter().map(|r| r.as_str()).collect();
     macro_rules! event {
-        ($level:expr) => {
-            tracing::event!(
-                $level,
+        ($level:ident, $msg:literal) => {
+            tracing::$level!(
                 action = finding.action.as_str(),
                 room = %crate::report::sanitize::line(&finding.room),
                 egress_id = finding.egress_id.as_deref().unwrap_or(""),
                 rules = rules.join(","),
                 result = result.outcome.as_str(),
                 error = result.error.as_deref().unwrap_or(""),
-                "action"
+                $msg
             )
         };
     }
     if result.outcome == Outcome::Failed {
-        event!(tracing::Level::WARN);
+        event!(warn, "action failed");
     } else {
-        event!(tracing::Level::INFO);
+        event!(info, "action");
     }
 }

@@ -142,13 +142,14 @@ fn secret(
     from_project: Option<Secret>,
     file: &file::FileConfig,
 ) -> anyhow::Result<Secret> {
-    let secret = match (&global.api_secret, &global.api_secret_file) {
+    let (api_secret, api_secret_file) = prefer_flag_over_env(global);
+    let secret = match (api_secret, api_secret_file) {
         (Some(_), Some(_)) => {
             return Err(usage(
                 "both an API secret (--api-secret / LIVEKIT_API_SECRET) and a secret file (--api-secret-file / LIVEKIT_API_SECRET_FILE) are set: keep one",
             ));
         }
-        (Some(value), None) => Secret::new(value.clone()),
+        (Some(value), None) => Secret::new(value.to_owned()),
         (None, Some(path)) => read_secret_file(path)?,
         (None, None) => match (from_project, &file.api_secret_file) {
             (Some(secret), _) => secret,
@@ -166,6 +167,26 @@ fn secret(
         ));
     }
     Ok(secret)
+}
+
+/// The secret and the secret file, keeping only the flag when one came from a flag and the
+/// other from the environment (flag > environment). Both from flags, or both from the
+/// environment, stay a conflict for the caller to refuse.
+fn prefer_flag_over_env(global: &GlobalArgs) -> (Option<&str>, Option<&Path>) {
+    let secret = global.api_secret.as_deref();
+    let file = global.api_secret_file.as_deref();
+    let (Some(value), Some(path)) = (secret, file) else {
+        return (secret, file);
+    };
+    let from_env =
+        |var: &str, given: &std::ffi::OsStr| std::env::var_os(var).as_deref() == Some(given);
+    let secret_from_env = from_env("LIVEKIT_API_SECRET", value.as_ref());
+    let file_from_env = from_env("LIVEKIT_API_SECRET_FILE", path.as_os_str());
+    match (secret_from_env, file_from_env) {
+        (true, false) => (None, file),
+        (false, true) => (secret, None),
+        _ => (secret, file),
+    }
 }
 
 /// Reads a secret file; one trailing newline (and CR) is trimmed.

@@ -43,19 +43,19 @@ impl RunMetrics<'_> {
         float(
             &mut registry,
             "duration_seconds",
-            "Wall time of the last run.",
+            "Wall time of the last run",
             self.duration.as_secs_f64(),
         );
         float(
             &mut registry,
             "last_run_timestamp_seconds",
-            "When the last run ended.",
+            "When the last run ended",
             now,
         );
         int(
             &mut registry,
             "up",
-            "1 if the last run could take the inventory.",
+            "1 if the last run could take the inventory",
             i64::from(self.report.is_some()),
         );
         let success = self
@@ -65,7 +65,7 @@ impl RunMetrics<'_> {
             float(
                 &mut registry,
                 "last_success_timestamp_seconds",
-                "When a run last ended with no failed action.",
+                "When a run last ended with no failed action",
                 at,
             );
         }
@@ -73,29 +73,29 @@ impl RunMetrics<'_> {
             int(
                 &mut registry,
                 "dry_run",
-                "1 if the last run was a dry run.",
+                "1 if the last run was a dry run",
                 i64::from(report.dry_run),
             );
             int(
                 &mut registry,
                 "rooms_scanned",
-                "Rooms listed by the last run.",
+                "Rooms listed by the last run",
                 report.rooms_scanned as i64,
             );
             int(
                 &mut registry,
                 "egresses_scanned",
-                "Active egresses listed by the last run.",
+                "Active egresses listed by the last run",
                 report.egresses_scanned as i64,
             );
             registry.register(
                 "findings",
-                "Findings of the last run, by rule.",
+                "Findings of the last run, by rule",
                 by_rule(report),
             );
             registry.register(
                 "actions",
-                "Findings of the last run, by result.",
+                "Findings of the last run, by result",
                 by_result(report),
             );
         }

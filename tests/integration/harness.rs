@@ -242,10 +242,21 @@ pub fn client(root_ca: Option<&str>) -> reqwest::Client {
 /// would send even loopback calls through a proxy.
 pub fn run(args: &[&str]) -> Output {
     let mut command = Command::new(BIN);
-    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
         command.env_remove(var);
     }
-    command.args(args).stdin(Stdio::null()).output().expect("run lk-reaper")
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lk-reaper")
 }
 
 /// A scenario from `tests/integration/scenarios/`.

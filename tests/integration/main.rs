@@ -1,5 +1,9 @@
 mod commands;
+mod faults;
 mod generated;
 mod harness;
+mod operator;
+mod reaper;
 mod sim;
+mod sweep;
 mod tls;
