@@ -60,8 +60,8 @@ impl ActionResult {
 }
 
 /// Runs the jobs oldest first, `concurrency` at a time. Past `deadline` nothing new starts
-/// and calls still in flight are abandoned; both are reported as failed. Returns one
-/// result per finding, in the findings' order.
+/// and calls still in flight are abandoned; both are reported as failed, while what had
+/// finished keeps its result. Returns one result per finding, in the findings' order.
 pub async fn execute(
     lk: &impl LiveKit,
     plan: &Plan,
@@ -76,10 +76,7 @@ pub async fn execute(
             if Instant::now() >= deadline {
                 return failed_all(job, "not started: the run deadline (--timeout) had passed");
             }
-            let work = run_job(lk, job, findings, humans);
-            tokio::time::timeout_at(deadline, work).await.unwrap_or_else(|_| {
-                failed_all(job, "cut off by the run deadline (--timeout); it may or may not have taken effect")
-            })
+            run_job(lk, job, findings, humans, deadline).await
         })
         .buffer_unordered(concurrency);
     while let Some(job_results) = runs.next().await {
@@ -88,6 +85,16 @@ pub async fn execute(
         }
     }
     results
+}
+
+/// One call, given up when the run's deadline passes.
+async fn until<T>(
+    deadline: Instant,
+    call: impl Future<Output = std::result::Result<T, ApiError>>,
+) -> std::result::Result<T, ApiError> {
+    tokio::time::timeout_at(deadline, call)
+        .await
+        .unwrap_or(Err(ApiError::RunDeadline))
 }
 
 fn failed_all(job: &Job, why: &str) -> Vec<(usize, ActionResult)> {
@@ -103,10 +110,11 @@ async fn run_job(
     job: &Job,
     findings: &[Finding],
     humans: &HumanSpec,
+    deadline: Instant,
 ) -> Vec<(usize, ActionResult)> {
     let mut out = Vec::with_capacity(job.stops.len() + 1);
     // A failed or positive re-check blocks only the findings that depend on it.
-    let blocked = match recheck(lk, job, humans).await {
+    let blocked = match until(deadline, recheck(lk, job, humans)).await {
         Ok(None) => None,
         Ok(Some(why)) => Some(ActionResult {
             outcome: Outcome::SkippedRecheck,
@@ -127,7 +135,10 @@ async fn run_job(
     }
     let stopped = futures::future::join_all(stops.iter().map(|&i| {
         let egress_id = findings[i].egress_id.as_deref().unwrap_or_default();
-        async move { (i, stop_result(egress_id, lk.stop_egress(egress_id).await)) }
+        async move {
+            let stopped = until(deadline, lk.stop_egress(egress_id)).await;
+            (i, stop_result(egress_id, stopped))
+        }
     }))
     .await;
     out.extend(stopped);
@@ -137,7 +148,7 @@ async fn run_job(
             Some(result) if depends(i) => result.clone(),
             // Deleting goes ahead even if a stop failed: LiveKit ends room-bound egress
             // when its room closes, and the failed stop is reported on its own row.
-            _ => delete_result(lk.delete_room(&job.room).await),
+            _ => delete_result(until(deadline, lk.delete_room(&job.room)).await),
         };
         out.push((i, result));
     }

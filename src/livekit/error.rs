@@ -48,6 +48,9 @@ pub enum ApiError {
     /// on a plain port or the reverse): the same on every attempt, so never retried.
     #[error("{0}")]
     Misconfigured(String),
+    /// The run's deadline (`--timeout`) passed while the call was in flight.
+    #[error("cut off by the run deadline (--timeout); the server may or may not have acted")]
+    RunDeadline,
 }
 
 impl ApiError {
@@ -67,7 +70,10 @@ impl ApiError {
                 *status >= 500 || code == code::UNAVAILABLE || code == code::RESOURCE_EXHAUSTED
             }
             Self::Timeout(_) | Self::Transport(_) => true,
-            Self::Auth(_) | Self::NotLiveKit { .. } | Self::Misconfigured(_) => false,
+            Self::Auth(_)
+            | Self::NotLiveKit { .. }
+            | Self::Misconfigured(_)
+            | Self::RunDeadline => false,
         }
     }
 

@@ -191,14 +191,28 @@ fn dry_run_json_has_the_spec_schema_and_the_readme_verdicts() {
         camera["reason"].as_str().unwrap().contains("bridge"),
         "{camera}"
     );
-    // Worst first: oldest offender first.
-    let ages: Vec<u64> = findings
+    // Worst first: oldest offender first, a room's egress stops right before its deletion
+    // and ranked by the room's age (the order they run in).
+    let order: Vec<(&str, &str)> = findings
         .iter()
-        .map(|f| f["age_s"].as_u64().unwrap())
+        .map(|f| {
+            (
+                f["target"].as_str().unwrap(),
+                f["egress_id"]
+                    .as_str()
+                    .unwrap_or(f["room"].as_str().unwrap()),
+            )
+        })
         .collect();
-    assert!(
-        ages.windows(2).all(|w| w[0] >= w[1]),
-        "not oldest first: {ages:?}"
+    assert_eq!(
+        order,
+        [
+            ("room", "camera-feed"),
+            ("egress", "EG_orphan"),
+            ("egress", "EG_rec1"),
+            ("room", "left-running")
+        ],
+        "not oldest first"
     );
 }
 
