@@ -191,29 +191,7 @@ fn dry_run_json_has_the_spec_schema_and_the_readme_verdicts() {
         camera["reason"].as_str().unwrap().contains("bridge"),
         "{camera}"
     );
-    // Worst first: oldest offender first, a room's egress stops right before its deletion
-    // and ranked by the room's age (the order they run in).
-    let order: Vec<(&str, &str)> = findings
-        .iter()
-        .map(|f| {
-            (
-                f["target"].as_str().unwrap(),
-                f["egress_id"]
-                    .as_str()
-                    .unwrap_or(f["room"].as_str().unwrap()),
-            )
-        })
-        .collect();
-    assert_eq!(
-        order,
-        [
-            ("room", "camera-feed"),
-            ("egress", "EG_orphan"),
-            ("egress", "EG_rec1"),
-            ("room", "left-running")
-        ],
-        "not oldest first"
-    );
+    assert_worst_first(findings);
 }
 
 #[test]
@@ -937,4 +915,32 @@ fn hostile_names_cannot_break_the_table_or_the_json() {
     );
     let rooms = Reaper::on(&sim).args(["rooms"]).run().ok();
     assert!(!rooms.stdout.contains('\u{1b}'), "{rooms}");
+}
+
+/// Worst first: oldest offender first, a room's egress stops right before its deletion and
+/// ranked by the room's age (the order they run in).
+#[track_caller]
+fn assert_worst_first(findings: &[Value]) {
+    let order: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| {
+            let target = f["target"].as_str().unwrap();
+            (
+                target,
+                f["egress_id"]
+                    .as_str()
+                    .unwrap_or(f["room"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("room", "camera-feed"),
+            ("egress", "EG_orphan"),
+            ("egress", "EG_rec1"),
+            ("room", "left-running")
+        ],
+        "not oldest first"
+    );
 }
