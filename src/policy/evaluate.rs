@@ -219,31 +219,37 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
             verdict,
         });
     }
-    sort_worst_first(&mut out.findings, &rooms_by_name, now);
+    sort_worst_first(&mut out.findings);
     out
 }
 
 /// Worst first, so a run cut short by its deadline has ended the longest-running waste. A
-/// room's egress stops sit right before its deletion (the order they run in), ranked by the
-/// room's age.
-fn sort_worst_first(findings: &mut [Finding], rooms: &HashMap<&str, &Room>, now: DateTime<Utc>) {
-    let rank = |f: &Finding| {
-        let room_level = f
-            .rules
+/// room's egress stops sit right before its deletion (the order they run in), the group
+/// ranked by its oldest member.
+fn sort_worst_first(findings: &mut [Finding]) {
+    let room_level = |f: &Finding| {
+        f.rules
             .iter()
-            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge));
-        let group_age = match rooms.get(f.room.as_str()) {
-            Some(room) if room_level => room.age(now),
-            _ => f.age,
+            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge))
+    };
+    let mut group_age: HashMap<String, Duration> = HashMap::new();
+    for f in findings.iter().filter(|f| room_level(f)) {
+        let age = group_age.entry(f.room.clone()).or_default();
+        *age = (*age).max(f.age);
+    }
+    findings.sort_by_cached_key(|f| {
+        let group = if room_level(f) {
+            group_age[&f.room]
+        } else {
+            f.age
         };
         (
-            std::cmp::Reverse(group_age),
+            std::cmp::Reverse(group),
             f.room.clone(),
             f.target == Target::Room,
             std::cmp::Reverse(f.age),
         )
-    };
-    findings.sort_by_cached_key(rank);
+    });
 }
 
 fn judge_room(

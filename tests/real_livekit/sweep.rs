@@ -296,11 +296,11 @@ fn assert_fleet_verdicts(run: &Run) {
         [
             "EG_web1",
             "EG_rec1",
-            "EG_orphan",
             "room:left-running",
+            "EG_orphan",
             "room:sim-only"
         ],
-        "findings, oldest first\n{run}"
+        "findings, oldest first (a room's egress stops right before its deletion)\n{run}"
     );
     assert_verdict(run, "EG_web1", &["max_egress_age"], "stop_egress");
     assert_verdict(run, "EG_rec1", &["humanless"], "stop_egress");
@@ -575,9 +575,9 @@ async fn what_ended_or_came_back_after_the_inventory_is_not_a_failure() {
         run.targets(),
         [
             "EG_hold0",
+            "room:hold",
             "EG_web_late",
             "EG_orphan_back",
-            "room:hold",
             "room:doomed"
         ],
         "{run}"
