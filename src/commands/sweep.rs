@@ -92,11 +92,10 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
         }
     }
     let report = outcome?;
-    report.render(
-        config.run.output,
-        config.run.color,
-        &mut std::io::stdout().lock(),
-    )?;
+    // Buffered: stdout alone is line-buffered, one write(2) per line of a large report.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    report.render(config.run.output, config.run.color, &mut out)?;
+    std::io::Write::flush(&mut out)?;
     if let Some(url) = &options.notify_url
         && (!report.dry_run || options.notify_dry_run)
         && notify::worth_sending(&report)

@@ -15,11 +15,10 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
         evaluation: seen.evaluation,
         warnings: seen.warnings,
     };
-    report.render(
-        config.run.output,
-        config.run.color,
-        &mut std::io::stdout().lock(),
-    )?;
+    // Buffered: stdout alone is line-buffered, one write(2) per line of a large report.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    report.render(config.run.output, config.run.color, &mut out)?;
+    std::io::Write::flush(&mut out)?;
     Ok(if config.exit_code && report.offending() > 0 {
         ExitCode::OffendersFound
     } else {
