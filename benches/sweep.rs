@@ -40,28 +40,33 @@ fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
 
     let before = sim.state()?;
-    let needs = Needs::of(&before, None);
-    let shard_needs = Needs::of(&before, Some(SHARD));
-    let dry = sim.sweep(&opts, work.path(), "dry", &["--dry-run"])?;
-    let shard = sim.sweep(
-        &opts,
-        work.path(),
-        "shard",
-        &["--dry-run", "--shard", "0/4"],
-    )?;
-    let needs_real = Needs::of(&sim.state()?, None);
-    let real = sim.sweep(&opts, work.path(), "real", &[])?;
-
     println!(
         "rooms {}, egress records {}",
         before.rooms.len(),
         before.egresses.len()
     );
-    print_needs(&opts, &needs, &shard_needs);
-    print_runs(
+    print_needs(
         &opts,
-        &[(&dry, &needs), (&shard, &shard_needs), (&real, &needs_real)],
+        &Needs::of(&before, None),
+        &Needs::of(&before, Some(SHARD)),
     );
+
+    // Dry runs change nothing, so they repeat on the same fleet; the real sweep comes last.
+    let mut runs = Vec::new();
+    for n in 1..=opts.repeat {
+        let label = format!("dry run {n}");
+        runs.push(sim.sweep(&opts, work.path(), &label, None, &["--dry-run"])?);
+    }
+    let shard = ["--dry-run", "--shard", "0/4"];
+    runs.push(sim.sweep(
+        &opts,
+        work.path(),
+        "dry run, shard 0/4",
+        Some(SHARD),
+        &shard,
+    )?);
+    runs.push(sim.sweep(&opts, work.path(), "real sweep", None, &[])?);
+    print_runs(&opts, &runs);
     Ok(())
 }
 
@@ -71,6 +76,8 @@ struct Options {
     latency: Duration,
     concurrency: u64,
     seed: u64,
+    /// How many times the dry run is measured.
+    repeat: u64,
 }
 
 impl Options {
@@ -80,6 +87,7 @@ impl Options {
             latency: Duration::from_millis(20),
             concurrency: 64,
             seed: 1,
+            repeat: 3,
         };
         let mut args = args.iter().filter_map(|a| a.to_str());
         while let Some(arg) = args.next() {
@@ -91,6 +99,7 @@ impl Options {
                 "--latency-ms" => opts.latency = Duration::from_millis(value()?),
                 "--concurrency" => opts.concurrency = value()?,
                 "--seed" => opts.seed = value()?,
+                "--repeat" => opts.repeat = value()?,
                 // `cargo bench` passes `--bench`; a filter may follow.
                 _ => {}
             }
@@ -128,10 +137,13 @@ fn print_machine(opts: &Options) {
             .join(" ")
     );
     println!(
-        "fleet: --generate {} --seed {}, latency {} ms per call; reaper --concurrency {}",
+        "fleet: lk-reaper simulate --generate {} --seed {} --latency {}ms",
         opts.rooms,
         opts.seed,
         opts.latency.as_millis(),
+    );
+    println!(
+        "runs:  lk-reaper --concurrency {} -o json -q sweep --max-actions 1000000 [ARGS] (release build)",
         opts.concurrency
     );
 }
@@ -190,10 +202,12 @@ impl Sim {
         opts: &Options,
         dir: &Path,
         label: &str,
+        shard: Option<Shard>,
         extra: &[&str],
     ) -> anyhow::Result<Run> {
+        let needs = Needs::of(&self.state()?, shard);
         let before = self.stats()?;
-        let report = dir.join(format!("{label}.json"));
+        let report = dir.join("report.json");
         let output = Command::new(std::env::current_exe()?)
             .arg("--measure")
             .arg(&report)
@@ -231,13 +245,12 @@ impl Sim {
         let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
         Ok(Run {
             label: label.to_owned(),
-            args: extra.join(" "),
+            args: format!("sweep {}", extra.join(" ")).trim_end().to_owned(),
+            dry: extra.contains(&"--dry-run"),
             calls: calls.filter(|(_, n)| *n > 0).collect(),
-            actions: ["done", "already_gone", "skipped", "failed"]
-                .iter()
-                .filter_map(|k| report["summary"][k].as_u64())
-                .sum(),
+            findings: report["findings"].as_array().map_or(0, Vec::len),
             usage,
+            needs,
         })
     }
 }
@@ -316,10 +329,12 @@ impl Needs {
 struct Run {
     label: String,
     args: String,
+    dry: bool,
     calls: BTreeMap<String, u64>,
-    /// Findings acted on (done, already gone, skipped by the re-check, failed).
-    actions: u64,
+    /// Findings in the report (planned in a dry run, acted on in a real sweep).
+    findings: usize,
     usage: Usage,
+    needs: Needs,
 }
 
 impl Run {
@@ -349,41 +364,45 @@ fn print_needs(opts: &Options, all: &Needs, shard: &Needs) {
     );
 }
 
-fn print_runs(opts: &Options, runs: &[(&Run, &Needs)]) {
+fn print_runs(opts: &Options, runs: &[Run]) {
     println!();
     println!(
-        "| run | lists needed | egress pages | actions | action calls | wall s | ideal s | ideal/wall | ideal s, zero counts skipped | peak RSS MiB | CPU s |"
+        "| run | lists needed | egress pages | findings | action calls | wall s | ideal s | ideal/wall | ms per round trip | ideal s if zero counts were skipped | peak RSS MiB | CPU s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (run, needs) in runs {
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for run in runs {
         let pages = run.calls("ListEgress");
-        let action_calls = run.action_calls(needs.judged);
-        let ideal = |lists| {
-            opts.ideal(1 + pages + opts.round_trips(lists) + opts.round_trips(action_calls))
-                .as_secs_f64()
+        let action_calls = if run.dry {
+            0
+        } else {
+            run.action_calls(run.needs.judged)
         };
+        let round_trips =
+            |lists| 1 + pages + opts.round_trips(lists) + opts.round_trips(action_calls);
+        let ideal = |lists| opts.ideal(round_trips(lists)).as_secs_f64();
         let u = &run.usage;
         println!(
-            "| {} | {} | {pages} | {} | {action_calls} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} |",
+            "| {} | {} | {pages} | {} | {action_calls} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} |",
             run.label,
-            needs.judged,
-            run.actions,
+            run.needs.judged,
+            run.findings,
             u.wall_s,
-            ideal(needs.judged),
-            ideal(needs.judged) / u.wall_s,
-            ideal(needs.judged_nonzero),
+            ideal(run.needs.judged),
+            ideal(run.needs.judged) / u.wall_s,
+            u.wall_s * 1000.0 / round_trips(run.needs.judged) as f64,
+            ideal(run.needs.judged_nonzero),
             u.max_rss_kib as f64 / 1024.0,
             u.cpu_user_s + u.cpu_sys_s
         );
     }
     println!();
-    for (run, needs) in runs {
-        println!("{} = sweep {}: calls {:?}", run.label, run.args, run.calls);
-        if run.actions == 0 && run.calls(LIST) != needs.judged {
+    for run in runs {
+        println!("{}: `{}` made {:?}", run.label, run.args, run.calls);
+        if run.dry && run.calls(LIST) != run.needs.judged {
             println!(
-                "  note: {} ListParticipants made, {} needed by the rule",
+                "  {} ListParticipants for {} rooms counted just before: rooms cross the grace while the fleet ages",
                 run.calls(LIST),
-                needs.judged
+                run.needs.judged
             );
         }
     }
