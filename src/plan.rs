@@ -1,5 +1,7 @@
 //! Findings grouped into jobs: what runs together, in which order. Pure.
 
+use std::collections::HashMap;
+
 use crate::policy::{Action, Finding, Recheck, Rule};
 
 /// The work of one room (its egress stops, then its deletion) or of one lone egress.
@@ -25,23 +27,36 @@ impl Plan {
     /// it is deleted, and a room is re-checked once for all of them.
     pub fn from_findings(findings: &[Finding]) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
+        // Per room, the first job that room-level findings join (any but an orphan's
+        // re-check), so grouping stays linear: a large fleet has thousands of findings.
+        let mut joinable: HashMap<&str, usize> = HashMap::new();
         for (index, finding) in findings.iter().enumerate() {
             let room_level = finding.action == Action::DeleteRoom
                 || finding
                     .rules
                     .iter()
                     .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge));
-            let job = if room_level {
-                let existing = jobs
-                    .iter()
-                    .position(|j| j.room == finding.room && j.recheck != Recheck::RoomGone);
-                match existing {
-                    Some(i) => &mut jobs[i],
-                    None => push_job(&mut jobs, &finding.room, Recheck::None),
+            let existing = room_level
+                .then(|| joinable.get(finding.room.as_str()).copied())
+                .flatten();
+            let at = existing.unwrap_or_else(|| {
+                let recheck = if room_level {
+                    Recheck::None
+                } else {
+                    finding.recheck
+                };
+                jobs.push(Job {
+                    room: finding.room.clone(),
+                    delete: None,
+                    stops: Vec::new(),
+                    recheck,
+                });
+                if recheck != Recheck::RoomGone {
+                    joinable.entry(&finding.room).or_insert(jobs.len() - 1);
                 }
-            } else {
-                push_job(&mut jobs, &finding.room, finding.recheck)
-            };
+                jobs.len() - 1
+            });
+            let job = &mut jobs[at];
             match finding.action {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
@@ -60,16 +75,6 @@ impl Plan {
             .map(|j| j.stops.len() + usize::from(j.delete.is_some()))
             .sum()
     }
-}
-
-fn push_job<'a>(jobs: &'a mut Vec<Job>, room: &str, recheck: Recheck) -> &'a mut Job {
-    jobs.push(Job {
-        room: room.to_owned(),
-        delete: None,
-        stops: Vec::new(),
-        recheck,
-    });
-    jobs.last_mut().expect("just pushed")
 }
 
 #[cfg(test)]

@@ -19,5 +19,6 @@ pub fn completions(shell: clap_complete::Shell, out: &mut impl Write) -> anyhow:
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "lk-reaper", &mut script);
     out.write_all(&script)?;
+    out.flush()?;
     Ok(ExitCode::Success)
 }

@@ -17,7 +17,9 @@ pub async fn run(config: &Config, file: Option<&Path>) -> anyhow::Result<ExitCod
     json.push('\n');
     let Some(path) = file else {
         use std::io::Write;
-        crate::report::stdout().write_all(json.as_bytes())?;
+        let mut out = crate::report::stdout();
+        out.write_all(json.as_bytes())?;
+        out.flush()?;
         return Ok(ExitCode::Success);
     };
     // Room metadata may be private: owner-only, like the secrets it sits beside.

@@ -121,11 +121,9 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
         }
     }
     let report = outcome?;
-    report.render(
-        config.run.output,
-        config.run.color,
-        &mut crate::report::stdout(),
-    )?;
+    let mut out = crate::report::stdout();
+    report.render(config.run.output, config.run.color, &mut out)?;
+    std::io::Write::flush(&mut out)?;
     if let Some(url) = &options.notify_url
         && (!report.dry_run || options.notify_dry_run)
         && notify::worth_sending(&report)

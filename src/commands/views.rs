@@ -15,11 +15,9 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
         evaluation: seen.evaluation,
         warnings: seen.warnings,
     };
-    report.render(
-        config.run.output,
-        config.run.color,
-        &mut crate::report::stdout(),
-    )?;
+    let mut out = crate::report::stdout();
+    report.render(config.run.output, config.run.color, &mut out)?;
+    std::io::Write::flush(&mut out)?;
     Ok(if config.exit_code && report.offending() > 0 {
         ExitCode::OffendersFound
     } else {

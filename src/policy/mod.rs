@@ -261,6 +261,56 @@ mod tests {
     }
 
     #[test]
+    fn participants_are_listed_for_every_room_a_rule_may_act_on_and_no_other() {
+        let now = chrono::Utc::now();
+        let room = |name: &str, age_s: i64| Room {
+            name: name.into(),
+            sid: String::new(),
+            created_ms: now.timestamp_millis() - age_s * 1000,
+            metadata: String::new(),
+            // A zero count is no proof of an empty room: it lags joins.
+            num_participants: 0,
+            empty_timeout: 300,
+            departure_timeout: 20,
+            participants: crate::inventory::Participants::NotListed,
+        };
+        let shard = Shard { index: 1, count: 4 };
+        let names: Vec<String> = (0..100).map(|i| format!("room-{i}")).collect();
+        let mut mine = names.iter().filter(|n| in_shard(n, shard));
+        let (old, young) = (mine.next().unwrap(), mine.next().unwrap());
+        let theirs = names.iter().find(|n| !in_shard(n, shard)).unwrap();
+        let policy = Policy {
+            scope: Scope {
+                exclude: globs(&[old]),
+                shard: Some(shard),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(!policy.needs_participants(&room(old, 600), now), "excluded");
+        assert!(
+            !policy.needs_participants(&room(theirs, 600), now),
+            "another shard's"
+        );
+        assert!(
+            !policy.needs_participants(&room(young, 60), now),
+            "within the grace"
+        );
+        assert!(policy.needs_participants(&room(young, 600), now));
+
+        let only_max_age = Policy {
+            defaults: Rules {
+                humanless: crate::cli::HumanlessMode::Off,
+                max_room_age: Some(Duration::from_secs(3600)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(!only_max_age.needs_participants(&room("a", 600), now));
+        assert!(only_max_age.needs_participants(&room("a", 7200), now));
+    }
+
+    #[test]
     fn durations_read_well() {
         let cases = [
             (5, "5s"),

@@ -1,28 +1,31 @@
-//! Stdout for reports, where a closed pipe (`lk-reaper rooms | head`) is a reader who has
-//! seen enough: the rest is dropped quietly and the run's exit code stands.
+//! Stdout for reports: buffered (a large report is a few writes, not one per line), and a
+//! closed pipe (`lk-reaper rooms | head`) is a reader who has seen enough: the rest is
+//! dropped quietly and the run's exit code stands.
 
-use std::io::{self, StdoutLock, Write};
+use std::io::{self, BufWriter, Write};
 
-/// A locked stdout that swallows `BrokenPipe`.
+/// Buffered stdout that swallows `BrokenPipe`. It takes the stdout lock only while it
+/// writes, so it may live across `.await`s on a multi-threaded runtime. Call `flush` to
+/// see errors; dropping it flushes too, ignoring them.
 pub struct Stdout {
-    inner: StdoutLock<'static>,
+    inner: BufWriter<io::Stdout>,
     closed: bool,
 }
 
 /// The report stream.
 pub fn stdout() -> Stdout {
     Stdout {
-        inner: io::stdout().lock(),
+        inner: BufWriter::new(io::stdout()),
         closed: false,
     }
 }
 
 impl Stdout {
-    fn guard(&mut self, result: io::Result<()>) -> io::Result<()> {
+    fn guard<T: Default>(&mut self, result: io::Result<T>) -> io::Result<T> {
         match result {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
-                Ok(())
+                Ok(T::default())
             }
             other => other,
         }
@@ -44,5 +47,11 @@ impl Write for Stdout {
         }
         let result = self.inner.flush();
         self.guard(result)
+    }
+}
+
+impl Drop for Stdout {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }

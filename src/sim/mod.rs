@@ -138,6 +138,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         let mut stdout = crate::report::stdout();
         serde_json::to_writer_pretty(&mut stdout, &scenario)?;
         writeln!(stdout)?;
+        stdout.flush()?;
         return Ok(ExitCode::Success);
     }
     let opts = SimOptions {

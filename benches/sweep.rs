@@ -1,0 +1,409 @@
+//! `cargo bench --bench sweep`: a 10,000-room sweep against the simulator, with the figures
+//! issue #5 asks for. It prints them; it asserts nothing (timings vary by machine).
+//!
+//! The simulator and every reaper run are separate processes of the release build. Each
+//! reaper run goes through a copy of this program in `--measure` mode, whose only child is
+//! that reaper, so `getrusage(RUSAGE_CHILDREN)` there is the reaper's peak RSS and CPU time
+//! alone, never the simulator's.
+//!
+//! Options (after `--`): `--rooms N` (10000), `--latency-ms MS` (20), `--concurrency N` (64),
+//! `--seed S` (1).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use lk_reaper::cli::Shard;
+use lk_reaper::policy::in_shard;
+use lk_reaper::sim::Scenario;
+use nix::sys::resource::{UsageWho, getrusage};
+
+const REAPER: &str = env!("CARGO_BIN_EXE_lk-reaper");
+/// The default `--humanless-grace`: rooms older than this are judged by `humanless`.
+const GRACE_S: u64 = 5 * 60;
+const SHARD: Shard = Shard { index: 0, count: 4 };
+const LIST: &str = "ListParticipants";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--measure") {
+        return measure(&args[1..]);
+    }
+    let opts = Options::parse(&args)?;
+    print_machine(&opts);
+    let sim = Sim::start(&opts)?;
+    let work = tempfile::tempdir()?;
+
+    let before = sim.state()?;
+    println!(
+        "rooms {}, egress records {}",
+        before.rooms.len(),
+        before.egresses.len()
+    );
+    print_needs(
+        &opts,
+        &Needs::of(&before, None),
+        &Needs::of(&before, Some(SHARD)),
+    );
+
+    // Dry runs change nothing, so they repeat on the same fleet; the real sweep comes last.
+    let mut runs = Vec::new();
+    for n in 1..=opts.repeat {
+        let label = format!("dry run {n}");
+        runs.push(sim.sweep(&opts, work.path(), &label, None, &["--dry-run"])?);
+    }
+    let shard = ["--dry-run", "--shard", "0/4"];
+    runs.push(sim.sweep(
+        &opts,
+        work.path(),
+        "dry run, shard 0/4",
+        Some(SHARD),
+        &shard,
+    )?);
+    runs.push(sim.sweep(&opts, work.path(), "real sweep", None, &[])?);
+    print_runs(&opts, &runs);
+    Ok(())
+}
+
+/// Benchmark knobs.
+struct Options {
+    rooms: u64,
+    latency: Duration,
+    concurrency: u64,
+    seed: u64,
+    /// How many times the dry run is measured.
+    repeat: u64,
+}
+
+impl Options {
+    fn parse(args: &[OsString]) -> anyhow::Result<Self> {
+        let mut opts = Self {
+            rooms: 10_000,
+            latency: Duration::from_millis(20),
+            concurrency: 64,
+            seed: 1,
+            repeat: 3,
+        };
+        let mut args = args.iter().filter_map(|a| a.to_str());
+        while let Some(arg) = args.next() {
+            let mut value = || -> anyhow::Result<u64> {
+                Ok(args.next().context("a value is missing")?.parse()?)
+            };
+            match arg {
+                "--rooms" => opts.rooms = value()?,
+                "--latency-ms" => opts.latency = Duration::from_millis(value()?),
+                "--concurrency" => opts.concurrency = value()?,
+                "--seed" => opts.seed = value()?,
+                "--repeat" => opts.repeat = value()?,
+                // `cargo bench` passes `--bench`; a filter may follow.
+                _ => {}
+            }
+        }
+        Ok(opts)
+    }
+
+    fn round_trips(&self, calls: u64) -> u64 {
+        calls.div_ceil(self.concurrency)
+    }
+
+    fn ideal(&self, round_trips: u64) -> Duration {
+        self.latency * u32::try_from(round_trips).unwrap_or(u32::MAX)
+    }
+}
+
+fn print_machine(opts: &Options) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']))
+        })
+        .unwrap_or("unknown");
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo.lines().next().unwrap_or("MemTotal: unknown");
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    println!(
+        "machine: {cores} cores (nproc), CPU {model}, {}",
+        memory
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "fleet: lk-reaper simulate --generate {} --seed {} --latency {}ms",
+        opts.rooms,
+        opts.seed,
+        opts.latency.as_millis(),
+    );
+    println!(
+        "runs:  lk-reaper --concurrency {} -o json -q sweep --max-actions 1000000 [ARGS] (release build)",
+        opts.concurrency
+    );
+}
+
+/// The simulator, a separate process, stopped when dropped.
+struct Sim {
+    child: Child,
+    url: String,
+    addr: String,
+}
+
+impl Sim {
+    fn start(opts: &Options) -> anyhow::Result<Self> {
+        let mut child = Command::new(REAPER)
+            .args(["simulate", "--listen", "127.0.0.1:0", "--generate"])
+            .arg(opts.rooms.to_string())
+            .args(["--seed", &opts.seed.to_string()])
+            .args(["--latency", &format!("{}ms", opts.latency.as_millis())])
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("could not start the simulator")?;
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().context("no stdout")?).read_line(&mut url)?;
+        let url = url.trim().to_owned();
+        let addr = url
+            .strip_prefix("http://")
+            .context("no URL from the simulator")?
+            .to_owned();
+        Ok(Self { child, url, addr })
+    }
+
+    /// `GET path` on the simulator (its `/_sim` endpoints are not counted as API calls).
+    fn get(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let mut tcp = TcpStream::connect(&self.addr)?;
+        write!(tcp, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr)?;
+        let mut response = Vec::new();
+        tcp.read_to_end(&mut response)?;
+        let start = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .context("no HTTP body")?;
+        Ok(response.split_off(start + 4))
+    }
+
+    fn state(&self) -> anyhow::Result<Scenario> {
+        Ok(serde_json::from_slice(&self.get("/_sim/state")?)?)
+    }
+
+    fn stats(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        Ok(serde_json::from_slice(&self.get("/_sim/stats")?)?)
+    }
+
+    /// Runs `lk-reaper sweep` (measured) and the API calls it made.
+    fn sweep(
+        &self,
+        opts: &Options,
+        dir: &Path,
+        label: &str,
+        shard: Option<Shard>,
+        extra: &[&str],
+    ) -> anyhow::Result<Run> {
+        let needs = Needs::of(&self.state()?, shard);
+        let before = self.stats()?;
+        let report = dir.join("report.json");
+        let output = Command::new(std::env::current_exe()?)
+            .arg("--measure")
+            .arg(&report)
+            .arg(REAPER)
+            .args([
+                "--url",
+                &self.url,
+                "--api-key",
+                "devkey",
+                "--api-secret",
+                "secret",
+            ])
+            .args([
+                "--concurrency",
+                &opts.concurrency.to_string(),
+                "-o",
+                "json",
+                "-q",
+            ])
+            .arg("sweep")
+            // A dry run past --max-actions exits 5; the limit is not what is measured.
+            .args(["--max-actions", "1000000"])
+            .args(extra)
+            .stderr(Stdio::inherit())
+            .output()?;
+        let usage: Usage = serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("{label}: no measurement"))?;
+        if usage.status != 0 {
+            bail!("{label}: lk-reaper sweep exited {}", usage.status);
+        }
+        let after = self.stats()?;
+        let calls = after
+            .iter()
+            .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)));
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
+        Ok(Run {
+            label: label.to_owned(),
+            args: format!("sweep {}", extra.join(" ")).trim_end().to_owned(),
+            dry: extra.contains(&"--dry-run"),
+            calls: calls.filter(|(_, n)| *n > 0).collect(),
+            findings: report["findings"].as_array().map_or(0, Vec::len),
+            usage,
+            needs,
+        })
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One reaper process, as `--measure` saw it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Usage {
+    status: i32,
+    wall_s: f64,
+    cpu_user_s: f64,
+    cpu_sys_s: f64,
+    max_rss_kib: i64,
+}
+
+/// `--measure REPORT PROGRAM ARGS...`: runs PROGRAM with stdout to REPORT, waits, and
+/// prints its [`Usage`]. This process has no other child, so RUSAGE_CHILDREN is PROGRAM's.
+fn measure(args: &[OsString]) -> anyhow::Result<()> {
+    let [report, program, rest @ ..] = args else {
+        bail!("usage: --measure REPORT PROGRAM ARGS...");
+    };
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(rest)
+        .stdout(std::fs::File::create(PathBuf::from(report))?)
+        .status()?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN)?;
+    let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    let usage = Usage {
+        status: status.code().unwrap_or(-1),
+        wall_s,
+        cpu_user_s: seconds(usage.user_time()),
+        cpu_sys_s: seconds(usage.system_time()),
+        // Linux reports ru_maxrss in KiB.
+        max_rss_kib: usage.max_rss(),
+    };
+    println!("{}", serde_json::to_string(&usage)?);
+    Ok(())
+}
+
+/// How many participant lists a sweep needs, counted from the simulator's state.
+struct Needs {
+    /// Rooms (in the shard) that `humanless` judges: older than the grace. The reaper lists
+    /// every one of them, since a zero `num_participants` lags joins on a real server.
+    judged: u64,
+    /// Of those, rooms whose count is not zero: what a reaper trusting the count would list.
+    judged_nonzero: u64,
+}
+
+impl Needs {
+    fn of(state: &Scenario, shard: Option<Shard>) -> Self {
+        let judged = state
+            .rooms
+            .iter()
+            .filter(|r| shard.is_none_or(|s| in_shard(&r.name, s)) && r.age_s > GRACE_S);
+        let (mut all, mut nonzero) = (0, 0);
+        for room in judged {
+            all += 1;
+            nonzero += u64::from(room.participants.iter().any(|p| !p.kind.is_dependent()));
+        }
+        Self {
+            judged: all,
+            judged_nonzero: nonzero,
+        }
+    }
+}
+
+/// A measured sweep.
+struct Run {
+    label: String,
+    args: String,
+    dry: bool,
+    calls: BTreeMap<String, u64>,
+    /// Findings in the report (planned in a dry run, acted on in a real sweep).
+    findings: usize,
+    usage: Usage,
+    needs: Needs,
+}
+
+impl Run {
+    fn calls(&self, method: &str) -> u64 {
+        self.calls.get(method).copied().unwrap_or(0)
+    }
+
+    /// Calls after the inventory: re-checks (ListParticipants, ListRooms), StopEgress,
+    /// DeleteRoom. A dry run has none.
+    fn action_calls(&self, inventory_lists: u64) -> u64 {
+        let total: u64 = self.calls.values().sum();
+        total - self.calls("ListEgress") - 1 - inventory_lists
+    }
+}
+
+fn print_needs(opts: &Options, all: &Needs, shard: &Needs) {
+    println!(
+        "participant lists needed (rooms older than the {GRACE_S} s grace, zero counts listed too): {} (shard 0/4: {})",
+        all.judged, shard.judged
+    );
+    println!(
+        "  if zero-count rooms were skipped: {} (shard 0/4: {}), saving {} round trips of {} ms, but judging rooms whose count has not caught up with a join",
+        all.judged_nonzero,
+        shard.judged_nonzero,
+        opts.round_trips(all.judged) - opts.round_trips(all.judged_nonzero),
+        opts.latency.as_millis()
+    );
+}
+
+fn print_runs(opts: &Options, runs: &[Run]) {
+    println!();
+    println!(
+        "| run | lists needed | egress pages | findings | action calls | wall s | ideal s | ideal/wall | ms per round trip | ideal s if zero counts were skipped | peak RSS MiB | CPU s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for run in runs {
+        let pages = run.calls("ListEgress");
+        let action_calls = if run.dry {
+            0
+        } else {
+            run.action_calls(run.needs.judged)
+        };
+        let round_trips =
+            |lists| 1 + pages + opts.round_trips(lists) + opts.round_trips(action_calls);
+        let ideal = |lists| opts.ideal(round_trips(lists)).as_secs_f64();
+        let u = &run.usage;
+        println!(
+            "| {} | {} | {pages} | {} | {action_calls} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} |",
+            run.label,
+            run.needs.judged,
+            run.findings,
+            u.wall_s,
+            ideal(run.needs.judged),
+            ideal(run.needs.judged) / u.wall_s,
+            u.wall_s * 1000.0 / round_trips(run.needs.judged) as f64,
+            ideal(run.needs.judged_nonzero),
+            u.max_rss_kib as f64 / 1024.0,
+            u.cpu_user_s + u.cpu_sys_s
+        );
+    }
+    println!();
+    for run in runs {
+        println!("{}: `{}` made {:?}", run.label, run.args, run.calls);
+        if run.dry && run.calls(LIST) != run.needs.judged {
+            println!(
+                "  {} ListParticipants for {} rooms counted just before: rooms cross the grace while the fleet ages",
+                run.calls(LIST),
+                run.needs.judged
+            );
+        }
+    }
+}
