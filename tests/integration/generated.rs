@@ -45,7 +45,7 @@ fn section(roff: &mut Roff, title: &str, paragraphs: &[(&str, &str)]) {
 
 fn examples(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
-    let examples: [(&str, &str); 7] = [
+    let examples: [(&str, &str); 9] = [
         (
             "See what a sweep would do, without changing anything:",
             "lk-reaper sweep --dry-run",
@@ -61,6 +61,14 @@ fn examples(roff: &mut Roff) {
         (
             "Every minute from cron, never two at once:",
             "* * * * * flock -n /run/lk-reaper.lock lk-reaper -q sweep --config /etc/lk-reaper.toml",
+        ),
+        (
+            "A systemd service run by a timer, the secret from LoadCredential=livekit-secret:/etc/lk-reaper/secret:",
+            "Environment=LIVEKIT_API_SECRET_FILE=%d/livekit-secret ExecStart=/usr/local/bin/lk-reaper sweep",
+        ),
+        (
+            "A Kubernetes CronJob (concurrencyPolicy: Forbid), the secret mounted from a Secret:",
+            "env LIVEKIT_API_SECRET_FILE=/var/run/secrets/livekit/secret, args [\"sweep\"]",
         ),
         (
             "A CI smoke check against staging (exit 3 when anything offends):",
@@ -215,5 +223,59 @@ fn completions_match_the_cli() {
             &root().join("completions").join(file),
             &String::from_utf8(out).unwrap(),
         );
+    }
+}
+
+/// Every long flag README.md shows must exist: the README drifts otherwise.
+#[test]
+fn readme_names_only_flags_that_exist() {
+    // Flags of other programs the README's recipes call (cargo, systemctl, the benchmark).
+    const OTHERS: [&str; 8] = [
+        "--release",
+        "--path",
+        "--test",
+        "--bench",
+        "--now",
+        "--rooms",
+        "--latency-ms",
+        "--repeat",
+    ];
+    let mut known: Vec<String> = Vec::new();
+    let mut pending = vec![Cli::command()];
+    while let Some(mut cmd) = pending.pop() {
+        cmd.build();
+        known.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(|l| format!("--{l}")),
+        );
+        pending.extend(cmd.get_subcommands().cloned());
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut unknown: Vec<&str> = readme
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") && w.len() > 2 && w.as_bytes()[2].is_ascii_lowercase())
+        .filter(|w| !known.iter().any(|k| k == w) && !OTHERS.contains(w))
+        .collect();
+    unknown.dedup();
+    assert!(
+        unknown.is_empty(),
+        "README.md names flags the CLI does not have: {unknown:?}"
+    );
+}
+
+/// Every environment variable the CLI reads is documented in README.md and the man page.
+#[test]
+fn environment_variables_are_documented() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let page = main_page();
+    let mut pending = vec![Cli::command()];
+    while let Some(cmd) = pending.pop() {
+        for env in cmd.get_arguments().filter_map(|a| a.get_env()) {
+            let env = env.to_string_lossy();
+            assert!(readme.contains(&*env), "README.md does not mention {env}");
+            assert!(page.contains(&*env), "the man page does not mention {env}");
+        }
+        pending.extend(cmd.get_subcommands().cloned());
     }
 }
