@@ -67,22 +67,7 @@ pub async fn send(url: &str, server: &str, report: &Report) -> anyhow::Result<()
 
 fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
     let s = report.summary();
-    let head = if report.refused {
-        format!(
-            "lk-reaper refused to act on {server}: {} actions exceed --max-actions",
-            report.findings.len()
-        )
-    } else if report.dry_run {
-        format!(
-            "lk-reaper on {server} (dry run): {} actions planned, nothing changed",
-            s.planned
-        )
-    } else {
-        format!(
-            "lk-reaper on {server}: {} done, {} already gone, {} skipped, {} failed",
-            s.done, s.already_gone, s.skipped, s.failed
-        )
-    };
+    let head = format!("lk-reaper on {server}: {}", report.headline());
     let mut lines = vec![head];
     let actions = report
         .findings

@@ -59,6 +59,24 @@ impl Report {
         s
     }
 
+    /// One line on what the run did, e.g. `done 3, already gone 1, skipped 0, failed 0`.
+    pub fn headline(&self) -> String {
+        let s = self.summary();
+        if self.refused {
+            format!(
+                "refused: {} actions exceed --max-actions; nothing was done",
+                self.findings.len()
+            )
+        } else if self.dry_run {
+            format!("dry run: {} actions planned, nothing changed", s.planned)
+        } else {
+            format!(
+                "done {}, already gone {}, skipped {}, failed {}",
+                s.done, s.already_gone, s.skipped, s.failed
+            )
+        }
+    }
+
     /// SPEC.md's exit code: refusal (5) over failures (4) over `--exit-code` offenders (3).
     pub fn exit_code(&self, offenders_are_an_error: bool) -> ExitCode {
         if self.refused {

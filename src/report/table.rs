@@ -138,25 +138,10 @@ fn target(f: &Finding) -> String {
 }
 
 fn summary_line(report: &Report) -> String {
-    let s = report.summary();
-    let scanned = format!(
-        "{} rooms, {} egresses scanned",
-        report.rooms_scanned, report.egresses_scanned
-    );
-    if report.refused {
-        format!(
-            "refused: {} actions exceed --max-actions; nothing was done ({scanned})",
-            report.findings.len()
-        )
-    } else if report.dry_run {
-        format!(
-            "dry run: {} actions planned, nothing changed ({scanned})",
-            s.planned
-        )
-    } else {
-        format!(
-            "done {}, already gone {}, skipped {}, failed {} ({scanned})",
-            s.done, s.already_gone, s.skipped, s.failed
-        )
-    }
+    format!(
+        "{} ({} rooms, {} egresses scanned)",
+        report.headline(),
+        report.rooms_scanned,
+        report.egresses_scanned
+    )
 }

@@ -256,7 +256,7 @@ fn a_notification_follows_a_real_sweep_that_acted_and_nothing_else() {
     assert_eq!(requests.len(), 2);
     let payload = posted_json(&requests[1]);
     let text = payload["text"].as_str().expect("Slack's text field");
-    assert!(text.contains("4 done"), "{text}");
+    assert!(text.contains("done 4"), "{text}");
     assert!(
         text.contains("camera-feed") && text.contains("EG_orphan"),
         "{text}"
