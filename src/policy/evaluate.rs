@@ -179,7 +179,8 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
         });
     }
 
-    for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
+    // Every listed egress is shown; only a running one (not already ENDING) is judged.
+    for egress in &inventory.egresses {
         let scope = policy.scope.classify(&egress.room_name);
         if scope == InScope::No {
             continue;
@@ -191,6 +192,8 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
         let age = egress.age(now);
         let verdict = if scope == InScope::Excluded {
             Verdict::Excluded
+        } else if !egress.is_running() {
+            Verdict::Healthy
         } else if rules.exempt {
             Verdict::Exempt
         } else {
