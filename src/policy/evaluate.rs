@@ -762,6 +762,16 @@ mod tests {
             .find(|f| f.room == "left-running")
             .unwrap();
         assert_eq!((left.humans, left.others), (Some(0), Some(2)));
+        let ending = e
+            .egresses
+            .iter()
+            .find(|x| x.egress_id == "EG_rec1")
+            .unwrap();
+        assert_eq!(
+            (ending.status, &ending.verdict),
+            ("EGRESS_ENDING", &Verdict::Healthy),
+            "shown, not judged"
+        );
         assert_eq!(
             e.rooms
                 .iter()
