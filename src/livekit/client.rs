@@ -214,7 +214,10 @@ impl Client {
         }
         // Twirp answers `application/protobuf`; accept its spelling variants (or none), but a
         // page or a JSON document is not an answer to a protobuf request.
-        if ["json", "html", "text/"].iter().any(|t| content_type.contains(t)) {
+        if ["json", "html", "text/"]
+            .iter()
+            .any(|t| content_type.contains(t))
+        {
             return Err(self.not_livekit(status, &bytes));
         }
         Resp::decode(bytes).map_err(|_| self.not_livekit(status, b"undecodable protobuf body"))

@@ -2,6 +2,7 @@ mod commands;
 mod faults;
 mod generated;
 mod harness;
+mod invariants;
 mod operator;
 mod reaper;
 mod sim;
