@@ -180,8 +180,9 @@ async fn recheck(
         }
         Recheck::RoomGone => {
             let rooms = lk.list_rooms(std::slice::from_ref(&job.room)).await?;
-            Ok((!rooms.is_empty())
-                .then(|| "the room exists again (created after the inventory)".to_owned()))
+            // Match the name ourselves: a server that ignored the filter must not count.
+            let back = rooms.iter().any(|r| r.name == job.room);
+            Ok(back.then(|| "the room exists again (created after the inventory)".to_owned()))
         }
     }
 }
