@@ -3,6 +3,7 @@
 //! Server types are reduced to the few fields the rules and reports use, so a 10,000-room
 //! inventory stays small.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -112,8 +113,16 @@ pub async fn fetch(
         .into_iter()
         .map(Room::from)
         .collect();
+    // A room or egress listed twice (zombie rooms left in Redis, overlapping pages) must
+    // still get one action.
+    let mut seen = HashSet::new();
+    rooms.retain(|r| seen.insert(r.name.clone()));
     let (egresses, egress_unchecked) = match egresses {
-        Ok(items) => (items.iter().map(Egress::from).collect(), None),
+        Ok(items) => {
+            let mut seen = HashSet::new();
+            let unique = items.iter().filter(|e| seen.insert(e.egress_id.as_str()));
+            (unique.map(Egress::from).collect(), None)
+        }
         // A server without an egress service (single node, no Redis) answers `internal`;
         // rooms can still be swept. Any other failure leaves the inventory incomplete.
         Err(err) if err.code() == Some(crate::livekit::error::code::INTERNAL) => {
@@ -275,5 +284,57 @@ impl From<&proto::EgressInfo> for Egress {
                 e.updated_at
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that lists the same room and the same egress twice.
+    struct Repeating;
+
+    impl LiveKit for Repeating {
+        async fn list_rooms(&self, _: &[String]) -> Result<Vec<proto::Room>, ApiError> {
+            let room = proto::Room {
+                name: "r1".into(),
+                sid: "RM_1".into(),
+                ..Default::default()
+            };
+            Ok(vec![room.clone(), room])
+        }
+        async fn list_participants(
+            &self,
+            _: &str,
+        ) -> Result<Vec<proto::ParticipantInfo>, ApiError> {
+            Ok(vec![proto::ParticipantInfo {
+                identity: "alice".into(),
+                ..Default::default()
+            }])
+        }
+        async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError> {
+            let egress = proto::EgressInfo {
+                egress_id: "EG_1".into(),
+                room_name: "r1".into(),
+                ..Default::default()
+            };
+            Ok(vec![egress.clone(), egress])
+        }
+        async fn stop_egress(&self, _: &str) -> Result<proto::EgressInfo, ApiError> {
+            unreachable!("the inventory is read-only")
+        }
+        async fn delete_room(&self, _: &str) -> Result<(), ApiError> {
+            unreachable!("the inventory is read-only")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_room_or_egress_listed_twice_is_kept_once() {
+        let inventory = fetch(&Repeating, 4, |_| true, |_, _| {}).await.unwrap();
+        assert_eq!(inventory.rooms.len(), 1);
+        assert_eq!(inventory.egresses.len(), 1);
+        assert!(
+            matches!(&inventory.rooms[0].participants, Participants::Listed(p) if p.len() == 1)
+        );
     }
 }
