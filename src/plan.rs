@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::policy::{Action, Finding, Recheck, Rule};
+use crate::policy::{Action, Finding, Recheck};
 
 /// The work of one room (its egress stops, then its deletion) or of one lone egress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +31,7 @@ impl Plan {
         // re-check), so grouping stays linear: a large fleet has thousands of findings.
         let mut joinable: HashMap<&str, usize> = HashMap::new();
         for (index, finding) in findings.iter().enumerate() {
-            let room_level = finding.action == Action::DeleteRoom
-                || finding
-                    .rules
-                    .iter()
-                    .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge));
+            let room_level = finding.is_room_level();
             let existing = room_level
                 .then(|| joinable.get(finding.room.as_str()).copied())
                 .flatten();
@@ -82,7 +78,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::policy::Target;
+    use crate::policy::{Rule, Target};
 
     fn finding(
         room: &str,

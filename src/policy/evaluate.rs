@@ -86,6 +86,16 @@ pub struct Finding {
     pub recheck: Recheck,
 }
 
+impl Finding {
+    /// Whether it comes from its room's verdict (`humanless`, `max_room_age`): such work
+    /// runs in the room's job, egress stops before the deletion.
+    pub fn is_room_level(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge))
+    }
+}
+
 /// A room or egress verdict, for the read-only views.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -144,12 +154,11 @@ struct RoomJudgement {
 
 /// Judges every room and egress in scope at `now`.
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    let mut egresses_by_room: HashMap<&str, Vec<&Egress>> = HashMap::new();
+    let mut running_by_room: HashMap<&str, usize> = HashMap::new();
     for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
-        egresses_by_room
+        *running_by_room
             .entry(egress.room_name.as_str())
-            .or_default()
-            .push(egress);
+            .or_default() += 1;
     }
     let rooms_by_name: HashMap<&str, &Room> = inventory
         .rooms
@@ -165,7 +174,10 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
             continue;
         }
         let resolved = policy.resolve(&room.name, &room.metadata);
-        let running = egresses_by_room.get(room.name.as_str()).map_or(0, Vec::len);
+        let running = running_by_room
+            .get(room.name.as_str())
+            .copied()
+            .unwrap_or(0);
         let (view, judgement) = judge_room(policy, room, scope, &resolved.rules, running, now);
         if let Some(j) = judgement {
             if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
@@ -230,18 +242,13 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
 /// room's egress stops sit right before its deletion (the order they run in), the group
 /// ranked by its oldest member.
 fn sort_worst_first(findings: &mut [Finding]) {
-    let room_level = |f: &Finding| {
-        f.rules
-            .iter()
-            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge))
-    };
     let mut group_age: HashMap<String, Duration> = HashMap::new();
-    for f in findings.iter().filter(|f| room_level(f)) {
+    for f in findings.iter().filter(|f| f.is_room_level()) {
         let age = group_age.entry(f.room.clone()).or_default();
         *age = (*age).max(f.age);
     }
     findings.sort_by_cached_key(|f| {
-        let group = if room_level(f) {
+        let group = if f.is_room_level() {
             group_age[&f.room]
         } else {
             f.age
