@@ -55,7 +55,7 @@ fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
 /// A participant of a kind this version does not know is left out (with a warning).
 fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSpec> {
     let Some(kind) = p.kind else {
-        tracing::warn!(identity = %p.identity, "participant of an unknown kind left out of the snapshot");
+        tracing::warn!(identity = %crate::redact::line(&p.identity), "participant of an unknown kind left out of the snapshot");
         return None;
     };
     let state = match State::try_from(p.state) {

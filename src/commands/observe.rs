@@ -16,11 +16,15 @@ pub struct Observation {
     pub evaluation: Evaluation,
     pub deadline: Instant,
     pub warnings: Vec<String>,
+    /// Every participant list the run needed failed: no room could be judged (exit 1).
+    pub nothing_judged: bool,
 }
 
 /// Connects and judges. Fails (exit 1) when the inventory cannot be taken in time.
 pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Observation> {
-    let deadline = Instant::now() + config.run.timeout;
+    let deadline = Instant::now()
+        .checked_add(config.run.timeout)
+        .ok_or_else(|| crate::error::usage("--timeout is too large for this machine's clock"))?;
     let client = Client::new(
         config.connection.endpoint.clone(),
         config.connection.credentials.clone(),
@@ -59,12 +63,23 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }
-    let evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    let mut evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    for why in std::mem::take(&mut evaluation.warnings) {
+        tracing::warn!("{why}");
+        warnings.push(why);
+    }
+    let nothing_judged = inventory.nothing_judged();
+    if nothing_judged {
+        let why = "no room could be judged: every participant list failed (exit 1)".to_owned();
+        tracing::warn!("{why}");
+        warnings.push(why);
+    }
     Ok(Observation {
         client,
         inventory,
         evaluation,
         deadline,
         warnings,
+        nothing_judged,
     })
 }

@@ -18,7 +18,9 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;
-    Ok(if config.exit_code && report.offending() > 0 {
+    Ok(if seen.nothing_judged {
+        ExitCode::CouldNotRun
+    } else if config.exit_code && report.offending() > 0 {
         ExitCode::OffendersFound
     } else {
         ExitCode::Success
