@@ -2,6 +2,7 @@ mod commands;
 mod faults;
 mod generated;
 mod harness;
+mod hostile;
 mod invariants;
 mod operator;
 mod reaper;
