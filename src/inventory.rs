@@ -110,20 +110,17 @@ pub async fn fetch(
     let (rooms, egresses) = tokio::join!(lk.list_rooms(&[]), lk.list_active_egress());
     // A room or egress listed twice (zombie rooms left in Redis, overlapping pages) must
     // still get one action.
-    let mut seen = HashSet::new();
+    let rooms = rooms.context("could not list rooms")?;
+    let mut first = first_of_each(rooms.iter().map(|r| r.name.as_str())).into_iter();
     let mut rooms: Vec<Room> = rooms
-        .context("could not list rooms")?
         .into_iter()
-        .filter(|r| seen.insert(r.name.clone()))
+        .filter(|_| first.next().unwrap_or(false))
         .map(Room::from)
         .collect();
-    drop(seen);
     let (egresses, egress_unchecked) = match egresses {
         Ok(items) => {
-            let mut seen = HashSet::new();
-            let unique = items
-                .into_iter()
-                .filter(|e| seen.insert(e.egress_id.clone()));
+            let mut first = first_of_each(items.iter().map(|e| e.egress_id.as_str())).into_iter();
+            let unique = items.into_iter().filter(|_| first.next().unwrap_or(false));
             (unique.map(Egress::from).collect(), None)
         }
         // A server without an egress service (single node, no Redis) answers `internal`;
@@ -164,6 +161,13 @@ pub async fn fetch(
         egresses,
         egress_unchecked,
     })
+}
+
+/// For each key, whether it is the first of its value: the set borrows the keys instead of
+/// copying 100,000 room names.
+fn first_of_each<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<bool> {
+    let mut seen = HashSet::new();
+    keys.map(|key| seen.insert(key)).collect()
 }
 
 /// A room's listing in compact form; a fatal error (auth, not LiveKit) ends the run.

@@ -20,8 +20,19 @@ pub struct Observation {
     pub nothing_judged: bool,
 }
 
+/// What a command needs from the observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A sweep: the findings; participants only where a rule may act.
+    Findings,
+    /// `egress`: a view of each egress too.
+    Views,
+    /// `rooms`, `snapshot`: views, and every in-scope room's participants.
+    Everything,
+}
+
 /// Connects and judges. Fails (exit 1) when the inventory cannot be taken in time.
-pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Observation> {
+pub async fn observe(config: &Config, need: Need) -> anyhow::Result<Observation> {
     let deadline = Instant::now()
         .checked_add(config.run.timeout)
         .ok_or_else(|| crate::error::usage("--timeout is too large for this machine's clock"))?;
@@ -38,7 +49,7 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
     let started = Utc::now();
     let policy = &config.policy;
     let wants = |room: &inventory::Room| {
-        if full_detail {
+        if need == Need::Everything {
             policy.scope.classify(&room.name) != policy::InScope::No
         } else {
             policy.needs_participants(room, started)
@@ -63,7 +74,11 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }
-    let mut evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    let mut evaluation = if need == Need::Findings {
+        policy::findings(policy, &inventory, Utc::now())
+    } else {
+        policy::evaluate(policy, &inventory, Utc::now())
+    };
     for why in std::mem::take(&mut evaluation.warnings) {
         tracing::warn!("{why}");
         warnings.push(why);

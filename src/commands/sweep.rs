@@ -52,13 +52,8 @@ impl SweepOptions {
 
 /// Runs one sweep and returns its report.
 pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
-    let seen = super::observe::observe(config, false).await?;
-    let rooms_unjudged = seen
-        .evaluation
-        .rooms
-        .iter()
-        .filter(|r| r.verdict == crate::policy::Verdict::Unjudged)
-        .count();
+    let seen = super::observe::observe(config, super::observe::Need::Findings).await?;
+    let rooms_unjudged = seen.evaluation.unjudged_rooms;
     let findings = seen.evaluation.findings;
     let plan = Plan::from_findings(&findings);
     let mut warnings = seen.warnings;

@@ -147,6 +147,8 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// What kept rooms or egresses from being judged, one line per cause.
     pub warnings: Vec<String>,
+    /// Rooms in scope that no rule could judge.
+    pub unjudged_rooms: usize,
 }
 
 /// A room's judgement, carried over to its egresses.
@@ -157,8 +159,18 @@ struct RoomJudgement {
     others: Option<u32>,
 }
 
-/// Judges every room and egress in scope at `now`.
+/// Judges every room and egress in scope at `now`, with a view of each (`rooms`, `egress`).
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
+    judge(policy, inventory, now, true)
+}
+
+/// The same verdicts without the views, as a sweep needs them: at 100,000 rooms the views
+/// alone would weigh about 25 MB.
+pub fn findings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
+    judge(policy, inventory, now, false)
+}
+
+fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool) -> Evaluation {
     let mut running_by_room: HashMap<&str, usize> = HashMap::new();
     for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
         *running_by_room
@@ -191,10 +203,13 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
             }
             judged.insert(room.name.as_str(), j);
         }
-        out.rooms.push(RoomView {
-            policy: resolved.source,
-            ..view
-        });
+        out.unjudged_rooms += usize::from(view.verdict == Verdict::Unjudged);
+        if views {
+            out.rooms.push(RoomView {
+                policy: resolved.source,
+                ..view
+            });
+        }
     }
 
     // Every listed egress is shown; only a running one (not already ENDING) is judged.
@@ -231,6 +246,9 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
                 None => Verdict::Healthy,
             }
         };
+        if !views {
+            continue;
+        }
         out.egresses.push(EgressView {
             egress_id: egress.egress_id.clone(),
             room: egress.room_name.clone(),
@@ -897,6 +915,12 @@ mod tests {
             .filter(|r| r.verdict == Verdict::Unjudged)
             .count();
         assert_eq!(unjudged, 4);
+        let alone = findings(&policy, &inv, now());
+        assert_eq!(
+            (alone.findings, alone.unjudged_rooms),
+            (e.findings.clone(), 4)
+        );
+        assert!(alone.rooms.is_empty() && alone.egresses.is_empty());
         assert_eq!(e.rooms[0].age, None);
         assert_eq!(e.warnings.len(), 3, "{:#?}", e.warnings);
         assert!(

@@ -10,6 +10,7 @@ use globset::GlobSet;
 
 pub use evaluate::{
     Action, EgressView, Evaluation, Finding, Recheck, RoomView, Rule, Target, Verdict, evaluate,
+    findings,
 };
 pub use human::HumanSpec;
 pub use rules::{Limit, RulePatch, Rules};
