@@ -13,6 +13,8 @@ pub struct Job {
     pub delete: Option<usize>,
     /// Indices of `stop_egress` findings, stopped before any deletion.
     pub stops: Vec<usize>,
+    /// Index of a zombie room's `purge_room` finding: alone in its job.
+    pub purge: Option<usize>,
     pub recheck: Recheck,
 }
 
@@ -24,13 +26,26 @@ pub struct Plan {
 
 impl Plan {
     /// Groups findings (already oldest first) so that a room's egresses are stopped before
-    /// it is deleted, and a room is re-checked once for all of them.
-    pub fn from_findings(findings: &[Finding]) -> Self {
+    /// it is deleted, and a room is re-checked once for all of them. Zombie rooms get a job
+    /// only with `purge_zombies`: otherwise nothing will be done to them.
+    pub fn from_findings(findings: &[Finding], purge_zombies: bool) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
         // Per room, the first job that room-level findings join (any but an orphan's
         // re-check), so grouping stays linear: a large fleet has thousands of findings.
         let mut joinable: HashMap<&str, usize> = HashMap::new();
         for (index, finding) in findings.iter().enumerate() {
+            if finding.action == Action::PurgeRoom {
+                if purge_zombies {
+                    jobs.push(Job {
+                        room: finding.room.clone(),
+                        delete: None,
+                        stops: Vec::new(),
+                        purge: Some(index),
+                        recheck: Recheck::None,
+                    });
+                }
+                continue;
+            }
             let room_level = finding.is_room_level();
             let existing = room_level
                 .then(|| joinable.get(finding.room.as_str()).copied())
@@ -45,6 +60,7 @@ impl Plan {
                     room: finding.room.clone(),
                     delete: None,
                     stops: Vec::new(),
+                    purge: None,
                     recheck,
                 });
                 if recheck != Recheck::RoomGone {
@@ -56,6 +72,7 @@ impl Plan {
             match finding.action {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
+                Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
             if finding.recheck == Recheck::NoHuman {
                 job.recheck = Recheck::NoHuman;
@@ -68,7 +85,9 @@ impl Plan {
     pub fn actions(&self) -> usize {
         self.jobs
             .iter()
-            .map(|j| j.stops.len() + usize::from(j.delete.is_some()))
+            .map(|j| {
+                j.stops.len() + usize::from(j.delete.is_some()) + usize::from(j.purge.is_some())
+            })
             .sum()
     }
 }
@@ -107,6 +126,7 @@ mod tests {
                 Action::DeleteRoom
             },
             recheck,
+            dead_node: None,
         }
     }
 
@@ -144,7 +164,7 @@ mod tests {
             ),
             finding("r2", None, &[Rule::MaxRoomAge], Recheck::None, 400),
         ];
-        let plan = Plan::from_findings(&findings);
+        let plan = Plan::from_findings(&findings, false);
         assert_eq!(plan.actions(), 6);
         assert_eq!(
             plan.jobs,
@@ -153,24 +173,28 @@ mod tests {
                     room: String::new(),
                     delete: None,
                     stops: vec![0],
+                    purge: None,
                     recheck: Recheck::None
                 },
                 Job {
                     room: "r1".into(),
                     delete: Some(3),
                     stops: vec![1, 4],
+                    purge: None,
                     recheck: Recheck::NoHuman
                 },
                 Job {
                     room: "gone".into(),
                     delete: None,
                     stops: vec![2],
+                    purge: None,
                     recheck: Recheck::RoomGone
                 },
                 Job {
                     room: "r2".into(),
                     delete: Some(5),
                     stops: vec![],
+                    purge: None,
                     recheck: Recheck::None
                 },
             ]

@@ -7,8 +7,8 @@ use crate::inventory::{Egress, EgressKind, Inventory, Participant, Participants,
 use crate::livekit::proto;
 use crate::livekit::proto::participant_info::{KindDetail as ProtoDetail, State};
 use crate::sim::{
-    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, NodeState, ParticipantSpec,
+    ParticipantState, RoomSpec, Scenario,
 };
 
 /// Builds a scenario of `inventory` with ages relative to `now`. The key and secret are the
@@ -49,6 +49,7 @@ fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
         empty_timeout: room.empty_timeout,
         departure_timeout: room.departure_timeout,
         participants,
+        node: NodeState::Live,
     }
 }
 

@@ -11,6 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 
 use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Switch};
+use crate::cluster::RedisUrl;
 use crate::error::usage;
 use crate::livekit::{Credentials, Endpoint};
 use crate::policy::{HumanSpec, Limit, Policy, PolicyBlock, RulePatch, Scope};
@@ -53,6 +54,8 @@ pub struct Config {
     pub max_actions: usize,
     /// Exit 3 when offenders were found.
     pub exit_code: bool,
+    /// LiveKit's Redis, to find zombie rooms (`--redis-url`).
+    pub redis_url: Option<RedisUrl>,
 }
 
 impl Config {
@@ -75,6 +78,13 @@ impl Config {
                 .or(file.config.max_actions)
                 .unwrap_or(DEFAULT_MAX_ACTIONS),
             exit_code: args.exit_code,
+            redis_url: args
+                .redis_url
+                .clone()
+                .or_else(|| file.config.redis_url.clone())
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| RedisUrl::parse(&u).map_err(usage))
+                .transpose()?,
         })
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
+use crate::cluster::DeadNode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
 
 /// A rule of SPEC.md.
@@ -18,6 +19,8 @@ pub enum Rule {
     MaxRoomAge,
     MaxEgressAge,
     OrphanEgress,
+    /// The room's node is gone (`--redis-url`): LiveKit cannot delete it.
+    ZombieRoom,
 }
 
 impl Rule {
@@ -27,6 +30,7 @@ impl Rule {
             Self::MaxRoomAge => "max_room_age",
             Self::MaxEgressAge => "max_egress_age",
             Self::OrphanEgress => "orphan_egress",
+            Self::ZombieRoom => "zombie_room",
         }
     }
 }
@@ -45,6 +49,8 @@ pub enum Target {
 pub enum Action {
     DeleteRoom,
     StopEgress,
+    /// Remove a zombie room's records from LiveKit's Redis (`--purge-zombies`).
+    PurgeRoom,
 }
 
 impl Action {
@@ -52,6 +58,7 @@ impl Action {
         match self {
             Self::DeleteRoom => "delete_room",
             Self::StopEgress => "stop_egress",
+            Self::PurgeRoom => "purge_room",
         }
     }
 }
@@ -84,6 +91,8 @@ pub struct Finding {
     pub reason: String,
     pub action: Action,
     pub recheck: Recheck,
+    /// For a `zombie_room`: its node as seen, which the purge re-checks.
+    pub dead_node: Option<DeadNode>,
 }
 
 impl Finding {
@@ -174,6 +183,16 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
             continue;
         }
         let resolved = policy.resolve(&room.name, &room.metadata);
+        let dead = inventory.dead_nodes.get(&room.name);
+        if let Some(dead) = dead.filter(|_| scope == InScope::Yes && !resolved.rules.exempt) {
+            let (view, finding) = zombie_room(room, dead, now);
+            out.findings.push(finding);
+            out.rooms.push(RoomView {
+                policy: resolved.source,
+                ..view
+            });
+            continue;
+        }
         let running = running_by_room
             .get(room.name.as_str())
             .copied()
@@ -342,6 +361,49 @@ fn judge_room(
     (view, Some(judgement))
 }
 
+/// A room whose node is gone: one finding, whatever else it breaks. Its participants are
+/// ghosts (never human), and its egresses are left to the orphan rule once it is purged.
+fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, Finding) {
+    let age = room.age(now);
+    let ghosts = match &room.participants {
+        Participants::Listed(list) => Some(list.len() as u32),
+        Participants::NotListed | Participants::Failed(_) => None,
+    };
+    let humans = ghosts.map(|_| 0);
+    let ghost_note = match ghosts {
+        Some(0) | None => String::new(),
+        Some(n) => format!("; its {n} participants are ghosts"),
+    };
+    let finding = Finding {
+        rules: vec![Rule::ZombieRoom],
+        target: Target::Room,
+        room: room.name.clone(),
+        room_sid: Some(room.sid.clone()),
+        egress_id: None,
+        age,
+        humans,
+        others: ghosts,
+        reason: format!(
+            "zombie room: {} (livekit#3766){ghost_note}",
+            dead.describe(now)
+        ),
+        action: Action::PurgeRoom,
+        recheck: Recheck::None,
+        dead_node: Some(dead.clone()),
+    };
+    let view = RoomView {
+        name: room.name.clone(),
+        sid: room.sid.clone(),
+        age,
+        humans,
+        others: ghosts,
+        egresses: 0,
+        policy: String::new(),
+        verdict: Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom)),
+    };
+    (view, finding)
+}
+
 fn room_finding(room: &Room, j: &RoomJudgement, age: Duration) -> Finding {
     Finding {
         rules: j.rules.clone(),
@@ -359,6 +421,7 @@ fn room_finding(room: &Room, j: &RoomJudgement, age: Duration) -> Finding {
         } else {
             Recheck::None
         },
+        dead_node: None,
     }
 }
 
@@ -411,6 +474,7 @@ fn judge_egress(
         reason: reasons.join("; "),
         action: Action::StopEgress,
         recheck,
+        dead_node: None,
     })
 }
 
@@ -493,6 +557,7 @@ mod tests {
                 egress("EG_standup", "standup", 1500),
             ],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         }
     }
 
@@ -879,7 +944,7 @@ mod properties {
         #[test]
         fn humanless_never_touches_a_room_with_a_human(policy in policy(), rooms in prop::collection::vec(room(), 0..8)) {
             let now = Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap();
-            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None };
+            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None, dead_nodes: HashMap::new() };
             for (i, (name, age, people, has_egress, listed)) in rooms.into_iter().enumerate() {
                 let name = format!("{name}{i}");
                 let counted = people.iter().filter(|p| !matches!(p.kind, Some(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;
