@@ -5,6 +5,7 @@ mod harness;
 mod invariants;
 mod operator;
 mod reaper;
+mod redis;
 mod sick;
 mod sim;
 mod sweep;
