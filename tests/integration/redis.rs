@@ -146,7 +146,7 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn room(name: &str, age_s: u64, participants: Value) -> Value {
+fn room(name: &str, age_s: u64, participants: &Value) -> Value {
     json!({"name": name, "age_s": age_s, "participants": participants})
 }
 
@@ -170,11 +170,11 @@ fn cluster(redis: &RedisServer) -> crate::harness::SimProcess {
     let human = json!([{"identity": "alice"}]);
     sim(scenario(
         json!([
-            room("z-agent", 36_000, agent.clone()),
-            room("z-ghost", 30_000, human.clone()),
-            room("z-stale", 20_000, agent.clone()),
-            room("a-empty", 3600, agent),
-            room("a-people", 3600, human),
+            room("z-agent", 36_000, &agent),
+            room("z-ghost", 30_000, &human),
+            room("z-stale", 20_000, &agent),
+            room("a-empty", 3600, &agent),
+            room("a-people", 3600, &human),
         ]),
         json!([]),
     ))
