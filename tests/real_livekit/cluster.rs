@@ -181,7 +181,9 @@ async fn with_redis_zombies_are_reported_rechecked_and_purged_and_live_rooms_sta
         .into_iter()
         .map(|p| p.identity)
         .collect();
-    visible!("cluster: the moved room lists {listed:?}");
+    let counted = lk.list_rooms(&["moved"]).await.unwrap()[0].num_participants;
+    visible!("cluster: the moved room lists {listed:?}; its num_participants is {counted}");
+    assert!(listed.contains(&"bob".into()) && listed.contains(&"carol".into()));
     let redis = lk.redis_url();
 
     // Dry run, default --max-actions 100: 105 zombies are reported, nothing refused.
