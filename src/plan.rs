@@ -200,4 +200,29 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn zombie_rooms_get_a_job_of_their_own_only_when_purging() {
+        let mut zombie = finding("z", None, &[Rule::ZombieRoom], Recheck::None, 900);
+        zombie.action = Action::PurgeRoom;
+        let findings = [
+            zombie,
+            finding("r1", None, &[Rule::Humanless], Recheck::NoHuman, 600),
+        ];
+        let kept = Plan::from_findings(&findings, false);
+        assert_eq!(kept.actions(), 1);
+        assert_eq!(kept.jobs[0].room, "r1");
+        let purging = Plan::from_findings(&findings, true);
+        assert_eq!(purging.actions(), 2);
+        assert_eq!(
+            purging.jobs[0],
+            Job {
+                room: "z".into(),
+                delete: None,
+                stops: vec![],
+                purge: Some(0),
+                recheck: Recheck::None
+            }
+        );
+    }
 }

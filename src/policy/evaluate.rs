@@ -788,6 +788,49 @@ mod tests {
     }
 
     #[test]
+    fn a_room_on_a_dead_node_is_one_zombie_finding_with_ghosts_and_its_egress_left_alone() {
+        let mut inv = basic();
+        let dead = DeadNode {
+            id: "ND_b".into(),
+            record: None,
+            last_seen: None,
+        };
+        // standup has two people (ghosts now) and an egress; camera-feed is excluded.
+        inv.dead_nodes.insert("standup".into(), dead.clone());
+        inv.dead_nodes.insert("camera-feed".into(), dead.clone());
+        let policy = Policy {
+            scope: crate::policy::Scope {
+                exclude: globs(&["camera-*"]),
+                ..Default::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &inv, now());
+        let standup: Vec<&Finding> = e.findings.iter().filter(|f| f.room == "standup").collect();
+        assert_eq!(standup.len(), 1, "{standup:?}");
+        let f = standup[0];
+        assert_eq!(
+            (f.rules.as_slice(), f.action, f.recheck),
+            (&[Rule::ZombieRoom][..], Action::PurgeRoom, Recheck::None)
+        );
+        assert_eq!((f.humans, f.others), (Some(0), Some(2)));
+        assert_eq!(f.dead_node.as_ref(), Some(&dead));
+        assert_eq!(
+            f.reason,
+            "zombie room: node ND_b is absent from LiveKit's node list (livekit#3766); its 2 participants are ghosts"
+        );
+        assert!(
+            !e.findings.iter().any(|f| f.room == "camera-feed"),
+            "excluded stays excluded"
+        );
+        let view = e.rooms.iter().find(|r| r.name == "standup").unwrap();
+        assert_eq!(
+            view.verdict,
+            Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom))
+        );
+    }
+
+    #[test]
     fn policy_blocks_ending_egress_and_unknown_participants() {
         let mut inv = basic();
         inv.rooms[4].participants = Participants::Failed("timeout".into());

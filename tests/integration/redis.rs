@@ -237,6 +237,11 @@ fn zombie_rooms_are_found_skipped_and_never_sent_delete_room() {
         6,
         "read-only without --purge-zombies"
     );
+    Reaper::on(&sim)
+        .args(["rooms", "--redis-url", &redis.url()])
+        .run()
+        .ok()
+        .stdout_has("zombie_room -> purge_room");
 }
 
 #[test]
