@@ -261,3 +261,67 @@ async fn with_redis_zombies_are_reported_rechecked_and_purged_and_live_rooms_sta
     lk.create_room_on("z-001", &a_id).await.unwrap();
     let _erin = join(&lk, &lk.ws_url(), "z-001", "erin").await;
 }
+
+/// DeleteRoom of `room` at `base`, raw: (status, content type, Twirp code and msg, time).
+async fn delete_answer(base: &str, room: &str) -> (u16, String, Value, Duration) {
+    use prost::Message;
+    let req = livekit_protocol::DeleteRoomRequest { room: room.into() };
+    let auth = format!(
+        "Bearer {}",
+        crate::token::api(serde_json::json!({ "roomCreate": true }))
+    );
+    let reply = crate::twirp::call(
+        base,
+        "livekit.RoomService/DeleteRoom",
+        crate::twirp::Encoding::Protobuf.content_type(),
+        Some(&auth),
+        req.encode_to_vec(),
+    )
+    .await
+    .unwrap();
+    let error = reply.twirp_error().unwrap_or_default();
+    (reply.status, reply.content_type, error, reply.elapsed)
+}
+
+/// The simulator's `"node": "dead"` and `"node": "removed"` rooms answer DeleteRoom as the
+/// real cluster's rooms do before and after a node restart (a conformance check that needs
+/// two nodes, so it lives here rather than in tests/conformance/).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real LiveKit server; scripts/test runs it"]
+async fn the_simulators_dead_nodes_answer_delete_room_like_the_real_cluster() {
+    let (lk, mut b, _, b_id) = cluster().await;
+    lk.create_room_on("zombie", &b_id).await.unwrap();
+    b.kill().unwrap();
+    let killed = Instant::now();
+    let scenario = |node: &str| {
+        serde_json::json!({"key": crate::token::API_KEY, "secret": crate::token::API_SECRET,
+                           "rooms": [{"name": "zombie", "node": node}]})
+    };
+    for node in ["dead", "removed"] {
+        if node == "removed" {
+            tokio::time::sleep(DEAD_AFTER.saturating_sub(killed.elapsed())).await;
+            lk.start_second_node().await.unwrap();
+        }
+        let real = delete_answer(&lk.url, "zombie").await;
+        let sim = crate::conformance::Simulator::start(&scenario(node))
+            .await
+            .unwrap();
+        let simulated = delete_answer(&sim.url, "zombie").await;
+        visible!(
+            "cluster: DeleteRoom of a {node} node's room: real {real:?}, simulator {simulated:?}"
+        );
+        assert_eq!(
+            (real.0, &real.1, &real.2),
+            (simulated.0, &simulated.1, &simulated.2),
+            "{node}"
+        );
+        let slow = node == "dead";
+        for took in [real.3, simulated.3] {
+            assert_eq!(
+                took >= Duration::from_millis(2900),
+                slow,
+                "{node}: {took:?}"
+            );
+        }
+    }
+}
