@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ use crate::reaper::{Reaper, expected, mutations, results, scenario, sim};
 struct RedisServer {
     child: Child,
     port: u16,
+    /// With TLS: the `rediss://` port (the plain one stays for the test's own setup).
+    tls_port: Option<u16>,
     password: Option<&'static str>,
     _dir: tempfile::TempDir,
 }
@@ -24,10 +27,20 @@ struct RedisServer {
 impl RedisServer {
     #[track_caller]
     fn start(password: Option<&'static str>) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        Self::start_with(password, None)
+    }
+
+    /// With `tls` (certificate, key): also serves TLS on another port.
+    #[track_caller]
+    fn start_with(password: Option<&'static str>, tls: Option<(&Path, &Path)>) -> Self {
+        let free_port = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let port = free_port();
+        let tls_port = tls.map(|_| free_port());
         let dir = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new("redis-server");
         command
@@ -40,12 +53,26 @@ impl RedisServer {
         if let Some(p) = password {
             command.args(["--requirepass", p]);
         }
+        if let (Some((cert, key)), Some(tls_port)) = (tls, tls_port) {
+            command
+                .args([
+                    "--tls-port",
+                    &tls_port.to_string(),
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key);
+        }
         let child = command
             .spawn()
             .expect("redis-server must be installed (scripts/install-test-deps)");
         let server = Self {
             child,
             port,
+            tls_port,
             password,
             _dir: dir,
         };
@@ -385,4 +412,39 @@ fn purge_zombies_needs_a_redis_url_and_bad_urls_are_usage_errors() {
         .run()
         .one_line_error(2, "must be redis://");
     assert!(!run.stderr.contains("hunter2"), "{run}");
+}
+
+#[test]
+#[ignore = "needs redis-server; scripts/test runs it"]
+fn rediss_trusts_what_the_api_trusts() {
+    let pki = crate::tls::Pki::new();
+    let (cert, key) = pki.leaf("redis", &["127.0.0.1"], false);
+    let redis = RedisServer::start_with(None, Some((&cert, &key)));
+    let sim = cluster(&redis);
+    let url = format!("rediss://127.0.0.1:{}", redis.tls_port.unwrap());
+    let ca = pki.ca_file();
+    let run = Reaper::on(&sim)
+        .args(["sweep", "--dry-run", "-o", "json", "--redis-url", &url])
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .run()
+        .ok();
+    assert_eq!(results(&run.json())["z-agent"], "skipped");
+    // Without the CA: refused, as an https:// server behind that CA would be.
+    let empty = tempfile::tempdir().unwrap();
+    Reaper::on(&sim)
+        .args(["sweep", "--dry-run", "--redis-url", &url])
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .env(
+            "SSL_CERT_FILE",
+            empty.path().join("none.pem").to_str().unwrap(),
+        )
+        .run()
+        .one_line_error(1, "SSL_CERT_FILE");
+    let other = crate::tls::Pki::new();
+    Reaper::on(&sim)
+        .args(["sweep", "--dry-run", "--redis-url", &url])
+        .env("SSL_CERT_FILE", other.ca_file().to_str().unwrap())
+        .run()
+        .one_line_error(1, "could not connect to Redis at rediss://127.0.0.1")
+        .stderr_has("invalid peer certificate");
 }

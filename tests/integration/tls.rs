@@ -54,13 +54,13 @@ fn scenario() -> Value {
 }
 
 /// A throwaway certificate authority in a temp dir.
-struct Pki {
+pub struct Pki {
     dir: TempDir,
     ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub fn new() -> Pki {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params
@@ -77,7 +77,7 @@ impl Pki {
     }
 
     /// The CA's PEM file, for SSL_CERT_FILE.
-    fn ca_file(&self) -> PathBuf {
+    pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
 
@@ -86,7 +86,7 @@ impl Pki {
     }
 
     /// A leaf for `names`, signed by this CA; already expired when `expired`.
-    fn leaf(&self, label: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
+    pub fn leaf(&self, label: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
         let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
         let mut params = rcgen::CertificateParams::new(names).unwrap();
         if expired {
