@@ -384,6 +384,24 @@ mod tests {
     }
 
     #[test]
+    fn redis_url_comes_from_the_flag_or_the_file_and_is_shown_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "url = \"ws://h:7880\"\napi_key = \"k\"\nredis_url = \"redis://:filepass@file:6379\"\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let base = ["lk-reaper", "--config", p, "--api-secret", "x", "sweep"];
+        let from_file = config_from(&base).unwrap().redis_url.unwrap();
+        assert_eq!(from_file.to_string(), "redis://:***@file:6379");
+        let flag = [&base[..], &["--redis-url", "rediss://flag:6380"]].concat();
+        let from_flag = config_from(&flag).unwrap().redis_url.unwrap();
+        assert_eq!(from_flag.to_string(), "rediss://flag:6380");
+    }
+
+    #[test]
     fn bad_input_is_a_usage_error_without_the_secret() {
         let cases: [(&[&str], &str); 5] = [
             (
