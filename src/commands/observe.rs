@@ -61,12 +61,23 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
         )
     })?;
     let mut inventory = inventory?;
-    let (store, view) = cluster?.unzip();
+    progress.finish();
+    let mut warnings = Vec::new();
+    // Like a missing egress service: Redis trouble must not stop the sweep of healthy
+    // rooms. Without the read no room is a zombie and every ghost counts as human, which
+    // only ever protects rooms; the warning says what was not done.
+    let (store, view) = match cluster {
+        Ok(found) => found.unzip(),
+        Err(err) => {
+            let why = format!("zombie rooms were not looked for: {err:#}");
+            tracing::warn!("{why}");
+            warnings.push(why);
+            (None, None)
+        }
+    };
     if let Some(view) = view {
         inventory.dead_nodes = view.dead_nodes(Utc::now());
     }
-    progress.finish();
-    let mut warnings = Vec::new();
     if let Some(why) = &inventory.egress_unchecked {
         tracing::warn!("{why}");
         warnings.push(why.clone());

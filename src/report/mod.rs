@@ -67,9 +67,10 @@ impl Report {
     pub fn headline(&self) -> String {
         let s = self.summary();
         if self.refused {
+            // Zombie rooms left alone are not part of the plan.
             format!(
                 "refused: {} actions exceed --max-actions; nothing was done",
-                self.findings.len()
+                s.planned
             )
         } else if self.dry_run {
             format!("dry run: {} actions planned, nothing changed", s.planned)

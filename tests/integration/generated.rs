@@ -102,7 +102,7 @@ fn zombie_rooms(roff: &mut Roff) {
             ),
             (
                 "",
-                "With --redis-url, rooms whose node is absent from Redis hash nodes, or silent for more than 30 s, are found before any call: rule zombie_room, action purge_room, result skipped, and their participants are ghosts, never human. With --purge-zombies their records are removed as LiveKit's own DeleteRoom would, in one Lua script that first re-checks that the room still maps to the same dead node (a room that came back is skipped_recheck).",
+                "With --redis-url, rooms whose node is absent from Redis hash nodes, or silent for more than 30 s, are found before any call: rule zombie_room, action purge_room, result skipped, and their participants are ghosts, never human. With --purge-zombies their records are removed as LiveKit's own DeleteRoom would, in one Lua script that first re-checks that the room still maps to the same dead node (a room that came back is skipped_recheck). When Redis cannot be read the sweep goes on without zombie detection, with a warning.",
             ),
         ],
     );
