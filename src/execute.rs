@@ -118,7 +118,9 @@ pub async fn execute(
         }
         deferred.extend(slow);
     }
-    // The egress stops of a deferred job are done: the second pass only deletes.
+    // Worst first again (findings are in that order), whatever order the first pass ended
+    // in. The egress stops of a deferred job are done: the second pass only deletes.
+    deferred.sort_by_key(|job: &Job| job.delete);
     let second = deferred.into_iter().map(|job| (job, None));
     for (job_results, _) in run_pass(&ctx, second, concurrency).await {
         for (index, result) in job_results {
