@@ -6,5 +6,6 @@ mod invariants;
 mod operator;
 mod reaper;
 mod sim;
+mod sip;
 mod sweep;
 mod tls;
