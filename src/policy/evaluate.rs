@@ -181,60 +181,13 @@ struct RoomJudgement {
 
 /// Judges every room and egress in scope at `now`.
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    let mut running_by_room: HashMap<&str, usize> = HashMap::new();
-    for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
-        *running_by_room
-            .entry(egress.room_name.as_str())
-            .or_default() += 1;
-    }
     let rooms_by_name: HashMap<&str, &Room> = inventory
         .rooms
         .iter()
         .map(|r| (r.name.as_str(), r))
         .collect();
-
     let mut out = Evaluation::default();
-    let mut judged: HashMap<&str, RoomJudgement> = HashMap::new();
-    for room in &inventory.rooms {
-        let scope = policy.scope.classify(&room.name);
-        if scope == InScope::No {
-            continue;
-        }
-        let resolved = policy.resolve(&room.name, &room.metadata);
-        let running = running_by_room
-            .get(room.name.as_str())
-            .copied()
-            .unwrap_or(0);
-        let headcount = match &room.participants {
-            Participants::Listed(list) => Some(
-                policy
-                    .humans
-                    .at(resolved.rules.sip_ring_limit, now.timestamp_millis())
-                    .headcount(list),
-            ),
-            Participants::NotListed | Participants::Failed(_) => None,
-        };
-        if let Some(count) = &headcount {
-            note_doubts(&mut out.doubts, room, count);
-        }
-        let facts = RoomFacts {
-            scope,
-            running_egresses: running,
-            headcount: headcount.as_ref(),
-        };
-        let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
-        if let Some(j) = judgement {
-            if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
-                out.findings
-                    .push(room_finding(room, &j, &resolved.rules, view.age));
-            }
-            judged.insert(room.name.as_str(), j);
-        }
-        out.rooms.push(RoomView {
-            policy: resolved.source,
-            ..view
-        });
-    }
+    let judged = judge_rooms(policy, inventory, now, &mut out);
 
     // Every listed egress is shown; only a running one (not already ENDING) is judged.
     for egress in &inventory.egresses {
@@ -281,6 +234,65 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
     }
     sort_worst_first(&mut out.findings);
     out
+}
+
+/// Judges every room in scope into `out` (its view, a deletion finding, doubts); returns
+/// the judgements that the rooms' egresses inherit.
+fn judge_rooms<'i>(
+    policy: &Policy,
+    inventory: &'i Inventory,
+    now: DateTime<Utc>,
+    out: &mut Evaluation,
+) -> HashMap<&'i str, RoomJudgement> {
+    let mut running_by_room: HashMap<&str, usize> = HashMap::new();
+    for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
+        *running_by_room
+            .entry(egress.room_name.as_str())
+            .or_default() += 1;
+    }
+    let mut judged = HashMap::new();
+    for room in &inventory.rooms {
+        let scope = policy.scope.classify(&room.name);
+        if scope == InScope::No {
+            continue;
+        }
+        let resolved = policy.resolve(&room.name, &room.metadata);
+        let running = running_by_room
+            .get(room.name.as_str())
+            .copied()
+            .unwrap_or(0);
+        let headcount = match &room.participants {
+            Participants::Listed(list) => Some(
+                policy
+                    .humans
+                    .at(resolved.rules.sip_ring_limit, now.timestamp_millis())
+                    .headcount(list),
+            ),
+            Participants::NotListed | Participants::Failed(_) => None,
+        };
+        if let Some(count) = &headcount {
+            note_doubts(&mut out.doubts, room, count);
+        }
+        let facts = RoomFacts {
+            scope,
+            running_egresses: running,
+            headcount: headcount.as_ref(),
+        };
+        let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
+        if let Some(j) = judgement {
+            if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
+                out.findings
+                    .push(room_finding(room, &j, &resolved.rules, view.age));
+            }
+            judged.insert(room.name.as_str(), j);
+        }
+        out.rooms.push(RoomView {
+            policy: resolved.source,
+            ..view
+        });
+    }
+
+    judged
 }
 
 /// Worst first, so a run cut short by its deadline has ended the longest-running waste. A
