@@ -1,5 +1,7 @@
 mod commands;
 mod faults;
+#[path = "../common/flag.rs"]
+mod flag;
 mod generated;
 mod harness;
 mod invariants;
