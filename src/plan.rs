@@ -74,8 +74,8 @@ impl Plan {
                 Action::StopEgress => job.stops.push(index),
                 Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
-            if finding.recheck == Recheck::NoHuman {
-                job.recheck = Recheck::NoHuman;
+            if let Recheck::NoHuman { .. } = finding.recheck {
+                job.recheck = finding.recheck;
             }
         }
         Self { jobs }
@@ -98,6 +98,10 @@ mod tests {
 
     use super::*;
     use crate::policy::{Rule, Target};
+
+    const NO_HUMAN: Recheck = Recheck::NoHuman {
+        sip_ring_limit: Duration::from_secs(300),
+    };
 
     fn finding(
         room: &str,
@@ -140,13 +144,7 @@ mod tests {
                 Recheck::None,
                 900,
             ),
-            finding(
-                "r1",
-                Some("EG_1"),
-                &[Rule::Humanless],
-                Recheck::NoHuman,
-                800,
-            ),
+            finding("r1", Some("EG_1"), &[Rule::Humanless], NO_HUMAN, 800),
             finding(
                 "gone",
                 Some("EG_o"),
@@ -154,7 +152,7 @@ mod tests {
                 Recheck::RoomGone,
                 700,
             ),
-            finding("r1", None, &[Rule::Humanless], Recheck::NoHuman, 600),
+            finding("r1", None, &[Rule::Humanless], NO_HUMAN, 600),
             finding(
                 "r1",
                 Some("EG_2"),
@@ -181,7 +179,7 @@ mod tests {
                     delete: Some(3),
                     stops: vec![1, 4],
                     purge: None,
-                    recheck: Recheck::NoHuman
+                    recheck: NO_HUMAN
                 },
                 Job {
                     room: "gone".into(),
@@ -207,7 +205,7 @@ mod tests {
         zombie.action = Action::PurgeRoom;
         let findings = [
             zombie,
-            finding("r1", None, &[Rule::Humanless], Recheck::NoHuman, 600),
+            finding("r1", None, &[Rule::Humanless], NO_HUMAN, 600),
         ];
         let kept = Plan::from_findings(&findings, false);
         assert_eq!(kept.actions(), 1);

@@ -9,8 +9,8 @@ use std::ops::Bound;
 use livekit_protocol as proto;
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, EventSpec, Kind, KindDetail, NodeState, ParticipantSpec,
-    ParticipantState, RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, NodeState,
+    ParticipantSpec, ParticipantState, RoomSpec, Scenario,
 };
 use super::twirp::{Method, TwirpCode, TwirpError};
 
@@ -73,6 +73,7 @@ struct Participant {
     state: ParticipantState,
     hidden: bool,
     tracks: u32,
+    attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -382,32 +383,39 @@ impl World {
             .collect();
         for event in due {
             if let Some(join) = &event.join {
-                self.join(&join.room, &join.identity, join.kind, now);
+                self.join(join, now);
             }
             if let Some(room) = &event.delete_room {
                 // A room already deleted by an API call is simply gone.
                 let _ = self.delete_room(room, now);
             }
+            if let Some(spec) = &event.create_room {
+                // CreateRoom of an existing room returns it unchanged, as in LiveKit.
+                if self.room(&spec.name).is_none() {
+                    self.add_room(spec, now);
+                }
+            }
         }
     }
 
-    fn join(&mut self, room_name: &str, identity: &str, kind: Kind, now: i64) {
-        let Some(room) = self.room_mut(room_name) else {
+    fn join(&mut self, join: &JoinSpec, now: i64) {
+        let Some(room) = self.room_mut(&join.room) else {
             return;
         };
         // A second connection with the same identity replaces the first, as in LiveKit.
-        room.participants.retain(|p| p.identity != identity);
+        room.participants.retain(|p| p.identity != join.identity);
         let spec = ParticipantSpec {
-            identity: identity.to_owned(),
-            kind,
+            identity: join.identity.clone(),
+            kind: join.kind,
             kind_details: Vec::new(),
             joined_s_ago: 0,
             state: ParticipantState::Active,
             hidden: false,
             tracks: 0,
+            attributes: join.attributes.clone(),
         };
         room.participants
-            .push(Participant::new(room_name, &spec, now));
+            .push(Participant::new(&join.room, &spec, now));
     }
 
     /// The current state in the scenario format: ages relative to `now`, current statuses,
@@ -477,6 +485,7 @@ impl Participant {
             state: spec.state,
             hidden: spec.hidden,
             tracks: spec.tracks,
+            attributes: spec.attributes.clone(),
         }
     }
 
@@ -503,6 +512,11 @@ impl Participant {
             is_publisher: self.tracks > 0,
             kind: self.kind as i32,
             kind_details: self.kind_details.iter().map(|&d| d as i32).collect(),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             // What current LiveKit SDKs advertise when they join.
             client_protocol: 2,
             capabilities: vec![
@@ -573,6 +587,7 @@ impl Participant {
             state: self.state,
             hidden: self.hidden,
             tracks: self.tracks,
+            attributes: self.attributes.clone(),
         }
     }
 }
@@ -885,6 +900,27 @@ mod tests {
         world.fire_events(Method::ListRooms, 1, T0);
         assert_eq!(status_of(&world, "EG_standup"), EgressStatus::Complete);
         assert!(world.to_scenario(T0).events.is_empty());
+    }
+
+    #[test]
+    fn a_create_room_event_adds_the_room_once() {
+        let mut scenario =
+            Scenario::parse(r#"{"rooms": [{"name": "here", "age_s": 60}]}"#).unwrap();
+        scenario.events = serde_json::from_str(
+            r#"[{"after": {"method": "ListEgress", "calls": 1}, "create_room": {"name": "back"}},
+                {"after": {"method": "ListEgress", "calls": 1}, "create_room": {"name": "here"}}]"#,
+        )
+        .unwrap();
+        let mut world = World::new(&scenario, T0);
+        assert!(world.list_rooms(&["back".to_owned()]).is_empty());
+        world.fire_events(Method::ListEgress, 1, T0);
+        let rooms = world.list_rooms(&[]);
+        assert_eq!(room_named(&rooms, "back").creation_time, T0 / NS_PER_S);
+        assert_eq!(
+            room_named(&rooms, "here").creation_time,
+            T0 / NS_PER_S - 60,
+            "an existing room is left as it was"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 mod commands;
+mod defaults;
 mod faults;
+#[path = "../common/flag.rs"]
+mod flag;
 mod generated;
 mod harness;
 mod invariants;
@@ -8,5 +11,6 @@ mod reaper;
 mod redis;
 mod sick;
 mod sim;
+mod sip;
 mod sweep;
 mod tls;
