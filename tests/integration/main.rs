@@ -1,4 +1,5 @@
 mod commands;
+mod defaults;
 mod faults;
 #[path = "../common/flag.rs"]
 mod flag;
