@@ -8,7 +8,7 @@
 //! start of a sweep to the recording's COMPLETE: the reaper's time-to-stop.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use livekit_protocol as proto;
 use proto::EgressStatus;
@@ -25,15 +25,18 @@ use crate::token::Identity;
 const RECORDING_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a stopped egress may take to be COMPLETE (4-4.5 s on v1.8.6, FINDINGS.md).
 const COMPLETE_TIMEOUT: Duration = Duration::from_secs(30);
-/// A finished recording is at least this long: it recorded for seconds before it was ended.
-const MIN_DURATION: Duration = Duration::from_secs(1);
+/// How much of the time between a recording's first bytes on disk and its `ended_at` its
+/// file may lack: the worker stops taking media up to ~4.5 s before it sets `ended_at`.
+const ENDING_SLACK: Duration = Duration::from_secs(5);
 
 const REASON: &str = "needs the real LiveKit server and the egress worker; scripts/test runs it";
 
-/// A recording in progress: its egress and the file it writes.
+/// A recording in progress: its egress, the file it writes, and when that file first held
+/// data.
 struct Recording {
     id: String,
     file: PathBuf,
+    since: SystemTime,
 }
 
 /// Starts a track egress of `publisher`'s tone into `name` and waits until it records.
@@ -81,6 +84,7 @@ async fn wait_recording(
     Recording {
         id: info.egress_id,
         file,
+        since: SystemTime::now(),
     }
 }
 
@@ -142,9 +146,12 @@ async fn assert_finished(
     let duration = decode_whole(&r.file)
         .await
         .unwrap_or_else(|e| panic!("{}: {e:#}", r.id));
+    // It holds everything from its first bytes until it ended, give or take the ending.
+    let ended = UNIX_EPOCH + Duration::from_nanos(u64::try_from(info.ended_at).unwrap_or(0));
+    let recorded = ended.duration_since(r.since).unwrap_or_default();
     assert!(
-        duration >= MIN_DURATION,
-        "{}: the recording lasts {duration:?}",
+        duration + ENDING_SLACK >= recorded && duration >= Duration::from_secs(1),
+        "{}: the file lasts {duration:?}, but it recorded for {recorded:?}",
         r.id
     );
     visible!(
@@ -341,8 +348,11 @@ async fn a_recording_that_ends_before_the_reaper_stops_it_is_already_gone() {
     let args = ["--concurrency", "1", "--humanless-grace", GRACE];
     let (run, ()) = tokio::join!(sweep(&lk, &args), async {
         tokio::time::sleep(IN_THE_WINDOW).await;
-        leaver.leave().await.unwrap();
-        lk.delete_room("closing").await.unwrap();
+        // Both at once: each recording must have ended (within a second, FINDINGS.md)
+        // before the zombie's stop returns and the reaper reaches it.
+        let (left, deleted) = tokio::join!(leaver.leave(), lk.delete_room("closing"));
+        left.unwrap();
+        deleted.unwrap();
     });
     // Oldest first: the zombie's job, then each room's stop right before its deletion.
     let targets = run.targets();
