@@ -374,6 +374,27 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = config_from(&[
+            "lk-reaper",
+            "sweep",
+            "--url",
+            "ws://x",
+            "--api-key",
+            "k",
+            "--api-secret",
+            "s",
+        ])
+        .unwrap();
+        assert_eq!(c.run.timeout, Duration::from_secs(60), "--timeout");
+        assert_eq!(c.run.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.run.concurrency, 16);
+        assert_eq!(c.max_actions, 100);
+        assert_eq!(c.policy.defaults.humanless_grace, Duration::from_secs(300));
+        assert_eq!(c.policy.defaults.orphan_grace, Duration::from_secs(120));
+    }
+
+    #[test]
     fn bad_input_is_a_usage_error_without_the_secret() {
         let cases: [(&[&str], &str); 5] = [
             (

@@ -402,6 +402,12 @@ impl World {
                 // A room already deleted by an API call is simply gone.
                 let _ = self.delete_room(room, now);
             }
+            if let Some(spec) = &event.create_room {
+                // CreateRoom of an existing room returns it unchanged, as in LiveKit.
+                if self.room(&spec.name).is_none() {
+                    self.add_room(spec, now);
+                }
+            }
         }
     }
 
@@ -929,6 +935,27 @@ mod tests {
         world.fire_events(Method::ListRooms, 1, T0);
         assert_eq!(status_of(&world, "EG_standup"), EgressStatus::Complete);
         assert!(world.to_scenario(T0).events.is_empty());
+    }
+
+    #[test]
+    fn a_create_room_event_adds_the_room_once() {
+        let mut scenario =
+            Scenario::parse(r#"{"rooms": [{"name": "here", "age_s": 60}]}"#).unwrap();
+        scenario.events = serde_json::from_str(
+            r#"[{"after": {"method": "ListEgress", "calls": 1}, "create_room": {"name": "back"}},
+                {"after": {"method": "ListEgress", "calls": 1}, "create_room": {"name": "here"}}]"#,
+        )
+        .unwrap();
+        let mut world = World::new(&scenario, T0);
+        assert!(world.list_rooms(&["back".to_owned()]).is_empty());
+        world.fire_events(Method::ListEgress, 1, T0);
+        let rooms = world.list_rooms(&[]);
+        assert_eq!(room_named(&rooms, "back").creation_time, T0 / NS_PER_S);
+        assert_eq!(
+            room_named(&rooms, "here").creation_time,
+            T0 / NS_PER_S - 60,
+            "an existing room is left as it was"
+        );
     }
 
     #[test]

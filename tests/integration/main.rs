@@ -1,5 +1,8 @@
 mod commands;
+mod defaults;
 mod faults;
+#[path = "../common/flag.rs"]
+mod flag;
 mod generated;
 mod harness;
 mod invariants;

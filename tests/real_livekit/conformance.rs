@@ -1,7 +1,7 @@
 //! The conformance table (tests/conformance/cases.json): every case is sent to the real
 //! server loaded with the table's fixture, and what came back (status, content type, Twirp
 //! code, normalised body) must equal the golden file tests/conformance/real-answers.json
-//! (`LK_REAPER_UPDATE_GOLDEN=1` rewrites it). The same cases against `lk-reaper simulate`
+//! (`LK_REAPER_BLESS=1` rewrites it; a missing file is a failure). The same cases against `lk-reaper simulate`
 //! loaded with the same state must give the same answers, except for the differences listed
 //! with their reasons in tests/conformance/known-differences.json.
 
@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::flag::env_flag;
 use crate::harness::{self, LiveKit, Options, Participant, egress_record, eventually};
 use crate::token::{self, API_KEY, API_SECRET, Identity};
 use crate::twirp::{self, Encoding};
@@ -743,10 +744,13 @@ pub async fn check_simulator(table: &Table, reference: &[Answer], against: &str)
     assert_eq!(
         reference.len(),
         sim.len(),
-        "real-answers.json is stale: regenerate it (LK_REAPER_UPDATE_GOLDEN=1)"
+        "real-answers.json is stale: regenerate it ({BLESS})"
     );
     let names_match = reference.iter().zip(&sim).all(|(r, s)| r.name == s.name);
-    assert!(names_match, "real-answers.json is stale: regenerate it");
+    assert!(
+        names_match,
+        "real-answers.json is stale: regenerate it ({BLESS})"
+    );
     let diffs = unexplained(reference, &sim, &known);
     visible!(
         "conformance: {} cases compared, simulator vs {against}",
@@ -769,15 +773,18 @@ fn golden_path() -> PathBuf {
     dir().join("real-answers.json")
 }
 
+/// How to rewrite the golden files from the real server.
+pub const BLESS: &str = "LK_REAPER_BLESS=1 cargo test --test real_livekit -- --include-ignored";
+
 fn as_map(answers: &[Answer]) -> BTreeMap<&str, &Answer> {
     answers.iter().map(|a| (a.name.as_str(), a)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real LiveKit server; scripts/test runs it"]
 async fn real_server_answers_match_the_golden_file() {
-    if !harness::available("real_server_answers_match_the_golden_file") {
-        return;
-    }
+    harness::available("real_server_answers_match_the_golden_file");
+    let bless = env_flag("LK_REAPER_BLESS");
     let table = load_table();
     let answers = real_answers(&table)
         .await
@@ -787,7 +794,7 @@ async fn real_server_answers_match_the_golden_file() {
         answers.len()
     );
     let fresh = serde_json::to_string_pretty(&answers).unwrap() + "\n";
-    if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") || !golden_path().exists() {
+    if bless {
         std::fs::write(golden_path(), &fresh).unwrap();
         visible!("wrote {}", golden_path().display());
     } else {
@@ -797,9 +804,20 @@ async fn real_server_answers_match_the_golden_file() {
     check_simulator(&table, &answers, "the live real server").await;
 }
 
+/// The recorded answers of the real server; a missing file fails with the command that
+/// writes it.
+fn load_golden() -> Vec<Answer> {
+    let text = std::fs::read_to_string(golden_path()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; record it from the real server with {BLESS}",
+            golden_path().display()
+        )
+    });
+    serde_json::from_str(&text).expect("real-answers.json parses")
+}
+
 fn compare_with_golden(answers: &[Answer]) {
-    let golden: Vec<Answer> =
-        serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let golden = load_golden();
     let (want, got) = (as_map(&golden), as_map(answers));
     let diffs: Vec<String> = got
         .iter()
@@ -809,7 +827,7 @@ fn compare_with_golden(answers: &[Answer]) {
     assert!(
         diffs.is_empty() && want.len() == got.len(),
         "the real server answered differently from tests/conformance/real-answers.json \
-         (LK_REAPER_UPDATE_GOLDEN=1 rewrites it after a deliberate change):\n{}",
+         ({BLESS} rewrites it after a deliberate change):\n{}",
         diffs.join("\n")
     );
 }
@@ -818,8 +836,7 @@ fn compare_with_golden(answers: &[Answer]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_answers_like_the_real_server() {
     let table = load_table();
-    let golden: Vec<Answer> =
-        serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let golden = load_golden();
     check_simulator(
         &table,
         &golden,
@@ -1030,9 +1047,7 @@ fn worker_scenario() -> Value {
 #[ignore = "needs the real LiveKit server and the egress worker; scripts/test runs it"]
 async fn a_live_egress_worker_answers_as_the_golden_file_and_the_simulator() {
     let test = "a_live_egress_worker_answers_as_the_golden_file_and_the_simulator";
-    let Some(lk) = LiveKit::start_or_skip(test, Options::default()).await else {
-        return;
-    };
+    let lk = LiveKit::start_for(test, Options::default()).await;
     let worker = harness::EgressWorker::start(&lk)
         .await
         .unwrap_or_else(|e| panic!("{test}: needs the egress worker: {e:#}"));

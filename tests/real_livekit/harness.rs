@@ -100,22 +100,17 @@ fn on_path(tool: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }
 
-/// True when the real server can run here. Otherwise prints a visible SKIPPED line and
-/// returns false, or panics when `LK_REAPER_REQUIRE_REAL_LIVEKIT=1`.
-pub fn available(test: &str) -> bool {
+/// Fails `test`, naming what this machine lacks, unless the real server can run here.
+/// Real-server tests carry `#[ignore]`, so this runs only when they were asked for
+/// (`--include-ignored`, as scripts/test does): then a missing dependency is a failure,
+/// never a skip.
+pub fn available(test: &str) {
     let missing = missing();
-    if missing.is_empty() {
-        return true;
-    }
-    let what = missing.join(", ");
     assert!(
-        std::env::var("LK_REAPER_REQUIRE_REAL_LIVEKIT").as_deref() != Ok("1"),
-        "{test}: real LiveKit required (LK_REAPER_REQUIRE_REAL_LIVEKIT=1) but missing: {what}; run scripts/install-test-deps"
+        missing.is_empty(),
+        "{test}: needs the real LiveKit server, but this machine lacks: {}; run scripts/install-test-deps",
+        missing.join(", ")
     );
-    visible!(
-        "SKIPPED {test}: real LiveKit not available (missing: {what}); run scripts/install-test-deps"
-    );
-    false
 }
 
 /// How to start the server.
@@ -155,16 +150,13 @@ pub struct LiveKit {
 }
 
 impl LiveKit {
-    /// Starts a server, or returns None after a visible skip message (see `available`).
-    pub async fn start_or_skip(test: &str, options: Options) -> Option<Self> {
-        if !available(test) {
-            return None;
-        }
-        Some(
-            Self::start(options)
-                .await
-                .unwrap_or_else(|e| panic!("{test}: could not start LiveKit: {e:#}")),
-        )
+    /// Starts a server for `test`, which fails if the machine lacks a dependency (see
+    /// `available`) or the server does not come up.
+    pub async fn start_for(test: &str, options: Options) -> Self {
+        available(test);
+        Self::start(options)
+            .await
+            .unwrap_or_else(|e| panic!("{test}: could not start LiveKit: {e:#}"))
     }
 
     /// Starts Redis (if asked) and the server in a new namespace and waits until it answers.
