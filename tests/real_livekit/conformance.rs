@@ -1041,7 +1041,7 @@ fn worker_scenario() -> Value {
 }
 
 /// A real LiveKit Egress worker answers the live-worker cases as the golden file
-/// tests/conformance/worker-answers.json says (`LK_REAPER_UPDATE_GOLDEN=1` rewrites it), and
+/// tests/conformance/worker-answers.json says (`LK_REAPER_BLESS=1` rewrites it), and
 /// the simulator answers them the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the real LiveKit server and the egress worker; scripts/test runs it"]
@@ -1081,15 +1081,19 @@ async fn a_live_egress_worker_answers_as_the_golden_file_and_the_simulator() {
         real.len()
     );
     let fresh = serde_json::to_string_pretty(&real).unwrap() + "\n";
-    if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") {
+    if env_flag("LK_REAPER_BLESS") {
         std::fs::write(worker_golden_path(), &fresh).unwrap();
         visible!("wrote {}", worker_golden_path().display());
     }
-    let golden = std::fs::read_to_string(worker_golden_path())
-        .expect("tests/conformance/worker-answers.json (LK_REAPER_UPDATE_GOLDEN=1 writes it)");
+    let golden = std::fs::read_to_string(worker_golden_path()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; record it from a live worker with {BLESS}",
+            worker_golden_path().display()
+        )
+    });
     assert_eq!(
         fresh, golden,
-        "the live worker answered differently from tests/conformance/worker-answers.json"
+        "the live worker answered differently from tests/conformance/worker-answers.json ({BLESS} rewrites it after a deliberate change)"
     );
     drop(tone);
 }
