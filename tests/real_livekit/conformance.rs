@@ -1096,6 +1096,20 @@ async fn a_live_egress_worker_answers_as_the_golden_file_and_the_simulator() {
         "the live worker answered differently from tests/conformance/worker-answers.json ({BLESS} rewrites it after a deliberate change)"
     );
     drop(tone);
+    // The live comparison: the simulator against what this worker just answered.
+    assert_eq!(
+        simulator_worker_answers().await,
+        real,
+        "the simulator answers the live-worker cases unlike the live worker"
+    );
+}
+
+/// The live-worker cases against a simulator loaded with `worker_scenario`.
+async fn simulator_worker_answers() -> Vec<WorkerAnswer> {
+    let sim = Simulator::start(&worker_scenario()).await.unwrap();
+    worker_steps(&sim.url, "EG_starting", "EG_active")
+        .await
+        .unwrap()
 }
 
 /// Runs everywhere: the simulator answers the live-worker cases as the golden file says.
@@ -1105,12 +1119,9 @@ async fn simulator_answers_like_a_live_egress_worker() {
         &std::fs::read_to_string(worker_golden_path()).expect("worker-answers.json"),
     )
     .unwrap();
-    let sim = Simulator::start(&worker_scenario()).await.unwrap();
-    let answers = worker_steps(&sim.url, "EG_starting", "EG_active")
-        .await
-        .unwrap();
     assert_eq!(
-        answers, golden,
+        simulator_worker_answers().await,
+        golden,
         "the simulator answers the live-worker cases unlike a real worker (tests/conformance/worker-answers.json)"
     );
 }
