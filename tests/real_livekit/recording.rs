@@ -29,6 +29,10 @@ const COMPLETE_TIMEOUT: Duration = Duration::from_secs(30);
 /// file may lack: the worker stops taking media up to ~4.5 s before it sets `ended_at`.
 const ENDING_SLACK: Duration = Duration::from_secs(5);
 
+/// How long a file may go without growing while its recording goes on (the muxers write
+/// in chunks).
+const GROWTH_TIMEOUT: Duration = Duration::from_secs(15);
+
 const REASON: &str = "needs the real LiveKit server and the egress worker; scripts/test runs it";
 
 /// A recording in progress: its egress, the file it writes, and when that file first held
@@ -88,13 +92,10 @@ async fn wait_recording(
     }
 }
 
+/// The record's status (a number this protocol version does not know reads as FAILED).
 fn status_of(info: &proto::EgressInfo) -> EgressStatus {
     EgressStatus::try_from(info.status).unwrap_or(EgressStatus::EgressFailed)
 }
-
-/// How long a file may go without growing while its recording goes on (the muxers write
-/// in chunks).
-const GROWTH_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Asserts that each recording is still ACTIVE and its file still grows.
 async fn assert_still_recording(lk: &LiveKit, recordings: &[&Recording], why: &str) {
