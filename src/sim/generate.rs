@@ -3,6 +3,8 @@
 //! Draws come straight from ChaCha8's output (no `rand` distributions), so the same seed
 //! gives the same fleet whatever the `rand` version.
 
+use std::collections::BTreeMap;
+
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -145,6 +147,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: false,
                 tracks,
+                attributes: BTreeMap::new(),
             });
         };
         match mix {
@@ -204,6 +207,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: true,
                 tracks: 0,
+                attributes: BTreeMap::new(),
             });
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Times are relative ("seconds ago"), so a scenario stays valid whenever it is loaded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -92,6 +92,10 @@ pub struct ParticipantSpec {
     /// Number of published tracks.
     #[serde(default)]
     pub tracks: u32,
+    /// Participant attributes, e.g. `{"sip.callStatus": "active"}` as LiveKit's SIP
+    /// service sets them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// `ParticipantInfo.Kind`.
@@ -332,6 +336,9 @@ pub struct JoinSpec {
     /// Its kind.
     #[serde(default)]
     pub kind: Kind,
+    /// Its attributes, e.g. a phone leg's `{"sip.callStatus": "active"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn default_key() -> String {

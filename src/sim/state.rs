@@ -9,7 +9,7 @@ use std::ops::Bound;
 use livekit_protocol as proto;
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, EventSpec, Kind, KindDetail, ParticipantSpec,
+    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, ParticipantSpec,
     ParticipantState, RoomSpec, Scenario,
 };
 use super::twirp::{Method, TwirpCode, TwirpError};
@@ -73,6 +73,7 @@ struct Participant {
     state: ParticipantState,
     hidden: bool,
     tracks: u32,
+    attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -396,7 +397,7 @@ impl World {
             .collect();
         for event in due {
             if let Some(join) = &event.join {
-                self.join(&join.room, &join.identity, join.kind, now);
+                self.join(join, now);
             }
             if let Some(room) = &event.delete_room {
                 // A room already deleted by an API call is simply gone.
@@ -411,23 +412,24 @@ impl World {
         }
     }
 
-    fn join(&mut self, room_name: &str, identity: &str, kind: Kind, now: i64) {
-        let Some(room) = self.room_mut(room_name) else {
+    fn join(&mut self, join: &JoinSpec, now: i64) {
+        let Some(room) = self.room_mut(&join.room) else {
             return;
         };
         // A second connection with the same identity replaces the first, as in LiveKit.
-        room.participants.retain(|p| p.identity != identity);
+        room.participants.retain(|p| p.identity != join.identity);
         let spec = ParticipantSpec {
-            identity: identity.to_owned(),
-            kind,
+            identity: join.identity.clone(),
+            kind: join.kind,
             kind_details: Vec::new(),
             joined_s_ago: 0,
             state: ParticipantState::Active,
             hidden: false,
             tracks: 0,
+            attributes: join.attributes.clone(),
         };
         room.participants
-            .push(Participant::new(room_name, &spec, now));
+            .push(Participant::new(&join.room, &spec, now));
     }
 
     /// The current state in the scenario format: ages relative to `now`, current statuses,
@@ -496,6 +498,7 @@ impl Participant {
             state: spec.state,
             hidden: spec.hidden,
             tracks: spec.tracks,
+            attributes: spec.attributes.clone(),
         }
     }
 
@@ -522,6 +525,11 @@ impl Participant {
             is_publisher: self.tracks > 0,
             kind: self.kind as i32,
             kind_details: self.kind_details.iter().map(|&d| d as i32).collect(),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             // What current LiveKit SDKs advertise when they join.
             client_protocol: 2,
             capabilities: vec![
@@ -592,6 +600,7 @@ impl Participant {
             state: self.state,
             hidden: self.hidden,
             tracks: self.tracks,
+            attributes: self.attributes.clone(),
         }
     }
 }

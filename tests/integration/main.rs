@@ -9,5 +9,6 @@ mod invariants;
 mod operator;
 mod reaper;
 mod sim;
+mod sip;
 mod sweep;
 mod tls;

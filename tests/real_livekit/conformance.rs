@@ -55,6 +55,10 @@ pub struct FixtureParticipant {
     /// agents framework sets, `{"hidden": true, "recorder": true}` as an egress recorder.
     #[serde(default)]
     pub video: Value,
+    /// Participant attributes, given in the join token's `attributes` claim, e.g.
+    /// `{"sip.callStatus": "active"}` as LiveKit's SIP service sets them.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -349,7 +353,9 @@ impl RealFixture {
                 continue;
             }
             for p in &room.participants {
-                let mut who = Identity::of_kind(&p.identity, &p.kind).with_video(&p.video);
+                let mut who = Identity::of_kind(&p.identity, &p.kind)
+                    .with_video(&p.video)
+                    .with_attributes(&json!(p.attributes));
                 who.kind_details.clone_from(&p.kind_details);
                 held.push(lk.join(&room.name, &who, p.publish_audio).await?);
                 lk.wait_active(&room.name, &p.identity, Duration::from_secs(20))
@@ -497,7 +503,7 @@ fn scenario_participant(p: &FixtureParticipant) -> Value {
     let details: Vec<String> = p.kind_details.iter().map(|d| d.to_uppercase()).collect();
     json!({ "identity": p.identity, "kind": kind, "kind_details": details, "joined_s_ago": 5,
             "state": "ACTIVE", "hidden": p.video["hidden"] == json!(true),
-            "tracks": u32::from(p.publish_audio) })
+            "tracks": u32::from(p.publish_audio), "attributes": p.attributes })
 }
 
 /// `lk-reaper simulate --scenario FILE --listen 127.0.0.1:0`, killed on drop.

@@ -790,3 +790,114 @@ async fn dry_run_agrees_with_rooms_right_after_a_human_joins() {
         "the dry run must not plan to delete a room with an ACTIVE human (`rooms` said healthy)\n{dry}"
     );
 }
+
+/// Issue #15 on the real server: phone legs joined with the `sip.callStatus` attribute in
+/// their token, as LiveKit's SIP service sets it. A call that hung up is no human: its room
+/// is swept (the recording's stop fails, a zombie record without a worker, and the room is
+/// deleted all the same); a live call keeps its room and recording; a call ringing past
+/// `--sip-ring-limit` is no human either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real LiveKit server; scripts/test runs it"]
+async fn a_phone_call_that_hung_up_is_no_human_and_a_live_one_is() {
+    let test = "a_phone_call_that_hung_up_is_no_human_and_a_live_one_is";
+    let lk = LiveKit::start_for(test, Options::default()).await;
+    let created = Instant::now();
+    for room in ["call-ended", "call-live", "call-ringing"] {
+        lk.create_room(room, 0, 0, "").await.unwrap();
+    }
+    let phone = |identity: &str, status: &str| {
+        Identity::of_kind(identity, "sip").with_attributes(&json!({
+            "sip.callStatus": status,
+            "sip.phoneNumber": identity.trim_start_matches("sip_"),
+        }))
+    };
+    let _held = join_all(
+        &lk,
+        &[
+            ("call-ended", phone("sip_+15550111", "hangup"), false),
+            ("call-live", phone("sip_+15550112", "active"), false),
+            ("call-ringing", phone("sip_+15550113", "ringing"), false),
+        ],
+    )
+    .await;
+    let listed = lk.list_participants("call-ended").await.unwrap();
+    assert_eq!(
+        (
+            listed[0].kind,
+            listed[0]
+                .attributes
+                .get("sip.callStatus")
+                .map(String::as_str)
+        ),
+        (proto::participant_info::Kind::Sip as i32, Some("hangup")),
+        "the server lists the token's kind and attributes: {listed:?}"
+    );
+    for (id, room) in [
+        ("EG_call_ended", "call-ended"),
+        ("EG_call_live", "call-live"),
+    ] {
+        let record = egress_record(id, room, "room_composite", EgressStatus::EgressActive, 600);
+        lk.put_egress(&record).unwrap();
+    }
+    // SIP participants are counted, whatever their call status.
+    wait_counts(
+        &lk,
+        &[("call-ended", 1), ("call-live", 1), ("call-ringing", 1)],
+    )
+    .await;
+    tokio::time::sleep(GRACE_PLUS.saturating_sub(created.elapsed())).await;
+    let args = ["--humanless-grace", GRACE];
+
+    let dry = sweep(&lk, &[&["--dry-run"], &args[..]].concat()).await;
+    assert_eq!(
+        dry.targets(),
+        ["EG_call_ended", "room:call-ended"],
+        "under the default 5m ring limit only the hung-up call is no human\n{dry}"
+    );
+    assert_eq!(
+        dry.finding("room:call-ended")["reason"],
+        format!("no human present (1 sip: call hangup); room older than {GRACE}"),
+        "{dry}"
+    );
+
+    let run = sweep(&lk, &[&args[..], &["--sip-ring-limit", "1s"]].concat()).await;
+    assert_eq!(
+        run.targets(),
+        ["EG_call_ended", "room:call-ended", "room:call-ringing"],
+        "{run}"
+    );
+    assert_verdict(&run, "room:call-ended", &["humanless"], "delete_room");
+    assert_verdict(&run, "EG_call_ended", &["humanless"], "stop_egress");
+    let ringing = run.finding("room:call-ringing")["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        ringing.starts_with("no human present (1 sip: ringing "),
+        "{run}"
+    );
+    assert_results(
+        &run,
+        &[
+            ("EG_call_ended", "failed"),
+            ("room:call-ended", "done"),
+            ("room:call-ringing", "done"),
+        ],
+    );
+    assert!(
+        run.finding("EG_call_ended")["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("deadline_exceeded")),
+        "a zombie record: no egress worker answers\n{run}"
+    );
+    assert_eq!(run.code, 4, "the zombie stop failed\n{run}");
+    assert_eq!(room_names(&lk).await, ["call-live"], "the live call stays");
+    assert_eq!(
+        egress_statuses(&lk)
+            .await
+            .get("EG_call_live")
+            .map(String::as_str),
+        Some("EGRESS_ACTIVE"),
+        "the live call's recording is untouched"
+    );
+    assert_eq!(lk.list_participants("call-live").await.unwrap().len(), 1);
+}
