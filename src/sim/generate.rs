@@ -42,6 +42,7 @@ pub fn generate(rooms: usize, seed: u64) -> Scenario {
         secret: "secret".to_owned(),
         egress_page_size: 0,
         latency_ms: 0,
+        egress_ending_ms: 0,
         rooms: fleet.rooms,
         egresses: fleet.egresses,
         faults: Vec::new(),
