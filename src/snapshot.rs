@@ -21,6 +21,7 @@ pub fn scenario_of(inventory: &Inventory, now: DateTime<Utc>) -> Scenario {
         secret: "secret".into(),
         egress_page_size: 0,
         latency_ms: 0,
+        egress_ending_ms: 0,
         rooms: inventory.rooms.iter().map(|r| room_spec(r, now)).collect(),
         egresses: inventory
             .egresses

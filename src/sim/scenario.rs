@@ -26,6 +26,11 @@ pub struct Scenario {
     /// Delay before every API call is answered, in milliseconds.
     #[serde(default)]
     pub latency_ms: u64,
+    /// How long an egress worker takes to finish a stopped recording, in milliseconds: the
+    /// record stays `EGRESS_ENDING` that long, then is `EGRESS_COMPLETE`. A real LiveKit
+    /// Egress v1.8.6 worker takes 4000-4500; 0 (the default) completes it at once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub egress_ending_ms: u64,
     /// Rooms that exist at the start.
     #[serde(default)]
     pub rooms: Vec<RoomSpec>,

@@ -68,7 +68,12 @@ impl Shared {
 
     /// The current state in the scenario format.
     pub fn state(&self) -> Scenario {
-        let mut scenario = handlers::lock(&self.world).to_scenario(unix_nanos());
+        let now = unix_nanos();
+        let mut scenario = {
+            let mut world = handlers::lock(&self.world);
+            world.finish_due(now);
+            world.to_scenario(now)
+        };
         scenario.faults = self.faults.remaining(&self.call_counts());
         scenario
     }

@@ -24,7 +24,7 @@ const EGRESS_NOT_FOUND: &str = "twirp error unknown: egress does not exist";
 const WORKER_TIMEOUT: &str = "twirp error unknown: request timed out";
 const NODE_NO_RESPONSE: &str = "twirp error unknown: no response from servers";
 const NODE_NOT_FOUND: &str = "could not find object";
-const STOP_REASON: &str = "End reason: StopEgress API";
+const STOP_REASON: &str = "end reason: StopEgress API";
 
 /// The codecs a default server enables, as it lists them in every room.
 const ENABLED_CODECS: [&str; 10] = [
@@ -49,6 +49,9 @@ pub struct World {
     egresses: BTreeMap<String, Egress>,
     egresses_by_room: HashMap<String, BTreeSet<String>>,
     events: Vec<(EventSpec, bool)>,
+    /// Stopped egresses whose worker is finishing the recording (ENDING), with the time it
+    /// will have (Unix ns): `finish_due` completes them then.
+    finishing: Vec<(i64, String)>,
 }
 
 #[derive(Debug)]
@@ -116,6 +119,7 @@ impl World {
             egresses: BTreeMap::new(),
             egresses_by_room: HashMap::new(),
             events: scenario.events.iter().map(|e| (e.clone(), false)).collect(),
+            finishing: Vec::new(),
         };
         for spec in &scenario.rooms {
             world.add_room(spec, now);
@@ -336,9 +340,11 @@ impl World {
     }
 
     /// StopEgress: its worker stops an ACTIVE egress (the reply says ENDING; the record
-    /// completes at once) and aborts a STARTING one. Any other record has no worker (an
-    /// unknown id, an ENDING or ended record, a zombie): the caller waits for the worker
-    /// timeout, then the stored record decides the error, as on LiveKit v1.13.5.
+    /// completes after the scenario's `egress_ending_ms`, and until then a second stop is
+    /// answered with it, still ENDING) and aborts a STARTING one, as a LiveKit Egress v1.8.6
+    /// worker does. Any other record has no worker (an unknown id, an ended record, an
+    /// ENDING one from the scenario, a zombie): the caller waits for the worker timeout, then
+    /// the stored record decides the error, as on LiveKit v1.13.5.
     pub fn stop_egress(&mut self, egress_id: &str, now: i64) -> StopOutcome {
         let Some(egress) = self.egresses.get_mut(egress_id) else {
             return StopOutcome::NoWorker(TwirpError::new(TwirpCode::NotFound, EGRESS_NOT_FOUND));
@@ -346,15 +352,26 @@ impl World {
         match (egress.zombie, egress.status) {
             (false, EgressStatus::Active) => {
                 STOP_REASON.clone_into(&mut egress.details);
-                let mut reply = egress.info();
-                reply.status = EgressStatus::Ending as i32;
-                reply.updated_at = now;
-                egress.end(EgressStatus::Complete, now);
+                egress.status = EgressStatus::Ending;
+                egress.updated_ns = now;
+                let reply = egress.info();
+                let ending_ns = (self.settings.egress_ending_ms as i64) * NS_PER_MS;
+                if ending_ns == 0 {
+                    egress.end(EgressStatus::Complete, now);
+                } else {
+                    self.finishing.push((now + ending_ns, egress_id.to_owned()));
+                }
                 StopOutcome::Stopped(Box::new(reply))
             }
             (false, EgressStatus::Starting) => {
                 STOP_REASON.clone_into(&mut egress.details);
                 egress.end(EgressStatus::Aborted, now);
+                StopOutcome::Stopped(Box::new(egress.info()))
+            }
+            // The worker is still finishing the recording: it answers with the record.
+            (false, EgressStatus::Ending)
+                if self.finishing.iter().any(|(_, id)| id == egress_id) =>
+            {
                 StopOutcome::Stopped(Box::new(egress.info()))
             }
             (true, EgressStatus::Starting | EgressStatus::Active) => {
@@ -368,6 +385,22 @@ impl World {
                 ),
             )),
         }
+    }
+
+    /// Completes the stopped recordings whose worker has finished by `now`.
+    pub fn finish_due(&mut self, now: i64) {
+        let egresses = &mut self.egresses;
+        self.finishing.retain(|(at, id)| {
+            if *at > now {
+                return true;
+            }
+            if let Some(egress) = egresses.get_mut(id)
+                && egress.status == EgressStatus::Ending
+            {
+                egress.end(EgressStatus::Complete, *at);
+            }
+            false
+        });
     }
 
     /// Applies the scripted events due after the `call`-th call of `method`.
@@ -813,6 +846,37 @@ mod tests {
             panic!("an unknown egress has no worker")
         };
         assert_eq!(err.code, TwirpCode::NotFound);
+    }
+
+    #[test]
+    fn a_stopped_egress_stays_ending_while_its_worker_finishes() {
+        let mut scenario =
+            Scenario::parse(include_str!("../../tests/integration/scenarios/basic.json")).unwrap();
+        scenario.egress_ending_ms = 4000;
+        let mut world = World::new(&scenario, T0);
+        let StopOutcome::Stopped(reply) = world.stop_egress("EG_rec1", T0) else {
+            panic!("an active egress stops")
+        };
+        assert_eq!(reply.status, EgressStatus::Ending as i32);
+        assert_eq!(reply.details, STOP_REASON);
+        world.finish_due(T0 + 3_999 * NS_PER_MS);
+        assert_eq!(status_of(&world, "EG_rec1"), EgressStatus::Ending);
+        let StopOutcome::Stopped(again) = world.stop_egress("EG_rec1", T0 + NS_PER_MS) else {
+            panic!("the finishing worker answers a second stop")
+        };
+        assert_eq!(again.status, EgressStatus::Ending as i32);
+        world.finish_due(T0 + 4_000 * NS_PER_MS);
+        assert_eq!(status_of(&world, "EG_rec1"), EgressStatus::Complete);
+        let ended = world.list_egress(&proto::ListEgressRequest {
+            egress_id: "EG_rec1".into(),
+            ..Default::default()
+        });
+        assert_eq!(ended.unwrap().items[0].ended_at, T0 + 4_000 * NS_PER_MS);
+        let StopOutcome::NoWorker(err) = world.stop_egress("EG_rec1", T0 + 5_000 * NS_PER_MS)
+        else {
+            panic!("a finished egress has no worker")
+        };
+        assert_eq!(err.code, TwirpCode::FailedPrecondition);
     }
 
     #[test]
