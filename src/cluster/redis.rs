@@ -144,9 +144,9 @@ impl Purge for Store {
 }
 
 fn wrong_type(key: &str, kind: &str) -> String {
+    // `{:?}` escapes whatever a room name put into the key.
     format!(
-        "LiveKit's Redis is not laid out as v1.13.5 writes it: key '{}' is a {kind}, expected a hash; nothing was changed",
-        crate::report::sanitize::line(key)
+        "LiveKit's Redis is not laid out as v1.13.5 writes it: key {key:?} is a {kind:?}, expected a hash; nothing was changed"
     )
 }
 

@@ -365,7 +365,7 @@ fn the_purge_rechecks_atomically_and_refuses_unexpected_key_types() {
         );
         assert!(matches!(purge("back").await.unwrap(), PurgeOutcome::Revived(why) if why.contains("ND_C has reported again")));
         let err = purge("odd").await.unwrap_err().to_string();
-        assert!(err.contains("key 'agent_job:odd' is a string, expected a hash; nothing was changed"), "{err}");
+        assert!(err.contains("key \"agent_job:odd\" is a \"string\", expected a hash; nothing was changed"), "{err}");
         assert_eq!(purge("gone").await.unwrap(), PurgeOutcome::Purged);
         let absent = DeadNode { id: "ND_A".into(), record: None, last_seen: None };
         assert!(matches!(store.purge_room("moved", &absent).await.unwrap(), PurgeOutcome::Revived(why) if why.contains("back in the node list")));
