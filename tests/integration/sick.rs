@@ -109,11 +109,31 @@ fn zombies_alone_exit_0_but_3_with_exit_code() {
         json!([agent_room("z", 36_000, "removed")]),
         json!([]),
     ));
-    let ndjson = Reaper::on(&sim)
-        .args(["sweep", "-o", "ndjson"])
+    let run = Reaper::on(&sim)
+        .args(["sweep", "-o", "ndjson", "--log-format", "json"])
         .run()
-        .ok()
-        .ndjson();
+        .ok();
+    // One log event for the room, and the warning that counts the zombies.
+    let events: Vec<Value> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["result"] == "zombie" && e["room"] == "z"),
+        "{run}"
+    );
+    assert!(
+        events.iter().any(|e| e["level"] == "WARN"
+            && e["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("1 zombie rooms")),
+        "{run}"
+    );
+    let ndjson = run.ndjson();
     assert_eq!(ndjson[0]["result"], "zombie");
     assert_eq!(ndjson[1]["summary"]["zombie"], 1);
     Reaper::on(&sim)
