@@ -127,7 +127,7 @@ fn zombies_alone_exit_0_but_3_with_exit_code() {
     );
     assert!(
         events.iter().any(|e| e["level"] == "WARN"
-            && e["fields"]["message"]
+            && e["message"]
                 .as_str()
                 .unwrap_or("")
                 .starts_with("1 zombie rooms")),
