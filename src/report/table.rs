@@ -48,6 +48,11 @@ pub(super) fn cell(s: &str) -> String {
     short(s, CELL)
 }
 
+/// A reason, as a table cell: safe for the terminal, at most [`REASON`] characters.
+pub(super) fn reason(s: &str) -> String {
+    short(s, REASON)
+}
+
 /// Renders rows under a header, kubectl-style (no borders: easy to read and to `awk`).
 pub(super) fn render(
     header: &[&str],
@@ -97,7 +102,9 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
             let result = match r.outcome {
                 Outcome::Done | Outcome::AlreadyGone => paint.green(r.outcome.as_str()),
                 Outcome::Failed => paint.red(r.outcome.as_str()),
-                Outcome::SkippedRecheck => paint.yellow(r.outcome.as_str()),
+                Outcome::SkippedRecheck | Outcome::Skipped | Outcome::Zombie => {
+                    paint.yellow(r.outcome.as_str())
+                }
                 Outcome::Planned => r.outcome.as_str().to_owned(),
             };
             vec![
@@ -116,7 +123,7 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
                 presence(f.humans, f.others),
                 f.action.as_str().to_owned(),
                 result,
-                short(&f.reason, REASON),
+                reason(&f.reason),
             ]
         })
         .collect();
