@@ -77,6 +77,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -96,6 +97,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s n -l dry-run -d 'Only report what would be done; make no change'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l notify-dry-run -d 'Also notify after a dry run'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l purge-zombies -d 'Remove zombie rooms\' records from LiveKit\'s Redis, as LiveKit\'s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
@@ -121,6 +123,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -163,6 +166,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l not-human
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r

@@ -152,6 +152,11 @@ pub struct SweepArgs {
     #[arg(long, requires = "notify_url")]
     pub notify_dry_run: bool,
 
+    /// Remove zombie rooms' records from LiveKit's Redis, as LiveKit's own DeleteRoom would
+    /// (needs --redis-url; counts against --max-actions)
+    #[arg(long)]
+    pub purge_zombies: bool,
+
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }
@@ -210,6 +215,16 @@ pub struct InventoryArgs {
     /// Exit with code 3 when offenders were found (for CI smoke checks)
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Read LiveKit's own Redis (redis:// or rediss://) to find zombie rooms, whose node is
+    /// gone; read-only unless --purge-zombies
+    #[arg(
+        long,
+        env = "LK_REAPER_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub redis_url: Option<String>,
 }
 
 /// One of N disjoint slices of the fleet.

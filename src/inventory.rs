@@ -3,7 +3,7 @@
 //! Server types are reduced to the few fields the rules and reports use, so a 10,000-room
 //! inventory stays small.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use crate::cli::ParticipantKind;
+use crate::cluster::DeadNode;
 use crate::livekit::{ApiError, LiveKit, proto};
 
 /// A room as lk-reaper judges it.
@@ -107,6 +108,8 @@ pub struct Inventory {
     pub egresses: Vec<Egress>,
     /// Why egress could not be checked (e.g. a server without Redis), if so.
     pub egress_unchecked: Option<String>,
+    /// Rooms whose node is gone, by room name, as LiveKit's Redis told (`--redis-url`).
+    pub dead_nodes: HashMap<String, DeadNode>,
 }
 
 /// Reads the inventory. `wants_participants` says which rooms need a ListParticipants;
@@ -171,6 +174,7 @@ pub async fn fetch(
         rooms,
         egresses,
         egress_unchecked,
+        dead_nodes: HashMap::new(),
     })
 }
 

@@ -9,8 +9,8 @@ use crate::inventory::{
 use crate::livekit::proto;
 use crate::livekit::proto::participant_info::{KindDetail as ProtoDetail, State};
 use crate::sim::{
-    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, NodeState, ParticipantSpec,
+    ParticipantState, RoomSpec, Scenario,
 };
 
 /// Builds a scenario of `inventory` with ages relative to `now`. The key and secret are the
@@ -21,6 +21,7 @@ pub fn scenario_of(inventory: &Inventory, now: DateTime<Utc>) -> Scenario {
         secret: "secret".into(),
         egress_page_size: 0,
         latency_ms: 0,
+        egress_ending_ms: 0,
         rooms: inventory.rooms.iter().map(|r| room_spec(r, now)).collect(),
         egresses: inventory
             .egresses
@@ -51,6 +52,7 @@ fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
         empty_timeout: room.empty_timeout,
         departure_timeout: room.departure_timeout,
         participants,
+        node: NodeState::Live,
     }
 }
 

@@ -1,11 +1,13 @@
 //! Tests against the real LiveKit server (v1.13.5), run inside network namespaces of the
 //! test's own: the harness, facts we rely on (LIVEKIT_API.md) checked on the server, and the
-//! conformance table (tests/conformance/) that also judges the simulator, and LiveKit's
-//! official Python SDK run against both.
+//! conformance table (tests/conformance/) that also judges the simulator, LiveKit's
+//! official Python SDK run against both, and sweeps that end real recordings made by a
+//! LiveKit Egress worker beside the server.
 //!
 //! The tests that need the real server (or the Python venv) carry `#[ignore]`, so a plain
 //! `cargo test` lists them as ignored. `scripts/test` runs them (`--include-ignored`) after
-//! `scripts/install-test-deps`; run that way, a missing server, venv or root is a failure.
+//! `scripts/install-test-deps`; run that way, a missing server, worker, venv or root is a
+//! failure.
 //! Run alone: `cargo test --test real_livekit -- --include-ignored --nocapture` (the
 //! measurements go to stderr). `LK_REAPER_BLESS=1` rewrites the golden files in
 //! tests/conformance/ from the real server's answers; a missing golden file is a failure.
@@ -27,6 +29,8 @@ macro_rules! visible {
     }};
 }
 
+#[path = "real_livekit/cluster.rs"]
+mod cluster;
 #[path = "real_livekit/conformance.rs"]
 mod conformance;
 #[path = "real_livekit/facts.rs"]
@@ -39,6 +43,8 @@ pub mod harness;
 mod netns;
 #[path = "real_livekit/official_client.rs"]
 mod official_client;
+#[path = "real_livekit/recording.rs"]
+mod recording;
 #[path = "real_livekit/sweep.rs"]
 mod sweep;
 #[path = "real_livekit/token.rs"]

@@ -62,6 +62,7 @@ with_rule_keys! {
         exclude_rooms: Vec<Spanned<String>>,
         max_actions: Option<usize>,
         metadata_key: Option<String>,
+        redis_url: Option<String>,
         #[serde(default)]
         policy: Vec<PolicyBlockFile>,
     }

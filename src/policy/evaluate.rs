@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
+use crate::cluster::DeadNode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
 
 /// A rule of SPEC.md.
@@ -19,6 +20,8 @@ pub enum Rule {
     MaxRoomAge,
     MaxEgressAge,
     OrphanEgress,
+    /// The room's node is gone (`--redis-url`): LiveKit cannot delete it.
+    ZombieRoom,
 }
 
 impl Rule {
@@ -28,6 +31,7 @@ impl Rule {
             Self::MaxRoomAge => "max_room_age",
             Self::MaxEgressAge => "max_egress_age",
             Self::OrphanEgress => "orphan_egress",
+            Self::ZombieRoom => "zombie_room",
         }
     }
 }
@@ -46,6 +50,8 @@ pub enum Target {
 pub enum Action {
     DeleteRoom,
     StopEgress,
+    /// Remove a zombie room's records from LiveKit's Redis (`--purge-zombies`).
+    PurgeRoom,
 }
 
 impl Action {
@@ -53,6 +59,7 @@ impl Action {
         match self {
             Self::DeleteRoom => "delete_room",
             Self::StopEgress => "stop_egress",
+            Self::PurgeRoom => "purge_room",
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct Finding {
     pub reason: String,
     pub action: Action,
     pub recheck: Recheck,
+    /// For a `zombie_room`: its node as seen, which the purge re-checks.
+    pub dead_node: Option<DeadNode>,
 }
 
 impl Finding {
@@ -257,6 +266,16 @@ fn judge_rooms<'i>(
             continue;
         }
         let resolved = policy.resolve(&room.name, &room.metadata);
+        let dead = inventory.dead_nodes.get(&room.name);
+        if let Some(dead) = dead.filter(|_| scope == InScope::Yes && !resolved.rules.exempt) {
+            let (view, finding) = zombie_room(room, dead, now);
+            out.findings.push(finding);
+            out.rooms.push(RoomView {
+                policy: resolved.source,
+                ..view
+            });
+            continue;
+        }
         let running = running_by_room
             .get(room.name.as_str())
             .copied()
@@ -429,6 +448,50 @@ fn offences(
     (broken, reasons.join("; "))
 }
 
+/// A room whose node is gone: one finding, whatever else it breaks. Its participants are
+/// ghosts (never human), and its egresses are left to the orphan rule once it is purged.
+fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, Finding) {
+    let age = room.age(now);
+    let ghosts = match &room.participants {
+        Participants::Listed(list) => Some(list.len() as u32),
+        Participants::NotListed | Participants::Failed(_) => None,
+    };
+    let humans = ghosts.map(|_| 0);
+    let ghost_note = match ghosts {
+        Some(0) | None => String::new(),
+        Some(n) => format!("; its {n} participants are ghosts"),
+    };
+    let finding = Finding {
+        rules: vec![Rule::ZombieRoom],
+        target: Target::Room,
+        room: room.name.clone(),
+        room_sid: Some(room.sid.clone()),
+        egress_id: None,
+        age,
+        humans,
+        others: ghosts,
+        reason: format!(
+            "zombie room: {} (livekit#3766){ghost_note}",
+            dead.describe(now)
+        ),
+        action: Action::PurgeRoom,
+        recheck: Recheck::None,
+        dead_node: Some(dead.clone()),
+    };
+    let view = RoomView {
+        name: room.name.clone(),
+        sid: room.sid.clone(),
+        age,
+        humans,
+        others: ghosts,
+        egresses: 0,
+        policy: String::new(),
+        verdict: Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom)),
+        reason: Some(finding.reason.clone()),
+    };
+    (view, finding)
+}
+
 fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) -> Finding {
     Finding {
         rules: j.rules.clone(),
@@ -448,6 +511,7 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
         } else {
             Recheck::None
         },
+        dead_node: None,
     }
 }
 
@@ -502,6 +566,7 @@ fn judge_egress(
         reason: reasons.join("; "),
         action: Action::StopEgress,
         recheck,
+        dead_node: None,
     })
 }
 
@@ -588,6 +653,7 @@ mod tests {
                 egress("EG_standup", "standup", 1500),
             ],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         }
     }
 
@@ -808,6 +874,49 @@ mod tests {
     }
 
     #[test]
+    fn a_room_on_a_dead_node_is_one_zombie_finding_with_ghosts_and_its_egress_left_alone() {
+        let mut inv = basic();
+        let dead = DeadNode {
+            id: "ND_b".into(),
+            record: None,
+            last_seen: None,
+        };
+        // standup has two people (ghosts now) and an egress; camera-feed is excluded.
+        inv.dead_nodes.insert("standup".into(), dead.clone());
+        inv.dead_nodes.insert("camera-feed".into(), dead.clone());
+        let policy = Policy {
+            scope: crate::policy::Scope {
+                exclude: globs(&["camera-*"]),
+                ..Default::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &inv, now());
+        let standup: Vec<&Finding> = e.findings.iter().filter(|f| f.room == "standup").collect();
+        assert_eq!(standup.len(), 1, "{standup:?}");
+        let f = standup[0];
+        assert_eq!(
+            (f.rules.as_slice(), f.action, f.recheck),
+            (&[Rule::ZombieRoom][..], Action::PurgeRoom, Recheck::None)
+        );
+        assert_eq!((f.humans, f.others), (Some(0), Some(2)));
+        assert_eq!(f.dead_node.as_ref(), Some(&dead));
+        assert_eq!(
+            f.reason,
+            "zombie room: node ND_b is absent from LiveKit's node list (livekit#3766); its 2 participants are ghosts"
+        );
+        assert!(
+            !e.findings.iter().any(|f| f.room == "camera-feed"),
+            "excluded stays excluded"
+        );
+        let view = e.rooms.iter().find(|r| r.name == "standup").unwrap();
+        assert_eq!(
+            view.verdict,
+            Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom))
+        );
+    }
+
+    #[test]
     fn policy_blocks_ending_egress_and_unknown_participants() {
         let mut inv = basic();
         inv.rooms[4].participants = Participants::Failed("timeout".into());
@@ -897,6 +1006,7 @@ mod tests {
             ],
             egresses: vec![egress("EG_call", "hung-up", 800)],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let e = evaluate(&Policy::default(), &inv, now());
         assert_eq!(
@@ -955,6 +1065,7 @@ mod tests {
             rooms: vec![ringing, patient],
             egresses: vec![],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let policy = Policy {
             blocks: vec![PolicyBlock {
@@ -1004,6 +1115,7 @@ mod tests {
             ],
             egresses: vec![egress("EG_a", "a", 800)],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let e = evaluate(&Policy::default(), &inv, now());
         assert_eq!(summary(&e), vec![], "fail safe: nothing to act on");
@@ -1135,7 +1247,7 @@ mod properties {
         #[test]
         fn humanless_never_touches_a_room_with_a_human(policy in policy(), rooms in prop::collection::vec(room(), 0..8)) {
             let now = now();
-            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None };
+            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None, dead_nodes: HashMap::new() };
             for (i, (name, age, people, has_egress, listed)) in rooms.into_iter().enumerate() {
                 let name = format!("{name}{i}");
                 let counted = people.iter().filter(|p| !matches!(p.kind, Kind::Known(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;

@@ -9,8 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, NodeState, ParticipantSpec,
+    ParticipantState, RoomSpec, Scenario,
 };
 
 const MINUTE: u64 = 60;
@@ -42,6 +42,7 @@ pub fn generate(rooms: usize, seed: u64) -> Scenario {
         secret: "secret".to_owned(),
         egress_page_size: 0,
         latency_ms: 0,
+        egress_ending_ms: 0,
         rooms: fleet.rooms,
         egresses: fleet.egresses,
         faults: Vec::new(),
@@ -128,6 +129,7 @@ impl Fleet {
             empty_timeout: 300,
             departure_timeout: 20,
             participants: Vec::new(),
+            node: NodeState::Live,
         };
         self.populate(&mut room, mix);
         self.record(&mut room, mix);

@@ -9,8 +9,8 @@ use std::ops::Bound;
 use livekit_protocol as proto;
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, ParticipantSpec,
-    ParticipantState, RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, NodeState,
+    ParticipantSpec, ParticipantState, RoomSpec, Scenario,
 };
 use super::twirp::{Method, TwirpCode, TwirpError};
 
@@ -22,7 +22,9 @@ const ROOM_NOT_FOUND: &str = "twirp error unknown: requested room does not exist
 const PARTICIPANT_NOT_FOUND: &str = "twirp error unknown: participant does not exist";
 const EGRESS_NOT_FOUND: &str = "twirp error unknown: egress does not exist";
 const WORKER_TIMEOUT: &str = "twirp error unknown: request timed out";
-const STOP_REASON: &str = "End reason: StopEgress API";
+const NODE_NO_RESPONSE: &str = "twirp error unknown: no response from servers";
+const NODE_NOT_FOUND: &str = "could not find object";
+const STOP_REASON: &str = "end reason: StopEgress API";
 
 /// The codecs a default server enables, as it lists them in every room.
 const ENABLED_CODECS: [&str; 10] = [
@@ -47,6 +49,9 @@ pub struct World {
     egresses: BTreeMap<String, Egress>,
     egresses_by_room: HashMap<String, BTreeSet<String>>,
     events: Vec<(EventSpec, bool)>,
+    /// Stopped egresses whose worker is finishing the recording (ENDING), with the time it
+    /// will have (Unix ns): `finish_due` completes them then.
+    finishing: Vec<(i64, String)>,
 }
 
 #[derive(Debug)]
@@ -58,6 +63,7 @@ struct Room {
     departure_timeout: u32,
     created_ns: i64,
     participants: Vec<Participant>,
+    node: NodeState,
 }
 
 #[derive(Debug)]
@@ -113,6 +119,7 @@ impl World {
             egresses: BTreeMap::new(),
             egresses_by_room: HashMap::new(),
             events: scenario.events.iter().map(|e| (e.clone(), false)).collect(),
+            finishing: Vec::new(),
         };
         for spec in &scenario.rooms {
             world.add_room(spec, now);
@@ -136,6 +143,7 @@ impl World {
                 .iter()
                 .map(|p| Participant::new(&spec.name, p, now))
                 .collect(),
+            node: spec.node,
         };
         self.rooms.insert(spec.name.clone(), room);
     }
@@ -239,6 +247,21 @@ impl World {
         Ok(room.info())
     }
 
+    /// Why DeleteRoom cannot reach the room's node, if it cannot: (error, whether LiveKit
+    /// answers it only after its 3 s wait).
+    pub fn node_gone(&self, name: &str) -> Option<(TwirpError, bool)> {
+        match self.room(name)?.node {
+            NodeState::Live => None,
+            NodeState::Dead => Some((
+                TwirpError::new(TwirpCode::Unavailable, NODE_NO_RESPONSE),
+                true,
+            )),
+            NodeState::Removed => {
+                Some((TwirpError::new(TwirpCode::Unknown, NODE_NOT_FOUND), false))
+            }
+        }
+    }
+
     /// DeleteRoom: the room closes, and every egress recording it ends with it (a zombie
     /// record has no worker to end it, so it stays).
     pub fn delete_room(&mut self, name: &str, now: i64) -> Result<(), TwirpError> {
@@ -317,9 +340,11 @@ impl World {
     }
 
     /// StopEgress: its worker stops an ACTIVE egress (the reply says ENDING; the record
-    /// completes at once) and aborts a STARTING one. Any other record has no worker (an
-    /// unknown id, an ENDING or ended record, a zombie): the caller waits for the worker
-    /// timeout, then the stored record decides the error, as on LiveKit v1.13.5.
+    /// completes after the scenario's `egress_ending_ms`, and until then a second stop is
+    /// answered with it, still ENDING) and aborts a STARTING one, as a LiveKit Egress v1.8.6
+    /// worker does. Any other record has no worker (an unknown id, an ended record, an
+    /// ENDING one from the scenario, a zombie): the caller waits for the worker timeout, then
+    /// the stored record decides the error, as on LiveKit v1.13.5.
     pub fn stop_egress(&mut self, egress_id: &str, now: i64) -> StopOutcome {
         let Some(egress) = self.egresses.get_mut(egress_id) else {
             return StopOutcome::NoWorker(TwirpError::new(TwirpCode::NotFound, EGRESS_NOT_FOUND));
@@ -327,15 +352,26 @@ impl World {
         match (egress.zombie, egress.status) {
             (false, EgressStatus::Active) => {
                 STOP_REASON.clone_into(&mut egress.details);
-                let mut reply = egress.info();
-                reply.status = EgressStatus::Ending as i32;
-                reply.updated_at = now;
-                egress.end(EgressStatus::Complete, now);
+                egress.status = EgressStatus::Ending;
+                egress.updated_ns = now;
+                let reply = egress.info();
+                let ending_ns = (self.settings.egress_ending_ms as i64) * NS_PER_MS;
+                if ending_ns == 0 {
+                    egress.end(EgressStatus::Complete, now);
+                } else {
+                    self.finishing.push((now + ending_ns, egress_id.to_owned()));
+                }
                 StopOutcome::Stopped(Box::new(reply))
             }
             (false, EgressStatus::Starting) => {
                 STOP_REASON.clone_into(&mut egress.details);
                 egress.end(EgressStatus::Aborted, now);
+                StopOutcome::Stopped(Box::new(egress.info()))
+            }
+            // The worker is still finishing the recording: it answers with the record.
+            (false, EgressStatus::Ending)
+                if self.finishing.iter().any(|(_, id)| id == egress_id) =>
+            {
                 StopOutcome::Stopped(Box::new(egress.info()))
             }
             (true, EgressStatus::Starting | EgressStatus::Active) => {
@@ -349,6 +385,22 @@ impl World {
                 ),
             )),
         }
+    }
+
+    /// Completes the stopped recordings whose worker has finished by `now`.
+    pub fn finish_due(&mut self, now: i64) {
+        let egresses = &mut self.egresses;
+        self.finishing.retain(|(at, id)| {
+            if *at > now {
+                return true;
+            }
+            if let Some(egress) = egresses.get_mut(id)
+                && egress.status == EgressStatus::Ending
+            {
+                egress.end(EgressStatus::Complete, *at);
+            }
+            false
+        });
     }
 
     /// Applies the scripted events due after the `call`-th call of `method`.
@@ -450,6 +502,7 @@ impl Room {
             empty_timeout: self.empty_timeout,
             departure_timeout: self.departure_timeout,
             participants: self.participants.iter().map(|p| p.spec(now)).collect(),
+            node: self.node,
         }
     }
 }
@@ -793,6 +846,37 @@ mod tests {
             panic!("an unknown egress has no worker")
         };
         assert_eq!(err.code, TwirpCode::NotFound);
+    }
+
+    #[test]
+    fn a_stopped_egress_stays_ending_while_its_worker_finishes() {
+        let mut scenario =
+            Scenario::parse(include_str!("../../tests/integration/scenarios/basic.json")).unwrap();
+        scenario.egress_ending_ms = 4000;
+        let mut world = World::new(&scenario, T0);
+        let StopOutcome::Stopped(reply) = world.stop_egress("EG_rec1", T0) else {
+            panic!("an active egress stops")
+        };
+        assert_eq!(reply.status, EgressStatus::Ending as i32);
+        assert_eq!(reply.details, STOP_REASON);
+        world.finish_due(T0 + 3_999 * NS_PER_MS);
+        assert_eq!(status_of(&world, "EG_rec1"), EgressStatus::Ending);
+        let StopOutcome::Stopped(again) = world.stop_egress("EG_rec1", T0 + NS_PER_MS) else {
+            panic!("the finishing worker answers a second stop")
+        };
+        assert_eq!(again.status, EgressStatus::Ending as i32);
+        world.finish_due(T0 + 4_000 * NS_PER_MS);
+        assert_eq!(status_of(&world, "EG_rec1"), EgressStatus::Complete);
+        let ended = world.list_egress(&proto::ListEgressRequest {
+            egress_id: "EG_rec1".into(),
+            ..Default::default()
+        });
+        assert_eq!(ended.unwrap().items[0].ended_at, T0 + 4_000 * NS_PER_MS);
+        let StopOutcome::NoWorker(err) = world.stop_egress("EG_rec1", T0 + 5_000 * NS_PER_MS)
+        else {
+            panic!("a finished egress has no worker")
+        };
+        assert_eq!(err.code, TwirpCode::FailedPrecondition);
     }
 
     #[test]

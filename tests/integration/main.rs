@@ -8,6 +8,8 @@ mod harness;
 mod invariants;
 mod operator;
 mod reaper;
+mod redis;
+mod sick;
 mod sim;
 mod sip;
 mod sweep;

@@ -18,41 +18,41 @@ use crate::harness::{LiveKit, Options, Participant, egress_record, eventually, r
 use crate::token::Identity;
 
 /// The humanless grace the fleet tests pass; every fleet room is older when they sweep.
-const GRACE: &str = "3s";
-const GRACE_PLUS: Duration = Duration::from_secs(4);
+pub(crate) const GRACE: &str = "3s";
+pub(crate) const GRACE_PLUS: Duration = Duration::from_secs(4);
 /// How long ListRooms may take to show the counts of fresh joins (FINDINGS.md: ~9 s).
 const COUNT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One `lk-reaper` run and its JSON report.
-struct Run {
-    code: i32,
-    doc: Value,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) doc: Value,
     stdout: String,
     stderr: String,
-    took: Duration,
+    pub(crate) took: Duration,
 }
 
 impl Run {
     /// The findings, in report order.
-    fn findings(&self) -> &[Value] {
+    pub(crate) fn findings(&self) -> &[Value] {
         self.doc["findings"].as_array().map_or(&[], Vec::as_slice)
     }
 
     /// Targets in report order: `room:NAME` for a room, the egress id for an egress.
-    fn targets(&self) -> Vec<String> {
+    pub(crate) fn targets(&self) -> Vec<String> {
         self.findings().iter().map(target_of).collect()
     }
 
     /// The finding about `target` (see `targets`).
     #[track_caller]
-    fn finding(&self, target: &str) -> &Value {
+    pub(crate) fn finding(&self, target: &str) -> &Value {
         self.findings()
             .iter()
             .find(|f| target_of(f) == target)
             .unwrap_or_else(|| panic!("no finding for {target}\n{self}"))
     }
 
-    fn summary(&self) -> &Value {
+    pub(crate) fn summary(&self) -> &Value {
         &self.doc["summary"]
     }
 }
@@ -75,7 +75,7 @@ fn target_of(finding: &Value) -> String {
 }
 
 /// Runs `lk-reaper sweep -o json ARGS` against `lk` and parses its report.
-async fn sweep(lk: &LiveKit, args: &[&str]) -> Run {
+pub(crate) async fn sweep(lk: &LiveKit, args: &[&str]) -> Run {
     let mut all = vec!["sweep", "-o", "json"];
     all.extend_from_slice(args);
     let started = Instant::now();
@@ -95,7 +95,7 @@ async fn sweep(lk: &LiveKit, args: &[&str]) -> Run {
 
 /// Asserts a finding's rules and action.
 #[track_caller]
-fn assert_verdict(run: &Run, target: &str, rules: &[&str], action: &str) {
+pub(crate) fn assert_verdict(run: &Run, target: &str, rules: &[&str], action: &str) {
     let f = run.finding(target);
     assert_eq!(
         (&f["rules"], f["action"].as_str()),
@@ -106,7 +106,7 @@ fn assert_verdict(run: &Run, target: &str, rules: &[&str], action: &str) {
 
 /// Asserts every finding's result: exactly these targets, each with its result.
 #[track_caller]
-fn assert_results(run: &Run, want: &[(&str, &str)]) {
+pub(crate) fn assert_results(run: &Run, want: &[(&str, &str)]) {
     let got: BTreeMap<String, String> = run
         .findings()
         .iter()
@@ -120,7 +120,7 @@ fn assert_results(run: &Run, want: &[(&str, &str)]) {
 }
 
 /// Waits until ListRooms shows these `num_participants` (the server's count lags joins).
-async fn wait_counts(lk: &LiveKit, want: &[(&str, u32)]) {
+pub(crate) async fn wait_counts(lk: &LiveKit, want: &[(&str, u32)]) {
     let names: Vec<&str> = want.iter().map(|(n, _)| *n).collect();
     eventually("ListRooms counts", COUNT_TIMEOUT, || async {
         let rooms = lk.list_rooms(&names).await?;
@@ -136,7 +136,7 @@ async fn wait_counts(lk: &LiveKit, want: &[(&str, u32)]) {
 }
 
 /// Room names the server lists, sorted.
-async fn room_names(lk: &LiveKit) -> Vec<String> {
+pub(crate) async fn room_names(lk: &LiveKit) -> Vec<String> {
     let mut names: Vec<String> = lk
         .list_rooms(&[])
         .await
@@ -373,7 +373,7 @@ async fn dry_run_shows_the_spec_verdicts_and_changes_nothing() {
     );
     assert_eq!(
         run.summary(),
-        &json!({"planned": 5, "done": 0, "already_gone": 0, "skipped": 0, "failed": 0}),
+        &json!({"planned": 5, "done": 0, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 0}),
         "{run}"
     );
     assert!(run.findings().iter().all(|f| f["error"].is_null()), "{run}");
@@ -435,7 +435,7 @@ async fn sweep_deletes_humanless_rooms_and_reports_zombie_egress_as_failed() {
     }
     assert_eq!(
         run.summary(),
-        &json!({"planned": 0, "done": 2, "already_gone": 0, "skipped": 0, "failed": 3}),
+        &json!({"planned": 0, "done": 2, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 3}),
         "{run}"
     );
     // Each zombie StopEgress takes 3 s on the server; one after another would take 9 s.
@@ -460,7 +460,7 @@ async fn sweep_deletes_humanless_rooms_and_reports_zombie_egress_as_failed() {
 /// for 3 s per zombie record (StopEgress with no worker always takes 3 s): the window in
 /// which a test changes the server between the inventory and the later actions. The
 /// zombies are older than anything else, so their room's job runs first.
-async fn holding_room(lk: &LiveKit, zombies: usize) {
+pub(crate) async fn holding_room(lk: &LiveKit, zombies: usize) {
     lk.create_room("hold", 0, 0, "").await.unwrap();
     for i in 0..zombies {
         let id = format!("EG_hold{i}");
@@ -478,7 +478,7 @@ async fn holding_room(lk: &LiveKit, zombies: usize) {
 
 /// When a test acts inside the holding window: well after the inventory (a few calls, tens
 /// of milliseconds) and well before the first zombie stop returns (3 s).
-const IN_THE_WINDOW: Duration = Duration::from_secs(1);
+pub(crate) const IN_THE_WINDOW: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the real LiveKit server; scripts/test runs it"]
@@ -595,7 +595,7 @@ async fn what_ended_or_came_back_after_the_inventory_is_not_a_failure() {
     }
     assert_eq!(
         run.summary(),
-        &json!({"planned": 0, "done": 1, "already_gone": 2, "skipped": 1, "failed": 1}),
+        &json!({"planned": 0, "done": 1, "already_gone": 2, "skipped": 1, "zombie": 0, "failed": 1}),
         "{run}"
     );
     assert_eq!(run.code, 4, "only the zombie stop failed\n{run}");
