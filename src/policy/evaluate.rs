@@ -291,9 +291,18 @@ fn warnings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Vec<S
     let mut out = Vec::new();
     let (tried, _) = inventory.participant_lists();
     if let Some((room, why)) = unlisted.first() {
+        let head = if inventory.nothing_judged() {
+            format!(
+                "no room could be judged (exit 1): the participants of all {tried} rooms could not be listed"
+            )
+        } else {
+            format!(
+                "{} of {tried} rooms were not judged: their participants could not be listed",
+                unlisted.len()
+            )
+        };
         out.push(format!(
-            "{} of {tried} rooms were not judged: their participants could not be listed (e.g. '{}': {})",
-            unlisted.len(),
+            "{head} (e.g. '{}': {})",
             crate::redact::short(room, 60),
             crate::redact::short(why, 200)
         ));
@@ -1297,6 +1306,8 @@ mod tests {
             room.participants = Participants::Failed("timeout".into());
         }
         assert!(inv.nothing_judged());
+        let e = evaluate(&Policy::default(), &inv, now());
+        assert!(e.warnings[0].starts_with("no room could be judged (exit 1): the participants of all 5 rooms could not be listed"), "{:?}", e.warnings);
     }
 }
 

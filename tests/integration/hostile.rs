@@ -727,8 +727,15 @@ fn failed_participant_lists_are_warned_about_and_exit_1_when_nothing_could_be_ju
     let report = run.json();
     assert_eq!(report["findings"], serde_json::json!([]));
     let warnings = report["warnings"].to_string();
-    assert!(warnings.contains("2 of 2 rooms were not judged"), "{run}");
-    assert!(warnings.contains("no room could be judged"), "{run}");
+    assert!(
+        warnings.contains("no room could be judged (exit 1): the participants of all 2 rooms"),
+        "{run}"
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines.len() == 1 && lines[0].contains("no room could be judged"),
+        "one clear line{run}"
+    );
     let text = std::fs::read_to_string(&metrics).unwrap();
     assert!(
         text.contains("lk_reaper_rooms_unjudged 2") && text.contains("lk_reaper_up 0"),
