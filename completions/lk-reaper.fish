@@ -30,8 +30,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l api-secret -d 'API 
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -84,8 +84,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -130,8 +130,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -173,8 +173,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secre
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -195,8 +195,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-sec
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -222,8 +222,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-sec
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -243,8 +243,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-secret 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -263,8 +263,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
