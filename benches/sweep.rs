@@ -152,7 +152,7 @@ fn print_machine(opts: &Options) {
         opts.latency.as_millis(),
     );
     println!(
-        "runs:  lk-reaper --concurrency {} -o json -q sweep --max-actions 1000000 [ARGS] (release build)",
+        "runs:  lk-reaper --concurrency {} -o json -q sweep --max-actions 1000000 --timeout 30m [ARGS] (release build)",
         opts.concurrency
     );
 }
@@ -237,8 +237,9 @@ impl Sim {
                 "-q",
             ])
             .arg("sweep")
-            // A dry run past --max-actions exits 5; the limit is not what is measured.
-            .args(["--max-actions", "1000000"])
+            // A dry run past --max-actions exits 5, and a 100,000-room real sweep outlasts the
+            // default 60 s deadline: neither limit is what is measured.
+            .args(["--max-actions", "1000000", "--timeout", "30m"])
             .args(extra)
             .stderr(Stdio::inherit())
             .output()?;
