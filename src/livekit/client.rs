@@ -223,6 +223,29 @@ impl Client {
         Resp::decode(bytes).map_err(|_| self.not_livekit(status, b"undecodable protobuf body"))
     }
 
+    /// ListEgress with `active = true` for one room (`""`: every room), to the last page.
+    pub async fn list_active_egress_of(
+        &self,
+        room_name: &str,
+    ) -> Result<Vec<proto::EgressInfo>, ApiError> {
+        let mut items = Vec::new();
+        let mut page_token = None;
+        loop {
+            let request = proto::ListEgressRequest {
+                active: true,
+                room_name: room_name.to_owned(),
+                page_token,
+                ..Default::default()
+            };
+            let response: proto::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
+            items.extend(response.items);
+            match response.next_page_token {
+                Some(next) if !next.token.is_empty() => page_token = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     fn not_livekit(&self, status: u16, body: &[u8]) -> ApiError {
         ApiError::NotLiveKit {
             url: self.route.endpoint().to_string(),
@@ -259,21 +282,7 @@ impl LiveKit for Client {
     }
 
     async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError> {
-        let mut items = Vec::new();
-        let mut page_token = None;
-        loop {
-            let request = proto::ListEgressRequest {
-                active: true,
-                page_token,
-                ..Default::default()
-            };
-            let response: proto::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
-            items.extend(response.items);
-            match response.next_page_token {
-                Some(next) if !next.token.is_empty() => page_token = Some(next),
-                _ => return Ok(items),
-            }
-        }
+        self.list_active_egress_of("").await
     }
 
     async fn stop_egress(&self, egress_id: &str) -> Result<proto::EgressInfo, ApiError> {
