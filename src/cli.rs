@@ -313,6 +313,10 @@ pub struct SimulateArgs {
     /// Private key for --tls-cert (PEM)
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Post signed webhooks of every change here, as LiveKit does (repeatable)
+    #[arg(long = "webhook-url", value_name = "URL")]
+    pub webhook_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

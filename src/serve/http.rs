@@ -76,7 +76,9 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
             .map_err(|_| Rejection::TooLarge),
     };
     let event = body.and_then(|body| {
-        let authorization = headers.get(header::AUTHORIZATION).map(axum::http::HeaderValue::as_bytes);
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(axum::http::HeaderValue::as_bytes);
         let mut inbox = app.inbox.lock().unwrap_or_else(PoisonError::into_inner);
         inbox.accept(authorization, &body, SystemTime::now())
     });

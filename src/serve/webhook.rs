@@ -127,23 +127,11 @@ impl Inbox {
     }
 }
 
-/// Signs a body as LiveKit does: an HS256 JWT issued by the API key, valid 5 minutes, with
-/// the body's base64 SHA-256 in its `sha256` claim (the simulator and tests use this).
-pub fn sign(api_key: &str, api_secret: &str, body: &[u8]) -> anyhow::Result<String> {
-    use base64::Engine;
-    use sha2::Digest;
-    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body));
-    livekit_api::access_token::AccessToken::with_api_key(api_key, api_secret)
-        .with_ttl(MAX_AGE)
-        .with_sha256(&hash)
-        .to_jwt()
-        .map_err(|e| anyhow::anyhow!("could not sign a webhook: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use crate::sim::webhooks::sign;
 
     fn inbox() -> Inbox {
         Inbox::new(&Credentials {

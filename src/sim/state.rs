@@ -47,6 +47,8 @@ pub struct World {
     egresses: BTreeMap<String, Egress>,
     egresses_by_room: HashMap<String, BTreeSet<String>>,
     events: Vec<(EventSpec, bool)>,
+    /// Webhook events of the changes so far, for the caller to take and post.
+    outbox: Vec<proto::WebhookEvent>,
 }
 
 #[derive(Debug)]
@@ -112,6 +114,7 @@ impl World {
             egresses: BTreeMap::new(),
             egresses_by_room: HashMap::new(),
             events: scenario.events.iter().map(|e| (e.clone(), false)).collect(),
+            outbox: Vec::new(),
         };
         for spec in &scenario.rooms {
             world.add_room(spec, now);
@@ -217,12 +220,49 @@ impl World {
         let room = self
             .room_mut(room)
             .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, PARTICIPANT_NOT_FOUND))?;
-        let before = room.participants.len();
-        room.participants.retain(|p| p.identity != identity);
-        if room.participants.len() == before {
+        let Some(at) = room
+            .participants
+            .iter()
+            .position(|p| p.identity == identity)
+        else {
             return Err(TwirpError::new(TwirpCode::NotFound, PARTICIPANT_NOT_FOUND));
-        }
+        };
+        let left = room.participants.remove(at).info();
+        let room = room.info();
+        self.emit("participant_left", |e| {
+            e.room = Some(room);
+            e.participant = Some(left);
+        });
         Ok(())
+    }
+
+    /// Starts an empty room (a client or CreateRoom would), unless it exists.
+    pub fn start_room(&mut self, name: &str, now: i64) {
+        if self.rooms.contains_key(name) {
+            return;
+        }
+        let spec = RoomSpec {
+            name: name.to_owned(),
+            age_s: 0,
+            metadata: String::new(),
+            empty_timeout: 300,
+            departure_timeout: 20,
+            participants: Vec::new(),
+        };
+        self.add_room(&spec, now);
+        let room = self.rooms.get(name).map(Room::info);
+        self.emit("room_started", |e| e.room = room);
+    }
+
+    /// The webhook events since the last call.
+    pub fn take_webhooks(&mut self) -> Vec<proto::WebhookEvent> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn emit(&mut self, event: &str, fill: impl FnOnce(&mut proto::WebhookEvent)) {
+        let mut webhook = super::webhooks::event(event);
+        fill(&mut webhook);
+        self.outbox.push(webhook);
     }
 
     /// UpdateRoomMetadata: returns the updated room.
@@ -241,9 +281,11 @@ impl World {
     /// DeleteRoom: the room closes, and every egress recording it ends with it (a zombie
     /// record has no worker to end it, so it stays).
     pub fn delete_room(&mut self, name: &str, now: i64) -> Result<(), TwirpError> {
-        self.rooms
+        let room = self
+            .rooms
             .remove(name)
             .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, ROOM_NOT_FOUND))?;
+        let mut finished = Vec::new();
         for id in self.egresses_by_room.get(name).into_iter().flatten() {
             let Some(egress) = self.egresses.get_mut(id) else {
                 continue;
@@ -257,7 +299,13 @@ impl World {
                 EgressStatus::Complete
             };
             egress.end(ended, now);
+            finished.push(egress.info());
         }
+        for info in finished {
+            self.emit("egress_ended", |e| e.egress_info = Some(info));
+        }
+        let room = room.info();
+        self.emit("room_finished", |e| e.room = Some(room));
         Ok(())
     }
 
@@ -330,12 +378,16 @@ impl World {
                 reply.status = EgressStatus::Ending as i32;
                 reply.updated_at = now;
                 egress.end(EgressStatus::Complete, now);
+                let info = egress.info();
+                self.emit("egress_ended", |e| e.egress_info = Some(info));
                 StopOutcome::Stopped(Box::new(reply))
             }
             (false, EgressStatus::Starting) => {
                 STOP_REASON.clone_into(&mut egress.details);
                 egress.end(EgressStatus::Aborted, now);
-                StopOutcome::Stopped(Box::new(egress.info()))
+                let info = egress.info();
+                self.emit("egress_ended", |e| e.egress_info = Some(info.clone()));
+                StopOutcome::Stopped(Box::new(info))
             }
             (true, EgressStatus::Starting | EgressStatus::Active) => {
                 StopOutcome::NoWorker(TwirpError::new(TwirpCode::DeadlineExceeded, WORKER_TIMEOUT))
@@ -372,7 +424,8 @@ impl World {
         }
     }
 
-    fn join(&mut self, room_name: &str, identity: &str, kind: Kind, now: i64) {
+    /// A participant joins (replacing one with the same identity), as a client would.
+    pub fn join(&mut self, room_name: &str, identity: &str, kind: Kind, now: i64) {
         let Some(room) = self.room_mut(room_name) else {
             return;
         };
@@ -387,8 +440,14 @@ impl World {
             hidden: false,
             tracks: 0,
         };
-        room.participants
-            .push(Participant::new(room_name, &spec, now));
+        let joined = Participant::new(room_name, &spec, now);
+        let info = joined.info();
+        room.participants.push(joined);
+        let room = room.info();
+        self.emit("participant_joined", |e| {
+            e.room = Some(room);
+            e.participant = Some(info);
+        });
     }
 
     /// The current state in the scenario format: ages relative to `now`, current statuses,
