@@ -5,6 +5,7 @@ mod harness;
 mod invariants;
 mod operator;
 mod reaper;
+mod serve;
 mod sim;
 mod sweep;
 mod tls;
