@@ -34,6 +34,8 @@ pub mod harness;
 mod netns;
 #[path = "real_livekit/official_client.rs"]
 mod official_client;
+#[path = "real_livekit/serve.rs"]
+mod serve;
 #[path = "real_livekit/sweep.rs"]
 mod sweep;
 #[path = "real_livekit/token.rs"]

@@ -9,7 +9,7 @@ pub mod check;
 pub mod http;
 /// Counters and the exposition.
 pub mod metrics;
-/// One pending check per room, the earliest deadline wins.
+/// Per room one pending grace check (the newest event's) and one age deadline (the earliest).
 pub mod scheduler;
 /// When a rule could first fire, from an event or an inventory.
 pub mod triggers;

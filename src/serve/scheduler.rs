@@ -1,4 +1,4 @@
-//! Timers: one pending check per room, the earliest deadline wins.
+//! Timers: per room, one pending grace check and one pending age deadline.
 //!
 //! [`Scheduler`] is pure (it is handed the time); [`Timers`] shares one between the webhook
 //! handler and the loop that starts checks, and sleeps on tokio's clock until the next one.
@@ -20,37 +20,69 @@ pub struct Cause {
     pub since: SystemTime,
 }
 
-/// Pending checks, by room and by deadline.
+/// The two kinds of pending check a room may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    /// After an event, at the end of the humanless grace: the newest event's wins, so
+    /// everyone who left gets the whole grace to rejoin (the real server sends an agent's
+    /// `participant_joined` seconds before a human may leave).
+    Grace,
+    /// An age limit: the earliest wins.
+    Deadline,
+}
+
+impl Cause {
+    pub fn slot(self) -> Slot {
+        match self.trigger {
+            "max_room_age" | "max_egress_age" => Slot::Deadline,
+            _ => Slot::Grace,
+        }
+    }
+}
+
+type Key = (String, Slot);
+
+/// Pending checks, by room and slot, and by time.
 #[derive(Debug, Default)]
 pub struct Scheduler {
-    by_room: HashMap<String, (Instant, Cause)>,
-    queue: BTreeSet<(Instant, String)>,
+    pending: HashMap<Key, (Instant, Cause)>,
+    queue: BTreeSet<(Instant, Key)>,
 }
 
 impl Scheduler {
-    /// Schedules a check of `room` at `at`, unless one is already due earlier. Returns whether
-    /// this one is now the room's pending check.
+    /// Schedules a check of `room` at `at` in its cause's slot: a deadline unless one is
+    /// already due earlier, a grace check in place of the pending one. Returns whether the
+    /// schedule changed.
     pub fn schedule(&mut self, room: &str, at: Instant, cause: Cause) -> bool {
-        if let Some(&(pending, _)) = self.by_room.get(room) {
-            if pending <= at {
+        let key = (room.to_owned(), cause.slot());
+        if let Some(&(pending, _)) = self.pending.get(&key) {
+            let keep = match key.1 {
+                Slot::Deadline => pending <= at,
+                Slot::Grace => pending == at,
+            };
+            if keep {
                 return false;
             }
-            self.queue.remove(&(pending, room.to_owned()));
+            self.queue.remove(&(pending, key.clone()));
         }
-        self.by_room.insert(room.to_owned(), (at, cause));
-        self.queue.insert((at, room.to_owned()));
+        self.queue.insert((at, key.clone()));
+        self.pending.insert(key, (at, cause));
         true
     }
 
-    /// Drops the room's pending check (its room finished). Returns whether there was one.
+    /// Drops the room's pending checks (its room finished). Returns whether there were any.
     pub fn cancel(&mut self, room: &str) -> bool {
-        match self.by_room.remove(room) {
-            Some((at, _)) => self.queue.remove(&(at, room.to_owned())),
-            None => false,
+        let mut any = false;
+        for slot in [Slot::Grace, Slot::Deadline] {
+            let key = (room.to_owned(), slot);
+            if let Some((at, _)) = self.pending.remove(&key) {
+                any |= self.queue.remove(&(at, key));
+            }
         }
+        any
     }
 
-    /// The earliest deadline.
+    /// The earliest pending check's time.
     pub fn next(&self) -> Option<Instant> {
         self.queue.first().map(|(at, _)| *at)
     }
@@ -61,11 +93,11 @@ impl Scheduler {
         while let Some((at, _)) = self.queue.first()
             && *at <= now
         {
-            let Some((_, room)) = self.queue.pop_first() else {
+            let Some((_, key)) = self.queue.pop_first() else {
                 break;
             };
-            if let Some((_, cause)) = self.by_room.remove(&room) {
-                due.push((room, cause));
+            if let Some((_, cause)) = self.pending.remove(&key) {
+                due.push((key.0, cause));
             }
         }
         due
@@ -73,11 +105,11 @@ impl Scheduler {
 
     /// Pending checks.
     pub fn len(&self) -> usize {
-        self.by_room.len()
+        self.pending.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_room.is_empty()
+        self.pending.is_empty()
     }
 }
 
@@ -163,25 +195,33 @@ mod tests {
     }
 
     #[test]
-    fn one_pending_check_per_room_and_the_earliest_wins() {
+    fn the_earliest_deadline_and_the_newest_grace_check_win() {
         let t0 = Instant::now();
         let mut s = Scheduler::default();
-        assert!(s.schedule("a", t0 + secs(300), cause("participant_left")));
+        assert!(s.schedule("a", t0 + secs(3600), cause("max_room_age")));
         assert!(
-            !s.schedule("a", t0 + secs(400), cause("room_started")),
+            !s.schedule("a", t0 + secs(4000), cause("max_egress_age")),
             "a later deadline loses"
         );
-        assert!(s.schedule("a", t0 + secs(20), cause("max_room_age")));
+        assert!(s.schedule("a", t0 + secs(1800), cause("max_egress_age")));
+        assert!(s.schedule("a", t0 + secs(300), cause("participant_joined")));
+        assert!(
+            s.schedule("a", t0 + secs(310), cause("participant_left")),
+            "a newer event restarts the grace"
+        );
         assert!(s.schedule("b", t0 + secs(10), cause("participant_left")));
-        assert_eq!(s.len(), 2);
+        assert_eq!(s.len(), 3);
         assert_eq!(s.next(), Some(t0 + secs(10)));
         assert_eq!(
-            s.pop_due(t0 + secs(19)),
+            s.pop_due(t0 + secs(305)),
             vec![("b".into(), cause("participant_left"))]
         );
         assert_eq!(
-            s.pop_due(t0 + secs(1000)),
-            vec![("a".into(), cause("max_room_age"))]
+            s.pop_due(t0 + secs(10_000)),
+            vec![
+                ("a".into(), cause("participant_left")),
+                ("a".into(), cause("max_egress_age"))
+            ]
         );
         assert!(s.is_empty() && s.next().is_none());
     }
@@ -192,6 +232,7 @@ mod tests {
         let mut s = Scheduler::default();
         s.schedule("a", t0 + secs(5), cause("participant_left"));
         s.schedule("b", t0 + secs(6), cause("participant_left"));
+        s.schedule("a", t0 + secs(50), cause("max_room_age"));
         assert!(s.cancel("a"));
         assert!(!s.cancel("a"), "nothing left to cancel");
         assert_eq!(
@@ -220,17 +261,22 @@ mod tests {
         let fired = record(&timers);
         let t0 = Instant::now();
         timers.schedule("late", t0 + secs(300), cause("participant_left"));
-        timers.schedule("soon", t0 + secs(5), cause("participant_left"));
-        // A rejoin-and-leave again: the pending, earlier check stays.
+        timers.schedule("soon", t0 + secs(5), cause("participant_joined"));
+        // Leaving later restarts the grace.
         timers.schedule("soon", t0 + secs(8), cause("participant_left"));
         timers.schedule("late", t0 + secs(30), cause("max_room_age"));
+        timers.schedule("late", t0 + secs(60), cause("max_egress_age"));
         timers.schedule("gone", t0 + secs(10), cause("room_started"));
         tokio::time::sleep(secs(2)).await;
         timers.cancel("gone");
         tokio::time::sleep(secs(400)).await;
         assert_eq!(
             *fired.lock().unwrap(),
-            vec![("soon".into(), secs(5)), ("late".into(), secs(30))]
+            vec![
+                ("soon".into(), secs(8)),
+                ("late".into(), secs(30)),
+                ("late".into(), secs(300))
+            ]
         );
         assert!(timers.is_empty());
     }
