@@ -123,3 +123,19 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn healthy_only_while_the_last_full_sweep_is_recent() {
+        let health = Health::new(Duration::from_secs(300));
+        assert!(!health.healthy(), "no sweep has succeeded yet");
+        health.sweep_ok();
+        tokio::time::advance(Duration::from_secs(600)).await;
+        assert!(health.healthy(), "2x --sweep-every");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(!health.healthy());
+    }
+}

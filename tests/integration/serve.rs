@@ -412,3 +412,34 @@ fn a_burst_beyond_max_actions_per_minute_is_refused_and_logged() {
             .contains("refused by --max-actions-per-minute")
     );
 }
+
+#[test]
+fn sigterm_lets_an_action_in_flight_finish() {
+    let port = free_port();
+    let mut scenario = scenario(
+        json!([{"name": "r1", "age_s": 3600, "participants": [
+            {"identity": "alice", "kind": "STANDARD", "joined_s_ago": 600},
+            {"identity": "bot", "kind": "AGENT", "joined_s_ago": 600}]}]),
+        json!([]),
+    );
+    scenario["key"] = json!(KEY);
+    scenario["secret"] = json!(SECRET);
+    scenario["faults"] = json!([{"method": "DeleteRoom", "delay_ms": 2000, "times": 1}]);
+    let hook = format!("http://127.0.0.1:{port}/webhook");
+    let sim = SimProcess::start_with(&scenario, &["--webhook-url", &hook], None);
+    let mut serve = Serve::start(&sim, port, &["--humanless-grace", "1s"]);
+    act(&sim, "leave", "room=r1&identity=alice");
+    let in_flight = until(Duration::from_secs(5), || sim.calls("DeleteRoom") == 1);
+    assert!(in_flight.is_some(), "{}", serve.stderr());
+    let stopping = Instant::now();
+    assert_eq!(serve.terminate(), Some(0), "{}", serve.stderr());
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(1000),
+        "it waited for DeleteRoom"
+    );
+    assert!(
+        !has_room(&sim, "r1"),
+        "the deletion in flight finished\n{}",
+        serve.stderr()
+    );
+}
