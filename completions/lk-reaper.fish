@@ -66,10 +66,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"
@@ -77,6 +78,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -96,6 +98,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s n -l dry-run -d 'Only report what would be done; make no change'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l notify-dry-run -d 'Also notify after a dry run'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l purge-zombies -d 'Remove zombie rooms\' records from LiveKit\'s Redis, as LiveKit\'s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
@@ -116,10 +119,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"
@@ -127,6 +131,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -146,6 +151,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s n -l dry-run -d 'Only report what would be done; make no change'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l notify-dry-run -d 'Also notify after a dry run'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l purge-zombies -d 'Remove zombie rooms\' records from LiveKit\'s Redis, as LiveKit\'s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
@@ -159,10 +165,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"
@@ -170,6 +177,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -200,10 +208,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l max-egres
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"
@@ -211,6 +220,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l not-human
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r

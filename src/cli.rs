@@ -154,6 +154,11 @@ pub struct SweepArgs {
     #[arg(long, requires = "notify_url")]
     pub notify_dry_run: bool,
 
+    /// Remove zombie rooms' records from LiveKit's Redis, as LiveKit's own DeleteRoom would
+    /// (needs --redis-url; counts against --max-actions)
+    #[arg(long)]
+    pub purge_zombies: bool,
+
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }
@@ -229,6 +234,10 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub orphan_grace: Option<Duration>,
 
+    /// A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub sip_ring_limit: Option<Duration>,
+
     /// Participant kinds that count as human (repeatable) [default: standard, sip, connector]
     #[arg(long = "human-kind", value_enum, value_name = "KIND")]
     pub human_kinds: Vec<ParticipantKind>,
@@ -252,6 +261,16 @@ pub struct InventoryArgs {
     /// Exit with code 3 when offenders were found (for CI smoke checks)
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Read LiveKit's own Redis (redis:// or rediss://) to find zombie rooms, whose node is
+    /// gone; read-only unless --purge-zombies
+    #[arg(
+        long,
+        env = "LK_REAPER_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub redis_url: Option<String>,
 }
 
 /// One of N disjoint slices of the fleet.
@@ -379,7 +398,7 @@ pub enum ParticipantKind {
     Ingress,
     /// An egress recorder
     Egress,
-    /// A SIP (phone) participant
+    /// A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent
     Sip,
     /// An agent
     Agent,

@@ -5,6 +5,8 @@
 
 /// The command line as typed (clap).
 pub mod cli;
+/// The second seam: LiveKit's own Redis (zombie rooms, purges).
+pub mod cluster;
 /// One function per command.
 mod commands;
 /// Flags, environment and files joined into what a run uses.

@@ -32,14 +32,17 @@ struct NotifiedAction<'a> {
 }
 
 /// Whether there is anything to tell: an action taken or failed, a refused plan, or (a dry
-/// run the operator asked to hear about) an action planned.
+/// run the operator asked to hear about) an action planned. Zombie rooms alone are not
+/// news: they stay until purged, and a message every minute about them is a storm.
 pub fn worth_sending(report: &Report) -> bool {
     report.refused
         || (report.dry_run && !report.findings.is_empty())
-        || report
-            .findings
-            .iter()
-            .any(|(_, r)| r.outcome != Outcome::Planned)
+        || report.findings.iter().any(|(_, r)| {
+            !matches!(
+                r.outcome,
+                Outcome::Planned | Outcome::Zombie | Outcome::Skipped
+            )
+        })
 }
 
 /// Posts the summary. Errors never name the URL: webhook URLs are secrets.

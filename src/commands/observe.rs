@@ -4,6 +4,7 @@ use anyhow::anyhow;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use crate::cluster::{ClusterView, Store};
 use crate::config::Config;
 use crate::inventory::{self, Inventory};
 use crate::livekit::{CallLimits, Client};
@@ -12,6 +13,8 @@ use crate::policy::{self, Evaluation, human_duration};
 /// A client, the inventory and its evaluation, plus the run's deadline.
 pub struct Observation {
     pub client: Client,
+    /// LiveKit's Redis, with `--redis-url`.
+    pub store: Option<Store>,
     pub inventory: Inventory,
     pub evaluation: Evaluation,
     pub deadline: Instant,
@@ -44,27 +47,62 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
     let fetch = inventory::fetch(&client, config.run.concurrency, wants, |done, total| {
         progress.update(done, total);
     });
-    let inventory = tokio::time::timeout_at(deadline, fetch)
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "the run deadline (--timeout {}) passed before the inventory of {} was complete",
-                human_duration(config.run.timeout),
-                config.connection.endpoint
-            )
-        })??;
+    // Redis is read while the API lists: a room created after this read has no entry in
+    // the copy of `room_node_map` and so is never judged a zombie.
+    let (inventory, cluster) = tokio::time::timeout_at(deadline, async {
+        tokio::join!(fetch, read_cluster(config))
+    })
+    .await
+    .map_err(|_| {
+        anyhow!(
+            "the run deadline (--timeout {}) passed before the inventory of {} was complete",
+            human_duration(config.run.timeout),
+            config.connection.endpoint
+        )
+    })?;
+    let mut inventory = inventory?;
     progress.finish();
     let mut warnings = Vec::new();
+    // Like a missing egress service: Redis trouble must not stop the sweep of healthy
+    // rooms. Without the read no room is a zombie and every ghost counts as human, which
+    // only ever protects rooms; the warning says what was not done.
+    let (store, view) = match cluster {
+        Ok(found) => found.unzip(),
+        Err(err) => {
+            let why = format!("zombie rooms were not looked for: {err:#}");
+            tracing::warn!("{why}");
+            warnings.push(why);
+            (None, None)
+        }
+    };
+    if let Some(view) = view {
+        inventory.dead_nodes = view.dead_nodes(Utc::now());
+    }
     if let Some(why) = &inventory.egress_unchecked {
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }
     let evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    for doubt in &evaluation.doubts {
+        tracing::warn!("{}", crate::report::sanitize::line(&doubt.to_string()));
+        warnings.push(doubt.to_string());
+    }
     Ok(Observation {
         client,
+        store,
         inventory,
         evaluation,
         deadline,
         warnings,
     })
+}
+
+/// Connects to LiveKit's Redis and reads its nodes, when `--redis-url` is given.
+async fn read_cluster(config: &Config) -> anyhow::Result<Option<(Store, ClusterView)>> {
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
+    let store = Store::connect(url, config.run.request_timeout).await?;
+    let view = store.read().await?;
+    Ok(Some((store, view)))
 }

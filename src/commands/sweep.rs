@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::cluster::PURGED_RECORDS;
 use crate::config::Config;
 use crate::error::usage;
 use crate::execute::{self, ActionResult, Outcome};
@@ -10,6 +11,7 @@ use crate::exit_code::ExitCode;
 use crate::inventory::Inventory;
 use crate::notify;
 use crate::plan::Plan;
+use crate::policy::Action;
 use crate::report::Report;
 use crate::report::metrics::{self, RunMetrics};
 
@@ -23,6 +25,8 @@ pub struct SweepOptions {
     pub notify_url: Option<String>,
     /// Notify after a dry run too.
     pub notify_dry_run: bool,
+    /// Purge zombie rooms' records from LiveKit's Redis.
+    pub purge_zombies: bool,
 }
 
 impl From<&crate::cli::SweepArgs> for SweepOptions {
@@ -32,6 +36,7 @@ impl From<&crate::cli::SweepArgs> for SweepOptions {
             metrics_file: args.metrics_file.clone(),
             notify_url: args.notify_url.clone(),
             notify_dry_run: args.notify_dry_run,
+            purge_zombies: args.purge_zombies,
         }
     }
 }
@@ -72,9 +77,14 @@ pub async fn sweep_with_inventory(
     config: &Config,
     options: &SweepOptions,
 ) -> anyhow::Result<(Report, Inventory)> {
+    if options.purge_zombies && config.redis_url.is_none() {
+        return Err(usage(
+            "--purge-zombies needs --redis-url (or LK_REAPER_REDIS_URL, or redis_url in the config file): zombie rooms are found and purged in LiveKit's Redis",
+        ));
+    }
     let seen = super::observe::observe(config, false).await?;
     let findings = seen.evaluation.findings;
-    let plan = Plan::from_findings(&findings);
+    let plan = Plan::from_findings(&findings, options.purge_zombies);
     let mut warnings = seen.warnings;
     let refused = plan.actions() > config.max_actions;
     if refused {
@@ -86,17 +96,12 @@ pub async fn sweep_with_inventory(
         tracing::warn!("{why}");
         warnings.push(why);
     }
-    let results = if options.dry_run || refused {
-        vec![
-            ActionResult {
-                outcome: Outcome::Planned,
-                error: None
-            };
-            findings.len()
-        ]
+    let mut results = if options.dry_run || refused {
+        vec![ActionResult::of(Outcome::Planned); findings.len()]
     } else {
         execute::execute(
             &seen.client,
+            seen.store.as_ref().filter(|_| options.purge_zombies),
             &plan,
             &findings,
             &config.policy.humans,
@@ -105,6 +110,19 @@ pub async fn sweep_with_inventory(
         )
         .await
     };
+    if !options.purge_zombies {
+        for (finding, result) in findings.iter().zip(&mut results) {
+            if finding.action == Action::PurgeRoom {
+                *result = ActionResult::because(
+                    Outcome::Skipped,
+                    format!(
+                        "--purge-zombies would remove its records from LiveKit's Redis ({PURGED_RECORDS}) after re-checking that its node is still gone"
+                    ),
+                );
+            }
+        }
+    }
+    warnings.extend(zombie_warnings(&results));
     for (finding, result) in findings
         .iter()
         .zip(&results)
@@ -122,6 +140,30 @@ pub async fn sweep_with_inventory(
         refused,
     };
     Ok((report, seen.inventory))
+}
+
+/// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
+/// They are warnings, not failures: a zombie stays until its records leave Redis, and an
+/// exit code 4 every minute until then would teach operators to ignore the alert.
+fn zombie_warnings(results: &[ActionResult]) -> Vec<String> {
+    let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+    let mut out = Vec::new();
+    let api = count(Outcome::Zombie);
+    if api > 0 {
+        out.push(format!(
+            "{api} zombie rooms could not be deleted: their node is gone (livekit#3766); run with --redis-url URL --purge-zombies to remove them"
+        ));
+    }
+    let found = count(Outcome::Skipped);
+    if found > 0 {
+        out.push(format!(
+            "{found} zombie rooms found in LiveKit's Redis (their node is gone, livekit#3766); --purge-zombies removes them"
+        ));
+    }
+    for line in &out {
+        tracing::warn!("{line}");
+    }
+    out
 }
 
 /// `lk-reaper sweep`: prints the report, writes metrics, notifies; returns the exit code.

@@ -11,6 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 
 use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Switch};
+use crate::cluster::RedisUrl;
 use crate::error::usage;
 use crate::livekit::{Credentials, Endpoint};
 use crate::policy::{HumanSpec, Limit, Policy, PolicyBlock, RulePatch, Scope};
@@ -53,6 +54,8 @@ pub struct Config {
     pub max_actions: usize,
     /// Exit 3 when offenders were found.
     pub exit_code: bool,
+    /// LiveKit's Redis, to find zombie rooms (`--redis-url`).
+    pub redis_url: Option<RedisUrl>,
 }
 
 impl Config {
@@ -75,6 +78,13 @@ impl Config {
                 .or(file.config.max_actions)
                 .unwrap_or(DEFAULT_MAX_ACTIONS),
             exit_code: args.exit_code,
+            redis_url: args
+                .redis_url
+                .clone()
+                .or_else(|| file.config.redis_url.clone())
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| RedisUrl::parse(&u).map_err(usage))
+                .transpose()?,
         })
     }
 }
@@ -291,6 +301,7 @@ fn flag_patch(args: &InventoryArgs) -> RulePatch {
         max_egress_age: args.max_egress_age.map(|d| Limit(Some(d))),
         orphan_egress: args.orphan_egress.map(|s| s == Switch::On),
         orphan_grace: args.orphan_grace,
+        sip_ring_limit: args.sip_ring_limit,
         exempt: None,
     }
 }
@@ -339,7 +350,7 @@ mod tests {
     fn flags_beat_the_file_and_exclusions_add_up() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "url = \"ws://file:7880\"\napi_key = \"filekey\"\nmax_room_age = \"4h\"\nhumanless_grace = \"10m\"\nexclude_rooms = [\"keep-*\"]\nmax_actions = 7\n").unwrap();
+        std::fs::write(&path, "url = \"ws://file:7880\"\napi_key = \"filekey\"\nmax_room_age = \"4h\"\nhumanless_grace = \"10m\"\nsip_ring_limit = \"2m\"\nexclude_rooms = [\"keep-*\"]\nmax_actions = 7\n[[policy]]\nrooms = [\"call-*\"]\nsip_ring_limit = \"15m\"\n").unwrap();
         let secret = dir.path().join("secret");
         std::fs::write(&secret, "s3cr3t\n").unwrap();
         let p = path.to_str().unwrap();
@@ -357,6 +368,8 @@ mod tests {
             "1h",
             "--exclude-room",
             "vip-*",
+            "--sip-ring-limit",
+            "3m",
         ])
         .unwrap();
         assert_eq!(c.connection.endpoint.to_string(), "https://flag.example");
@@ -367,10 +380,55 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         assert_eq!(c.policy.defaults.humanless_grace, Duration::from_secs(600));
+        assert_eq!(c.policy.defaults.sip_ring_limit, Duration::from_secs(180));
+        assert_eq!(
+            c.policy.resolve("call-1", "").rules.sip_ring_limit,
+            Duration::from_secs(900),
+            "a [[policy]] block overrides the flag's default"
+        );
         assert_eq!(c.max_actions, 7);
         assert!(
             c.policy.scope.exclude.is_match("keep-1") && c.policy.scope.exclude.is_match("vip-1")
         );
+    }
+
+    #[test]
+    fn redis_url_comes_from_the_flag_or_the_file_and_is_shown_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "url = \"ws://h:7880\"\napi_key = \"k\"\nredis_url = \"redis://:filepass@file:6379\"\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let base = ["lk-reaper", "--config", p, "--api-secret", "x", "sweep"];
+        let from_file = config_from(&base).unwrap().redis_url.unwrap();
+        assert_eq!(from_file.to_string(), "redis://:***@file:6379");
+        let flag = [&base[..], &["--redis-url", "rediss://flag:6380"]].concat();
+        let from_flag = config_from(&flag).unwrap().redis_url.unwrap();
+        assert_eq!(from_flag.to_string(), "rediss://flag:6380");
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = config_from(&[
+            "lk-reaper",
+            "sweep",
+            "--url",
+            "ws://x",
+            "--api-key",
+            "k",
+            "--api-secret",
+            "s",
+        ])
+        .unwrap();
+        assert_eq!(c.run.timeout, Duration::from_secs(60), "--timeout");
+        assert_eq!(c.run.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.run.concurrency, 16);
+        assert_eq!(c.max_actions, 100);
+        assert_eq!(c.policy.defaults.humanless_grace, Duration::from_secs(300));
+        assert_eq!(c.policy.defaults.orphan_grace, Duration::from_secs(120));
     }
 
     #[test]

@@ -87,14 +87,18 @@ impl Rpc<'_> {
     }
 
     /// Whether a failed attempt may be retried. StopEgress answered with
-    /// `deadline_exceeded` / `unavailable` is a stale record whose worker is gone:
-    /// asking again only waits again.
+    /// `deadline_exceeded` / `unavailable` is a stale record whose worker is gone, and
+    /// DeleteRoom answered "node gone" a zombie room: asking again only waits again.
     fn may_retry(self, err: &ApiError) -> bool {
-        let zombie_answer = matches!(
-            err.code(),
-            Some(super::error::code::DEADLINE_EXCEEDED | super::error::code::UNAVAILABLE)
-        );
-        err.is_transient() && !(matches!(self, Self::StopEgress) && zombie_answer)
+        let zombie_answer = match self {
+            Self::StopEgress => matches!(
+                err.code(),
+                Some(super::error::code::DEADLINE_EXCEEDED | super::error::code::UNAVAILABLE)
+            ),
+            Self::DeleteRoom => err.is_node_gone(),
+            _ => false,
+        };
+        err.is_transient() && !zombie_answer
     }
 }
 
@@ -336,6 +340,14 @@ mod tests {
             msg: String::new(),
         };
         assert!(!Rpc::DeleteRoom.may_retry(&not_found));
+        let node_gone = ApiError::Twirp {
+            status: 503,
+            code: "unavailable".into(),
+            msg: "twirp error unknown: no response from servers".into(),
+        };
+        assert!(!Rpc::DeleteRoom.may_retry(&node_gone));
+        assert!(Rpc::DeleteRoom.may_retry(&unavailable));
+        assert!(Rpc::ListParticipants { room: "r" }.may_retry(&node_gone));
     }
 
     #[test]

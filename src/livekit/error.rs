@@ -77,6 +77,21 @@ impl ApiError {
         }
     }
 
+    /// Whether a DeleteRoom answer says the room's node is gone (livekit#3766): 503
+    /// `unavailable` "no response from servers" while the dead node is still registered,
+    /// 500 `unknown` "could not find object" once a restarted node removed it. Asking
+    /// again cannot help until the room's records leave Redis. (On StopEgress the same
+    /// words mean the egress worker is gone; callers ask this of DeleteRoom only.)
+    pub fn is_node_gone(&self) -> bool {
+        match self {
+            Self::Twirp { code, msg, .. } => {
+                (code == code::UNAVAILABLE && msg.contains("no response from servers"))
+                    || (code == code::UNKNOWN && msg.contains("could not find object"))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the run cannot go on at all (wrong server or credentials).
     pub fn is_fatal(&self) -> bool {
         matches!(
@@ -169,6 +184,23 @@ mod tests {
             br#"{"code":"unavailable","msg":"x"}"#,
         );
         assert!(e.is_transient());
+
+        let gone = |status, body: &[u8]| {
+            ApiError::from_response("u", status, "application/json", body).is_node_gone()
+        };
+        assert!(gone(
+            503,
+            br#"{"code":"unavailable","msg":"twirp error unknown: no response from servers"}"#
+        ));
+        assert!(gone(
+            500,
+            br#"{"code":"unknown","msg":"could not find object"}"#
+        ));
+        assert!(!gone(503, br#"{"code":"unavailable","msg":"x"}"#));
+        assert!(!gone(
+            500,
+            br#"{"code":"internal","msg":"could not find object"}"#
+        ));
 
         let e = ApiError::from_response("u", 200, "text/html", b"<html><body>hi</body></html>");
         assert!(matches!(e, ApiError::NotLiveKit { status: 200, .. }));

@@ -118,6 +118,7 @@ fn by_rule(report: &Report) -> Labelled {
         Rule::MaxRoomAge,
         Rule::MaxEgressAge,
         Rule::OrphanEgress,
+        Rule::ZombieRoom,
     ] {
         let n = report
             .findings
@@ -138,6 +139,8 @@ fn by_result(report: &Report) -> Labelled {
         Outcome::Done,
         Outcome::AlreadyGone,
         Outcome::SkippedRecheck,
+        Outcome::Skipped,
+        Outcome::Zombie,
         Outcome::Failed,
     ];
     for outcome in all {

@@ -85,7 +85,9 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
             let result = match r.outcome {
                 Outcome::Done | Outcome::AlreadyGone => paint.green(r.outcome.as_str()),
                 Outcome::Failed => paint.red(r.outcome.as_str()),
-                Outcome::SkippedRecheck => paint.yellow(r.outcome.as_str()),
+                Outcome::SkippedRecheck | Outcome::Skipped | Outcome::Zombie => {
+                    paint.yellow(r.outcome.as_str())
+                }
                 Outcome::Planned => r.outcome.as_str().to_owned(),
             };
             vec![

@@ -140,7 +140,8 @@ impl Checker {
             .ok()
             .context("the check's deadline (--timeout) passed before its inventory")??;
         let findings = policy::evaluate(policy, &inventory, chrono::Utc::now()).findings;
-        let plan = Plan::from_findings(&findings);
+        // Zombie rooms need LiveKit's Redis: full sweeps find and purge them.
+        let plan = Plan::from_findings(&findings, false);
         if plan.actions() == 0 {
             return Ok(inventory);
         }
@@ -158,8 +159,10 @@ impl Checker {
         } else {
             let humans = &policy.humans;
             let concurrency = self.config.run.concurrency;
+            let no_purge = None::<&crate::cluster::Store>;
             execute::execute(
                 &self.client,
+                no_purge,
                 &plan,
                 &findings,
                 humans,
@@ -195,13 +198,7 @@ impl Checker {
 }
 
 fn planned(findings: &[Finding]) -> Vec<ActionResult> {
-    vec![
-        ActionResult {
-            outcome: Outcome::Planned,
-            error: None,
-        };
-        findings.len()
-    ]
+    vec![ActionResult::of(Outcome::Planned); findings.len()]
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
     if name.is_empty() || policy.scope.classify(name) != InScope::Yes {
         return Vec::new();
     }
+    let rules = policy
+        .resolve(name, room.map_or("", |r| r.metadata.as_str()))
+        .rules;
     let trigger: &'static str = match event.event.as_str() {
         "room_finished" => {
             return vec![Effect::Cancel {
@@ -50,7 +53,7 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
             if event
                 .participant
                 .as_ref()
-                .is_some_and(|p| is_human(p, policy)) =>
+                .is_some_and(|p| is_human(p, policy, &rules, now)) =>
         {
             // A human joining cannot make a room humanless.
             return Vec::new();
@@ -62,9 +65,6 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
         "egress_started" => "egress_started",
         _ => return Vec::new(),
     };
-    let rules = policy
-        .resolve(name, room.map_or("", |r| r.metadata.as_str()))
-        .rules;
     if rules.exempt {
         return Vec::new();
     }
@@ -159,8 +159,14 @@ fn deadline(rule: &'static str, at: SystemTime) -> Cause {
     }
 }
 
-fn is_human(p: &proto::ParticipantInfo, policy: &Policy) -> bool {
-    policy.humans.is_human(&Participant::from(p))
+fn is_human(p: &proto::ParticipantInfo, policy: &Policy, rules: &Rules, now: SystemTime) -> bool {
+    let now_ms = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    policy
+        .humans
+        .at(rules.sip_ring_limit, now_ms)
+        .is_human(&Participant::from(p))
 }
 
 fn seconds(s: i64) -> Option<SystemTime> {
@@ -319,6 +325,7 @@ mod tests {
             ],
             egresses: vec![egress("egress-first", 1_780), egress("", 0)],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let mut got = age_deadlines(&p, &inventory, at(3_550), at(3_550) + 5 * MIN);
         got.sort_by_key(|(_, when, _)| *when);

@@ -5,6 +5,8 @@
 
 /// API authentication: token middleware and per-call grants.
 mod auth;
+/// `/_sim/calls`: the latest calls' tokens and timeout headers, the in-flight peak.
+mod calls;
 /// Scenario faults: which call gets which trouble.
 mod faults;
 /// `--generate`: a deterministic synthetic fleet.
@@ -42,7 +44,7 @@ use crate::exit_code::ExitCode;
 pub use generate::generate;
 pub use scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, JoinSpec, Kind, KindDetail,
-    ParticipantSpec, ParticipantState, RoomSpec, Scenario, Trigger,
+    NodeState, ParticipantSpec, ParticipantState, RoomSpec, Scenario, Trigger,
 };
 pub use server::NO_WORKER_DELAY;
 

@@ -8,6 +8,8 @@ use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 use lk_reaper::cli::Cli;
 
+use crate::flag::env_flag;
+
 const REFRESH: &str = "LK_REAPER_BLESS=1 cargo test --test integration generated";
 
 fn root() -> PathBuf {
@@ -17,12 +19,17 @@ fn root() -> PathBuf {
 /// Compares `want` with the file, or writes it when blessing.
 #[track_caller]
 fn check(path: &Path, want: &str) {
-    if std::env::var_os("LK_REAPER_BLESS").is_some() {
+    if env_flag("LK_REAPER_BLESS") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, want).unwrap();
         return;
     }
-    let have = std::fs::read_to_string(path).unwrap_or_default();
+    let have = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{} is missing ({e}); generate it with:\n    {REFRESH}",
+            path.display()
+        )
+    });
     assert!(
         have == want,
         "{} is out of date with the CLI definition; regenerate it with:\n    {REFRESH}",
@@ -95,6 +102,23 @@ fn examples(roff: &mut Roff) {
     )]);
 }
 
+fn zombie_rooms(roff: &mut Roff) {
+    section(
+        roff,
+        "ZOMBIE ROOMS",
+        &[
+            (
+                "",
+                "When a LiveKit node dies, its rooms stay in Redis and DeleteRoom can no longer remove them (livekit#3766): it answers 503 unavailable \"no response from servers\" after 3 s, or, once another node restarted, 500 unknown \"could not find object\". lk-reaper reports such a room as zombie, does not retry it in the run, and asks DeleteRoom with a one-second first try so zombies never hold up healthy rooms.",
+            ),
+            (
+                "",
+                "With --redis-url, rooms whose node is absent from Redis hash nodes, or silent for more than 30 s, are found before any call: rule zombie_room, action purge_room, result skipped, and their participants are ghosts, never human. With --purge-zombies their records are removed as LiveKit's own DeleteRoom would, in one Lua script that first re-checks that the room still maps to the same dead node (a room that came back is skipped_recheck). When Redis cannot be read the sweep goes on without zombie detection, with a warning.",
+            ),
+        ],
+    );
+}
+
 fn main_page() -> String {
     let man = Man::new(Cli::command());
     let mut out = Vec::new();
@@ -110,7 +134,10 @@ fn main_page() -> String {
         &mut roff,
         "EXIT STATUS",
         &[
-            ("0", "Ran; every planned action done (or a dry run)."),
+            (
+                "0",
+                "Ran; every planned action done (or a dry run). Zombie rooms (result zombie or skipped) do not change it: they are counted in the warnings and the metrics.",
+            ),
             (
                 "1",
                 "Could not run: unreachable server, authentication failure, deadline passed before the inventory.",
@@ -152,6 +179,10 @@ fn main_page() -> String {
                 "Webhook that receives a summary after a real sweep.",
             ),
             (
+                "LK_REAPER_REDIS_URL",
+                "LiveKit's own Redis (redis:// or rediss://), read to find zombie rooms; its password is never printed.",
+            ),
+            (
                 "SSL_CERT_FILE",
                 "PEM bundle of trusted CAs, for a server behind a private CA; otherwise the system trust store is used. The bundle replaces the system store; set SSL_CERT_DIR=/etc/ssl/certs as well to trust both.",
             ),
@@ -163,6 +194,7 @@ fn main_page() -> String {
             ("NO_COLOR", "No colors or progress bar when set."),
         ],
     );
+    zombie_rooms(&mut roff);
     section(
         &mut roff,
         "FILES",
@@ -238,8 +270,10 @@ fn completions_match_the_cli() {
 #[test]
 fn readme_names_only_flags_that_exist() {
     // Flags of other programs the README's recipes call (cargo, systemctl, the benchmark).
-    const OTHERS: [&str; 8] = [
+    const OTHERS: [&str; 10] = [
         "--release",
+        "--no-fail-fast",
+        "--include-ignored",
         "--path",
         "--test",
         "--bench",

@@ -1,11 +1,17 @@
 mod commands;
+mod defaults;
 mod faults;
+#[path = "../common/flag.rs"]
+mod flag;
 mod generated;
 mod harness;
 mod invariants;
 mod operator;
 mod reaper;
+mod redis;
 mod serve;
+mod sick;
 mod sim;
+mod sip;
 mod sweep;
 mod tls;

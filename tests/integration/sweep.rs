@@ -138,7 +138,7 @@ fn dry_run_json_has_the_spec_schema_and_the_readme_verdicts() {
     assert_eq!(report["warnings"], json!([]));
     assert_eq!(
         report["summary"],
-        json!({"planned": 4, "done": 0, "already_gone": 0, "skipped": 0, "failed": 0})
+        json!({"planned": 4, "done": 0, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 0})
     );
     assert_eq!(
         results(&report),
@@ -249,7 +249,7 @@ fn real_sweep_ends_exactly_the_offenders_then_finds_nothing() {
     assert_basic_swept(&report, &sim);
     assert_eq!(
         report["summary"],
-        json!({"planned": 0, "done": 4, "already_gone": 0, "skipped": 0, "failed": 0})
+        json!({"planned": 0, "done": 4, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 0})
     );
     assert_eq!(mutations(&sim), (2, 2), "one call per action");
     assert_eq!(status(&sim, "EG_standup"), "EGRESS_ACTIVE");
@@ -566,6 +566,35 @@ fn a_human_joining_after_the_inventory_skips_the_room() {
     assert_eq!(mutations(&sim), (0, 0));
     assert_eq!(sim.room_names(), ["lonely"]);
     assert_eq!(status(&sim, "EG_lonely"), "EGRESS_ACTIVE");
+}
+
+#[test]
+fn an_orphan_whose_room_comes_back_after_the_inventory_is_not_stopped() {
+    let mut scenario = scenario(
+        json!([]),
+        json!([egress("EG_orphan", "reborn", "track", 3600)]),
+    );
+    // The inventory's ListRooms does not see `reborn`; the re-check's ListRooms does.
+    scenario["events"] = json!([{"after": {"method": "ListRooms", "calls": 1},
+                                 "create_room": {"name": "reborn"}}]);
+    let sim = sim(scenario);
+    let report = sweep_json(&sim, &[], 0);
+    assert_eq!(
+        results(&report),
+        expected(&[("EG_orphan", "skipped_recheck")]),
+        "{report}"
+    );
+    assert_eq!(report["findings"][0]["rules"], json!(["orphan_egress"]));
+    assert!(
+        report["findings"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the room exists again")),
+        "{report}"
+    );
+    assert_eq!(sim.calls("ListRooms"), 2, "listed, then re-checked once");
+    assert_eq!(mutations(&sim), (0, 0));
+    assert_eq!(sim.room_names(), ["reborn"]);
+    assert_eq!(status(&sim, "EG_orphan"), "EGRESS_ACTIVE");
 }
 
 #[test]
