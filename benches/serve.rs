@@ -161,21 +161,26 @@ fn leave_and_watch(
     grace_s: u64,
 ) -> anyhow::Result<Vec<f64>> {
     let spacing = Duration::from_secs(60) / chosen.len().max(1) as u32;
-    let mut left_at = Vec::new();
-    for (room, humans) in chosen {
-        for identity in humans {
-            request(
-                sim,
-                "POST",
-                &format!("/_sim/leave?room={room}&identity={identity}"),
-            )?;
-        }
-        left_at.push((room.clone(), Instant::now()));
-        std::thread::sleep(spacing);
-    }
+    let mut to_leave = chosen.iter();
+    let mut next_leave = Instant::now();
+    let mut left_at: Vec<(String, Instant)> = Vec::new();
     let mut acted: Vec<f64> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(grace_s + 60);
-    while !left_at.is_empty() && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(grace_s + 120);
+    // Leaves and the watch interleave, so a room's end is seen within a poll of it.
+    loop {
+        if Instant::now() >= next_leave
+            && let Some((room, humans)) = to_leave.next()
+        {
+            for identity in humans {
+                request(
+                    sim,
+                    "POST",
+                    &format!("/_sim/leave?room={room}&identity={identity}"),
+                )?;
+            }
+            left_at.push((room.clone(), Instant::now()));
+            next_leave += spacing;
+        }
         let alive: std::collections::HashSet<String> =
             state(sim)?.rooms.into_iter().map(|r| r.name).collect();
         left_at.retain(|(room, at)| {
@@ -185,7 +190,11 @@ fn leave_and_watch(
             }
             !gone
         });
-        std::thread::sleep(Duration::from_millis(250));
+        let all_left = to_leave.len() == 0;
+        if (all_left && left_at.is_empty()) || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     acted.sort_by(f64::total_cmp);
     Ok(acted)

@@ -30,8 +30,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l api-secret -d 'API 
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -85,8 +85,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -138,8 +138,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -184,8 +184,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -227,8 +227,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secre
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -249,8 +249,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-sec
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -277,8 +277,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-sec
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -298,8 +298,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-secret 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
@@ -318,8 +318,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l config -d 'TOML policy file' -r -F
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l timeout -d 'Deadline for the whole run; past it no new work starts [default: 60s]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l request-timeout -d 'Deadline for one API call [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'

@@ -284,7 +284,7 @@ async fn recheck(
             Ok((!present.is_empty()).then(|| {
                 format!(
                     "a human is present now: {}",
-                    crate::report::sanitize::line(&present.join(", "))
+                    crate::redact::line(&present.join(", "))
                 )
             }))
         }

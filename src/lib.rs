@@ -33,6 +33,8 @@ pub mod plan;
 pub mod policy;
 /// The progress bar on stderr.
 mod progress;
+/// Keeping secrets and terminal controls out of what is printed.
+pub mod redact;
 /// Rendering reports for people and pipes.
 pub mod report;
 /// The API secret, never printed.

@@ -7,7 +7,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::execute::Outcome;
-use crate::report::{Report, Summary, sanitize};
+use crate::redact;
+use crate::report::{Report, Summary};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -80,8 +81,8 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
             lines.push(format!(
                 "• {} {} ({}): {}",
                 f.action.as_str(),
-                sanitize::line(target),
-                sanitize::line(&f.reason),
+                redact::line(target),
+                redact::line(&f.reason),
                 r.outcome.as_str()
             ));
             NotifiedAction {

@@ -61,7 +61,7 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSp
     let kind = match p.kind {
         inventory::Kind::Known(kind) => kind,
         inventory::Kind::Unknown(n) => {
-            tracing::warn!(identity = %p.identity, kind = n, "participant of an unknown kind left out of the snapshot");
+            tracing::warn!(identity = %crate::redact::line(&p.identity), kind = n, "participant of an unknown kind left out of the snapshot");
             return None;
         }
     };

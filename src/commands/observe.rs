@@ -19,11 +19,26 @@ pub struct Observation {
     pub evaluation: Evaluation,
     pub deadline: Instant,
     pub warnings: Vec<String>,
+    /// Every participant list the run needed failed: no room could be judged (exit 1).
+    pub nothing_judged: bool,
+}
+
+/// What a command needs from the observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A sweep: the findings; participants only where a rule may act.
+    Findings,
+    /// `egress`: a view of each egress too.
+    Views,
+    /// `rooms`, `snapshot`: views, and every in-scope room's participants.
+    Everything,
 }
 
 /// Connects and judges. Fails (exit 1) when the inventory cannot be taken in time.
-pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Observation> {
-    let deadline = Instant::now() + config.run.timeout;
+pub async fn observe(config: &Config, need: Need) -> anyhow::Result<Observation> {
+    let deadline = Instant::now()
+        .checked_add(config.run.timeout)
+        .ok_or_else(|| crate::error::usage("--timeout is too large for this machine's clock"))?;
     let client = Client::new(
         config.connection.endpoint.clone(),
         config.connection.credentials.clone(),
@@ -37,7 +52,7 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
     let started = Utc::now();
     let policy = &config.policy;
     let wants = |room: &inventory::Room| {
-        if full_detail {
+        if need == Need::Everything {
             policy.scope.classify(&room.name) != policy::InScope::No
         } else {
             policy.needs_participants(room, started)
@@ -82,11 +97,20 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }
-    let evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    let mut evaluation = if need == Need::Findings {
+        policy::findings(policy, &inventory, Utc::now())
+    } else {
+        policy::evaluate(policy, &inventory, Utc::now())
+    };
     for doubt in &evaluation.doubts {
-        tracing::warn!("{}", crate::report::sanitize::line(&doubt.to_string()));
+        tracing::warn!("{}", crate::redact::line(&doubt.to_string()));
         warnings.push(doubt.to_string());
     }
+    for why in std::mem::take(&mut evaluation.warnings) {
+        tracing::warn!("{why}");
+        warnings.push(why);
+    }
+    let nothing_judged = inventory.nothing_judged();
     Ok(Observation {
         client,
         store,
@@ -94,6 +118,7 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
         evaluation,
         deadline,
         warnings,
+        nothing_judged,
     })
 }
 

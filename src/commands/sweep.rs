@@ -82,7 +82,8 @@ pub async fn sweep_with_inventory(
             "--purge-zombies needs --redis-url (or LK_REAPER_REDIS_URL, or redis_url in the config file): zombie rooms are found and purged in LiveKit's Redis",
         ));
     }
-    let seen = super::observe::observe(config, false).await?;
+    let seen = super::observe::observe(config, super::observe::Need::Findings).await?;
+    let rooms_unjudged = seen.evaluation.unjudged_rooms;
     let findings = seen.evaluation.findings;
     let plan = Plan::from_findings(&findings, options.purge_zombies);
     let mut warnings = seen.warnings;
@@ -138,6 +139,8 @@ pub async fn sweep_with_inventory(
         findings: findings.into_iter().zip(results).collect(),
         warnings,
         refused,
+        rooms_unjudged,
+        nothing_judged: seen.nothing_judged,
     };
     Ok((report, seen.inventory))
 }
@@ -212,16 +215,17 @@ pub async fn notify_if_wanted(config: &Config, options: &SweepOptions, report: &
 /// One structured log event per action taken, with the same fields whatever its result
 /// (a failure at warn level), so a log query by `result` finds every one.
 pub fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
+    use crate::redact::line;
     let rules: Vec<&str> = finding.rules.iter().map(|r| r.as_str()).collect();
     macro_rules! event {
         ($level:ident, $msg:literal) => {
             tracing::$level!(
                 action = finding.action.as_str(),
-                room = %crate::report::sanitize::line(&finding.room),
-                egress_id = finding.egress_id.as_deref().unwrap_or(""),
+                room = %line(&finding.room),
+                egress_id = %line(finding.egress_id.as_deref().unwrap_or("")),
                 rules = rules.join(","),
                 result = result.outcome.as_str(),
-                error = result.error.as_deref().unwrap_or(""),
+                error = %line(result.error.as_deref().unwrap_or("")),
                 $msg
             )
         };

@@ -201,12 +201,8 @@ fn prefer_flag_over_env(global: &GlobalArgs) -> (Option<&str>, Option<&Path>) {
 
 /// Reads a secret file; one trailing newline (and CR) is trimmed.
 fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        usage(format!(
-            "cannot read the API secret file {}: {e}",
-            path.display()
-        ))
-    })?;
+    let text =
+        crate::files::read_small(path, crate::files::MAX_SECRET_FILE, "the API secret file")?;
     warn_if_readable_by_others(path, "the API secret file");
     let value = text.strip_suffix('\n').unwrap_or(&text);
     let value = value.strip_suffix('\r').unwrap_or(value);

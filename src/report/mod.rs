@@ -2,7 +2,6 @@
 
 mod json;
 pub mod metrics;
-pub mod sanitize;
 mod stdout;
 mod table;
 mod views;
@@ -32,6 +31,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Set when `--max-actions` refused the plan.
     pub refused: bool,
+    /// Rooms in scope that no rule could judge (participants not listed, impossible times).
+    pub rooms_unjudged: usize,
+    /// Every participant list the run needed failed.
+    pub nothing_judged: bool,
 }
 
 /// Counts of results.
@@ -87,11 +90,14 @@ impl Report {
         }
     }
 
-    /// SPEC.md's exit code: refusal (5) over failures (4) over `--exit-code` offenders (3).
-    /// Zombie rooms are not failures (the warnings count them): see `zombie_warnings`.
+    /// SPEC.md's exit code: refusal (5) over a run that could judge no room (1) over
+    /// failures (4) over `--exit-code` offenders (3). Zombie rooms are not failures (the
+    /// warnings count them): see `zombie_warnings`.
     pub fn exit_code(&self, offenders_are_an_error: bool) -> ExitCode {
         if self.refused {
             ExitCode::TooManyActions
+        } else if self.nothing_judged {
+            ExitCode::CouldNotRun
         } else if self.summary().failed > 0 {
             ExitCode::ActionsFailed
         } else if offenders_are_an_error && !self.findings.is_empty() {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::execute::{self, ActionResult, Outcome};
 use crate::inventory::{self, Inventory};
-use crate::livekit::{ApiError, Client, LiveKit, proto};
+use crate::livekit::{ApiError, Client, LiveKit, proto, wire};
 use crate::plan::Plan;
 use crate::policy::{self, Finding};
 
@@ -26,7 +26,7 @@ struct OneRoom<'a> {
 }
 
 impl LiveKit for OneRoom<'_> {
-    async fn list_rooms(&self, names: &[String]) -> Result<Vec<proto::Room>, ApiError> {
+    async fn list_rooms(&self, names: &[String]) -> Result<Vec<wire::Room>, ApiError> {
         let wanted = if names.is_empty() {
             vec![self.room.to_owned()]
         } else {
@@ -42,13 +42,13 @@ impl LiveKit for OneRoom<'_> {
         self.client.list_participants(room).await
     }
 
-    async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError> {
+    async fn list_active_egress(&self) -> Result<Vec<wire::Egress>, ApiError> {
         let mut items = self.client.list_active_egress_of(self.room).await?;
         items.retain(|e| e.room_name == self.room);
         Ok(items)
     }
 
-    async fn stop_egress(&self, egress_id: &str) -> Result<proto::EgressInfo, ApiError> {
+    async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError> {
         self.client.stop_egress(egress_id).await
     }
 
@@ -108,7 +108,7 @@ impl Checker {
             Ok(inventory) => Some(inventory),
             Err(err) => {
                 tracing::warn!(
-                    room = %crate::report::sanitize::line(room),
+                    room = %crate::redact::line(room),
                     trigger = cause.trigger,
                     "check failed: {err:#}"
                 );
@@ -149,7 +149,7 @@ impl Checker {
             planned(&findings)
         } else if !self.admit(plan.actions()) {
             tracing::warn!(
-                room = %crate::report::sanitize::line(room),
+                room = %crate::redact::line(room),
                 actions = plan.actions(),
                 trigger = cause.trigger,
                 "refused by --max-actions-per-minute: nothing was done; the next full sweep judges this room again"

@@ -100,7 +100,7 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
             Effect::Cancel { room } => app.timers.cancel(&room),
         }
     }
-    tracing::debug!(event = %crate::report::sanitize::line(&event.event), "webhook");
+    tracing::debug!(event = %crate::redact::line(&event.event), "webhook");
     (StatusCode::OK, "ok").into_response()
 }
 

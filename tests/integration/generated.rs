@@ -102,6 +102,41 @@ fn examples(roff: &mut Roff) {
     )]);
 }
 
+/// What lk-reaper refuses or cuts, so that a broken server or a bad command line cannot make
+/// it hang or blow up (issue #13).
+fn limits(roff: &mut Roff) {
+    section(
+        roff,
+        "LIMITS",
+        &[
+            (
+                "--timeout",
+                "1s to 24h. --request-timeout: 100ms to 1h. Anything else is a usage error (exit 2).",
+            ),
+            (
+                "Answers",
+                "At most 64 MiB per API answer (ListRooms of 100,000 rooms is about 20 MB); a larger or endless one ends the call with one error, never a bigger allocation. Of an error answer only the first 64 KiB are read. Redirects are never followed.",
+            ),
+            (
+                "Pages",
+                "ListEgress is followed for at most 10,000 pages or 1,000,000 items, and stops at the first page token handed out twice.",
+            ),
+            (
+                "Retries",
+                "3 attempts per call for transient errors (HTTP 5xx, proxy error pages, 429, unavailable, resource_exhausted), with jittered backoff, never sooner than the server's Retry-After (seconds or an HTTP date) and never past --timeout; a rate limit pauses every call of the run.",
+            ),
+            (
+                "Files",
+                "The API secret file: a regular file of at most 64 KiB. The policy file and the lk CLI config: at most 1 MiB. Devices, FIFOs and larger files are refused (exit 2).",
+            ),
+            (
+                "Server data",
+                "A room whose creation time is before 2020, 0, negative or more than 5 minutes ahead of this machine's clock is not judged (a warning says so), nor is a room with an empty name; an egress with such a start time is judged only through its room. Table cells are cut at 64 characters (reasons at 160) with an ellipsis; JSON keeps every string whole.",
+            ),
+        ],
+    );
+}
+
 fn zombie_rooms(roff: &mut Roff) {
     section(
         roff,
@@ -140,7 +175,7 @@ fn main_page() -> String {
             ),
             (
                 "1",
-                "Could not run: unreachable server, authentication failure, deadline passed before the inventory.",
+                "Could not run: unreachable server, authentication failure, a server that breaks the protocol (a redirect, an answer past the size cap, a repeated page token), deadline passed before the inventory; or no room could be judged because every participant list failed (the report is still printed).",
             ),
             ("2", "Usage or configuration error."),
             ("3", "With --exit-code: offenders were found."),
@@ -194,6 +229,7 @@ fn main_page() -> String {
             ("NO_COLOR", "No colors or progress bar when set."),
         ],
     );
+    limits(&mut roff);
     zombie_rooms(&mut roff);
     section(
         &mut roff,

@@ -5,6 +5,7 @@ mod faults;
 mod flag;
 mod generated;
 mod harness;
+mod hostile;
 mod invariants;
 mod operator;
 mod reaper;
