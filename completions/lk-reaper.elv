@@ -40,6 +40,7 @@ set edit:completion:arg-completer[lk-reaper] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand sweep 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+            cand serve 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
             cand rooms 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
             cand egress 'Read-only inventory: active egresses, age, room, verdict'
             cand snapshot 'Write the live inventory as a scenario file for `simulate` (read-only)'
@@ -49,6 +50,52 @@ set edit:completion:arg-completer[lk-reaper] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'lk-reaper;sweep'= {
+            cand --max-actions 'Refuse to act when the plan holds more actions than this [default: 100]'
+            cand --metrics-file 'Write Prometheus metrics (textfile collector format) to this file, atomically'
+            cand --notify-url 'POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep'
+            cand --humanless 'What to do with a room that has no human'
+            cand --humanless-grace 'How old a humanless room must be before it offends [default: 5m]'
+            cand --max-room-age 'Delete rooms created longer ago than this [default: off]'
+            cand --max-egress-age 'Stop egresses that started longer ago than this [default: off]'
+            cand --orphan-egress 'Stop active egresses whose room no longer exists [default: on]'
+            cand --orphan-grace 'An egress younger than this is never an orphan [default: 2m]'
+            cand --sip-ring-limit 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]'
+            cand --human-kind 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]'
+            cand --not-human 'Identities matching this glob are never human (repeatable)'
+            cand --room 'Only rooms whose name matches this glob (repeatable)'
+            cand --exclude-room 'Never touch rooms matching this glob, nor their egresses (repeatable)'
+            cand --shard 'Take only shard K of N (0-based), split by a stable hash of the room name'
+            cand --redis-url 'Read LiveKit''s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies'
+            cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
+            cand --api-key 'API key'
+            cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
+            cand --api-secret-file 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed'
+            cand --project 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml'
+            cand --config 'TOML policy file'
+            cand --timeout 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]'
+            cand --request-timeout 'Deadline for one API call, 100ms to 1h [default: 10s]'
+            cand --concurrency 'API calls in flight at most [default: 16]'
+            cand -o 'Report format on stdout'
+            cand --output 'Report format on stdout'
+            cand --log-format 'Log format on stderr'
+            cand --color 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)'
+            cand -n 'Only report what would be done; make no change'
+            cand --dry-run 'Only report what would be done; make no change'
+            cand --notify-dry-run 'Also notify after a dry run'
+            cand --purge-zombies 'Remove zombie rooms'' records from LiveKit''s Redis, as LiveKit''s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
+            cand --exit-code 'Exit with code 3 when offenders were found (for CI smoke checks)'
+            cand -v 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
+            cand -q 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand --quiet 'Less log output on stderr (-q: errors only, -qq: nothing)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lk-reaper;serve'= {
+            cand --listen 'Address to serve webhooks, /healthz and /metrics on'
+            cand --webhook-path 'Path LiveKit posts webhooks to'
+            cand --sweep-every 'Full sweep at start-up and then this often'
+            cand --max-actions-per-minute 'Event-driven checks act at most this often per minute; a bigger burst is refused and logged'
             cand --max-actions 'Refuse to act when the plan holds more actions than this [default: 100]'
             cand --metrics-file 'Write Prometheus metrics (textfile collector format) to this file, atomically'
             cand --notify-url 'POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep'
@@ -191,6 +238,7 @@ set edit:completion:arg-completer[lk-reaper] = {|@words|
             cand --latency 'Delay every API call by this much (overrides the scenario''s latency_ms)'
             cand --tls-cert 'Serve TLS with this certificate chain (PEM)'
             cand --tls-key 'Private key for --tls-cert (PEM)'
+            cand --webhook-url 'Post signed webhooks of every change here, as LiveKit does (repeatable)'
             cand --url 'LiveKit server URL (ws://, wss://, http:// or https://)'
             cand --api-key 'API key'
             cand --api-secret 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list'
@@ -256,6 +304,7 @@ set edit:completion:arg-completer[lk-reaper] = {|@words|
         }
         &'lk-reaper;help'= {
             cand sweep 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+            cand serve 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
             cand rooms 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
             cand egress 'Read-only inventory: active egresses, age, room, verdict'
             cand snapshot 'Write the live inventory as a scenario file for `simulate` (read-only)'
@@ -265,6 +314,8 @@ set edit:completion:arg-completer[lk-reaper] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'lk-reaper;help;sweep'= {
+        }
+        &'lk-reaper;help;serve'= {
         }
         &'lk-reaper;help;rooms'= {
         }

@@ -46,6 +46,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s q -l quiet -d 'Less
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s V -l version -d 'Print version'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "serve" -d 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "rooms" -d 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "egress" -d 'Read-only inventory: active egresses, age, room, verdict'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "snapshot" -d 'Write the live inventory as a scenario file for `simulate` (read-only)'
@@ -102,6 +103,59 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exit-code 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l listen -d 'Address to serve webhooks, /healthz and /metrics on' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l webhook-path -d 'Path LiveKit posts webhooks to' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l sweep-every -d 'Full sweep at start-up and then this often' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-actions-per-minute -d 'Event-driven checks act at most this often per minute; a bigger burst is refused and logged' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-actions -d 'Refuse to act when the plan holds more actions than this [default: 100]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l metrics-file -d 'Write Prometheus metrics (textfile collector format) to this file, atomically' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l notify-url -d 'POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
+stop-egress\t'Stop the room\'s active egresses, keep the room'
+delete-room\t'Stop the room\'s active egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l humanless-grace -d 'How old a humanless room must be before it offends [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-room-age -d 'Delete rooms created longer ago than this [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-egress-age -d 'Stop egresses that started longer ago than this [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
+off\t'Disabled'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l not-human -d 'Identities matching this glob are never human (repeatable)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-key -d 'API key' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l concurrency -d 'API calls in flight at most [default: 16]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
+json\t'One JSON document'
+ndjson\t'One JSON finding per line, then the summary line'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per event'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
+always\t'Always'
+never\t'Never'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s n -l dry-run -d 'Only report what would be done; make no change'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l notify-dry-run -d 'Also notify after a dry run'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l purge-zombies -d 'Remove zombie rooms\' records from LiveKit\'s Redis, as LiveKit\'s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
 stop-egress\t'Stop the room\'s active egresses, keep the room'
 delete-room\t'Stop the room\'s active egresses, then delete the room'"
@@ -216,6 +270,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l listen 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l latency -d 'Delay every API call by this much (overrides the scenario\'s latency_ms)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l tls-cert -d 'Serve TLS with this certificate chain (PEM)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l tls-key -d 'Private key for --tls-cert (PEM)' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l webhook-url -d 'Post signed webhooks of every change here, as LiveKit does (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -277,11 +332,12 @@ never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "rooms" -d 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "egress" -d 'Read-only inventory: active egresses, age, room, verdict'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "snapshot" -d 'Write the live inventory as a scenario file for `simulate` (read-only)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "simulate" -d 'Serve a LiveKit API simulator from a scenario file on loopback'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "demo" -d 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep rooms egress snapshot simulate demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "serve" -d 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "rooms" -d 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "egress" -d 'Read-only inventory: active egresses, age, room, verdict'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "snapshot" -d 'Write the live inventory as a scenario file for `simulate` (read-only)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "simulate" -d 'Serve a LiveKit API simulator from a scenario file on loopback'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "demo" -d 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

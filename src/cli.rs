@@ -135,6 +135,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Find offending rooms and egresses and act on them (--dry-run: only report)
     Sweep(SweepArgs),
+    /// Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval
+    Serve(ServeArgs),
     /// Read-only inventory: rooms, age, humans / others, active egress, verdict
     Rooms(InventoryArgs),
     /// Read-only inventory: active egresses, age, room, verdict
@@ -187,6 +189,50 @@ pub struct SweepArgs {
 
     #[command(flatten)]
     pub inventory: InventoryArgs,
+}
+
+/// `serve`: every option of `sweep`, plus where to listen and how often to sweep.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve webhooks, /healthz and /metrics on
+    #[arg(
+        long,
+        env = "LK_REAPER_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8089"
+    )]
+    pub listen: SocketAddr,
+
+    /// Path LiveKit posts webhooks to
+    #[arg(long, value_name = "PATH", default_value = "/webhook", value_parser = parse_path)]
+    pub webhook_path: String,
+
+    /// Full sweep at start-up and then this often
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_interval)]
+    pub sweep_every: Duration,
+
+    /// Event-driven checks act at most this often per minute; a bigger burst is refused and logged
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_actions_per_minute: usize,
+
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+}
+
+fn parse_path(s: &str) -> Result<String, String> {
+    if s.starts_with('/') && !s.contains(['?', '#', ' ', '{', '}', '*']) {
+        Ok(s.to_owned())
+    } else {
+        Err("expected an absolute path such as /webhook".into())
+    }
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) {
+        return Err("expected at least 1s".into());
+    }
+    Ok(d)
 }
 
 /// Policy and scope options shared by sweep, rooms and egress.
@@ -314,6 +360,10 @@ pub struct SimulateArgs {
     /// Private key for --tls-cert (PEM)
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Post signed webhooks of every change here, as LiveKit does (repeatable)
+    #[arg(long = "webhook-url", value_name = "URL")]
+    pub webhook_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

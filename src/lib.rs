@@ -39,6 +39,8 @@ pub mod redact;
 pub mod report;
 /// The API secret, never printed.
 pub mod secret;
+/// `serve`: webhooks, timers and room checks.
+pub mod serve;
 /// The LiveKit API simulator.
 pub mod sim;
 /// The live inventory as a scenario file.
@@ -55,7 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cli.global.color,
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
-    logging::init(&cli.global, stderr_color);
+    let daemon = matches!(cli.command, Command::Serve(_));
+    logging::init(&cli.global, stderr_color, daemon);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -67,14 +70,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sweep(args) => {
             let config = Config::from_cli(global, &args.inventory, args.max_actions)?;
-            let options = commands::sweep::SweepOptions {
-                dry_run: args.dry_run,
-                metrics_file: args.metrics_file,
-                notify_url: args.notify_url,
-                notify_dry_run: args.notify_dry_run,
-                purge_zombies: args.purge_zombies,
-            };
-            commands::sweep::run(&config, &options).await
+            commands::sweep::run(&config, &(&args).into()).await
+        }
+        Command::Serve(args) => {
+            let sweep = &args.sweep;
+            let config = Config::from_cli(global, &sweep.inventory, sweep.max_actions)?;
+            commands::serve::run(config, sweep.into(), serve::ServeOptions::from(&args)).await
         }
         Command::Rooms(args) => {
             commands::views::run(&Config::from_cli(global, &args, None)?, ViewKind::Rooms).await

@@ -5,13 +5,13 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::{GlobalArgs, LogFormat};
 
 /// Sets up the stderr logger: `RUST_LOG` if set, else from `-v` / `-q` (text: warnings by
-/// default; JSON: also one event per action).
-pub fn init(global: &GlobalArgs, color: bool) {
+/// default; JSON, or a `daemon` such as `serve`: also one event per action).
+pub fn init(global: &GlobalArgs, color: bool, daemon: bool) {
     let level = match (global.verbose, global.quiet) {
         (_, 2..) => "off",
         (_, 1) => "error",
         // A log pipeline wants one event per action; a person has the report already.
-        (0, 0) if global.log_format == LogFormat::Json => "lk_reaper=info,warn",
+        (0, 0) if daemon || global.log_format == LogFormat::Json => "lk_reaper=info,warn",
         (0, 0) => "warn",
         (1, 0) => "lk_reaper=info,warn",
         (2, 0) => "lk_reaper=debug,info",

@@ -45,6 +45,8 @@ mod netns;
 mod official_client;
 #[path = "real_livekit/recording.rs"]
 mod recording;
+#[path = "real_livekit/serve.rs"]
+mod serve;
 #[path = "real_livekit/sweep.rs"]
 mod sweep;
 #[path = "real_livekit/token.rs"]

@@ -53,6 +53,7 @@ pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
             listen,
             latency: None,
             tls: None,
+            webhook_urls: Vec::new(),
         },
     )
     .await

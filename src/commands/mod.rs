@@ -2,6 +2,7 @@
 
 pub mod demo;
 mod observe;
+pub mod serve;
 pub mod snapshot;
 pub mod sweep;
 pub mod views;

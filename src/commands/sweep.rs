@@ -1,13 +1,14 @@
 //! `lk-reaper sweep`: observe, plan, act (unless a dry run), report.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cluster::PURGED_RECORDS;
 use crate::config::Config;
 use crate::error::usage;
 use crate::execute::{self, ActionResult, Outcome};
 use crate::exit_code::ExitCode;
+use crate::inventory::Inventory;
 use crate::notify;
 use crate::plan::Plan;
 use crate::policy::Action;
@@ -28,11 +29,23 @@ pub struct SweepOptions {
     pub purge_zombies: bool,
 }
 
+impl From<&crate::cli::SweepArgs> for SweepOptions {
+    fn from(args: &crate::cli::SweepArgs) -> Self {
+        Self {
+            dry_run: args.dry_run,
+            metrics_file: args.metrics_file.clone(),
+            notify_url: args.notify_url.clone(),
+            notify_dry_run: args.notify_dry_run,
+            purge_zombies: args.purge_zombies,
+        }
+    }
+}
+
 impl SweepOptions {
     /// Refuses, before any call, what could only fail after the sweep has acted: a
     /// notification URL that is not http(s) (never echoed: webhook URLs are secrets), a
     /// metrics file in a folder that does not exist.
-    fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(url) = &self.notify_url {
             let parsed = reqwest::Url::parse(url).ok();
             if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
@@ -56,6 +69,14 @@ impl SweepOptions {
 
 /// Runs one sweep and returns its report.
 pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
+    Ok(sweep_with_inventory(config, options).await?.0)
+}
+
+/// Runs one sweep and returns its report and the inventory it judged.
+pub async fn sweep_with_inventory(
+    config: &Config,
+    options: &SweepOptions,
+) -> anyhow::Result<(Report, Inventory)> {
     if options.purge_zombies && config.redis_url.is_none() {
         return Err(usage(
             "--purge-zombies needs --redis-url (or LK_REAPER_REDIS_URL, or redis_url in the config file): zombie rooms are found and purged in LiveKit's Redis",
@@ -110,7 +131,7 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
     {
         log_action(finding, result);
     }
-    Ok(Report {
+    let report = Report {
         dry_run: options.dry_run,
         now: seen.inventory.taken_at,
         rooms_scanned: seen.inventory.rooms.len(),
@@ -120,7 +141,8 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
         refused,
         rooms_unjudged,
         nothing_judged: seen.nothing_judged,
-    })
+    };
+    Ok((report, seen.inventory))
 }
 
 /// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
@@ -152,35 +174,47 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
     options.validate()?;
     let started = Instant::now();
     let outcome = sweep(config, options).await;
-    if let Some(path) = &options.metrics_file {
-        let metrics = RunMetrics {
-            report: outcome.as_ref().ok(),
-            duration: started.elapsed(),
-            finished_at: SystemTime::now(),
-        };
-        let text = metrics.render(metrics::previous_success(path));
-        // 0644: node_exporter runs as another user.
-        if let Err(err) = crate::files::write_atomically(path, &text, 0o644) {
-            tracing::warn!("{err:#}");
-        }
-    }
+    write_metrics_file(options, outcome.as_ref().ok(), started.elapsed());
     let report = outcome?;
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;
+    notify_if_wanted(config, options, &report).await;
+    Ok(report.exit_code(config.exit_code))
+}
+
+/// `--metrics-file`: (re)writes it for a finished sweep; `None` for one that could not
+/// take the inventory. A write error is a warning.
+pub fn write_metrics_file(options: &SweepOptions, report: Option<&Report>, took: Duration) {
+    let Some(path) = &options.metrics_file else {
+        return;
+    };
+    let metrics = RunMetrics {
+        report,
+        duration: took,
+        finished_at: SystemTime::now(),
+    };
+    let text = metrics.render(metrics::previous_success(path));
+    // 0644: node_exporter runs as another user.
+    if let Err(err) = crate::files::write_atomically(path, &text, 0o644) {
+        tracing::warn!("{err:#}");
+    }
+}
+
+/// `--notify-url`: posts the summary when there is something to say. A failure is a warning.
+pub async fn notify_if_wanted(config: &Config, options: &SweepOptions, report: &Report) {
     if let Some(url) = &options.notify_url
         && (!report.dry_run || options.notify_dry_run)
-        && notify::worth_sending(&report)
-        && let Err(err) = notify::send(url, &config.connection.endpoint.to_string(), &report).await
+        && notify::worth_sending(report)
+        && let Err(err) = notify::send(url, &config.connection.endpoint.to_string(), report).await
     {
         tracing::warn!("{err:#}");
     }
-    Ok(report.exit_code(config.exit_code))
 }
 
 /// One structured log event per action taken, with the same fields whatever its result
 /// (a failure at warn level), so a log query by `result` finds every one.
-fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
+pub fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
     use crate::redact::line;
     let rules: Vec<&str> = finding.rules.iter().map(|r| r.as_str()).collect();
     macro_rules! event {

@@ -280,6 +280,30 @@ impl Client {
         Answer::read(response, &self.route.endpoint().to_string(), classify).await
     }
 
+    /// ListEgress with `active = true` for one room (`""`: every room), to the last page.
+    pub async fn list_active_egress_of(
+        &self,
+        room_name: &str,
+    ) -> Result<Vec<wire::Egress>, ApiError> {
+        let mut items = Vec::new();
+        let mut pages = Pages::default();
+        let mut page_token = None;
+        loop {
+            let request = proto::ListEgressRequest {
+                active: true,
+                room_name: room_name.to_owned(),
+                page_token,
+                ..Default::default()
+            };
+            let response: wire::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
+            page_token = pages.next(response.items.len(), response.next_page_token)?;
+            items.extend(response.items);
+            if page_token.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     fn not_livekit(&self, status: u16, body: &[u8]) -> ApiError {
         ApiError::NotLiveKit {
             url: self.route.endpoint().to_string(),
@@ -363,22 +387,7 @@ impl LiveKit for Client {
     }
 
     async fn list_active_egress(&self) -> Result<Vec<wire::Egress>, ApiError> {
-        let mut items = Vec::new();
-        let mut pages = Pages::default();
-        let mut page_token = None;
-        loop {
-            let request = proto::ListEgressRequest {
-                active: true,
-                page_token,
-                ..Default::default()
-            };
-            let response: wire::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
-            page_token = pages.next(response.items.len(), response.next_page_token)?;
-            items.extend(response.items);
-            if page_token.is_none() {
-                return Ok(items);
-            }
-        }
+        self.list_active_egress_of("").await
     }
 
     async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError> {

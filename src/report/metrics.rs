@@ -29,6 +29,15 @@ impl RunMetrics<'_> {
     /// Renders the metrics; `previous_success` carries the last success over a failed run.
     pub fn render(&self, previous_success: Option<f64>) -> String {
         let mut registry = Registry::with_prefix("lk_reaper");
+        self.register(&mut registry, previous_success);
+        let mut text = String::new();
+        // Encoding into a String cannot fail.
+        let _ = encode(&mut text, &registry);
+        text
+    }
+
+    /// Adds the gauges to `registry` (`serve` adds its counters beside them).
+    pub fn register(&self, registry: &mut Registry, previous_success: Option<f64>) {
         let int = |registry: &mut Registry, name: &str, help: &str, value: i64| {
             let gauge = Gauge::<i64>::default();
             gauge.set(value);
@@ -41,19 +50,19 @@ impl RunMetrics<'_> {
         };
         let now = unix_seconds(self.finished_at);
         float(
-            &mut registry,
+            registry,
             "duration_seconds",
             "Wall time of the last run",
             self.duration.as_secs_f64(),
         );
         float(
-            &mut registry,
+            registry,
             "last_run_timestamp_seconds",
             "When the last run ended",
             now,
         );
         int(
-            &mut registry,
+            registry,
             "up",
             "1 if the last run could take the inventory and judge rooms",
             i64::from(self.report.is_some_and(|r| !r.nothing_judged)),
@@ -63,7 +72,7 @@ impl RunMetrics<'_> {
             .is_some_and(|r| r.summary().failed == 0 && !r.refused && !r.nothing_judged);
         if let Some(at) = if success { Some(now) } else { previous_success } {
             float(
-                &mut registry,
+                registry,
                 "last_success_timestamp_seconds",
                 "When a run last ended with no failed action",
                 at,
@@ -71,25 +80,25 @@ impl RunMetrics<'_> {
         }
         if let Some(report) = self.report {
             int(
-                &mut registry,
+                registry,
                 "dry_run",
                 "1 if the last run was a dry run",
                 i64::from(report.dry_run),
             );
             int(
-                &mut registry,
+                registry,
                 "rooms_scanned",
                 "Rooms listed by the last run",
                 report.rooms_scanned as i64,
             );
             int(
-                &mut registry,
+                registry,
                 "egresses_scanned",
                 "Active egresses listed by the last run",
                 report.egresses_scanned as i64,
             );
             int(
-                &mut registry,
+                registry,
                 "rooms_unjudged",
                 "Rooms in scope that the last run could not judge (participants not listed, impossible creation time)",
                 report.rooms_unjudged as i64,
@@ -105,10 +114,6 @@ impl RunMetrics<'_> {
                 by_result(report),
             );
         }
-        let mut text = String::new();
-        // Encoding into a String cannot fail.
-        let _ = encode(&mut text, &registry);
-        text
     }
 }
 

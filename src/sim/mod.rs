@@ -23,6 +23,8 @@ mod server;
 mod state;
 /// Twirp methods, content types and errors.
 pub mod twirp;
+/// Signed webhooks, posted as LiveKit posts them.
+pub mod webhooks;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -55,6 +57,8 @@ pub struct SimOptions {
     pub latency: Option<Duration>,
     /// Certificate chain and key (PEM) to serve TLS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where to post signed webhooks of every change (none: no webhooks).
+    pub webhook_urls: Vec<String>,
 }
 
 /// A running simulator; it stops on [`Simulator::shutdown`] or when dropped.
@@ -77,6 +81,11 @@ impl Simulator {
                 opts.listen
             )));
         }
+        if let Some(url) = opts.webhook_urls.iter().find(|u| !webhooks::is_loopback(u)) {
+            return Err(usage(format!(
+                "--webhook-url {url}: the simulator posts to loopback only (http://127.0.0.1:PORT/...)"
+            )));
+        }
         if let Some(latency) = opts.latency {
             scenario.latency_ms = latency.as_millis() as u64;
         }
@@ -89,7 +98,11 @@ impl Simulator {
             .with_context(|| format!("could not listen on {}", opts.listen))?;
         let address = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let shared = Arc::new(server::Shared::new(&scenario));
+        let poster = (!opts.webhook_urls.is_empty()).then(|| {
+            let urls = opts.webhook_urls.clone();
+            webhooks::Poster::start(urls, scenario.key.clone(), scenario.secret.clone())
+        });
+        let shared = Arc::new(server::Shared::new(&scenario, poster));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, tls, Arc::clone(&shared), stopped));
         Ok(Simulator {
@@ -147,6 +160,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         latency: args.latency,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        webhook_urls: args.webhook_urls.clone(),
     };
     let simulator = Simulator::start(scenario, opts).await?;
     // Handlers first: a script may signal as soon as it has read the URL.
@@ -184,6 +198,7 @@ mod tests {
             listen: listen.parse().unwrap(),
             latency: Some(Duration::from_millis(5)),
             tls: None,
+            webhook_urls: Vec::new(),
         }
     }
 

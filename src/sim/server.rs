@@ -28,6 +28,7 @@ use super::handlers::{self, Failure};
 use super::scenario::{FaultSpec, Scenario};
 use super::state::World;
 use super::twirp::{Encoding, Method, TwirpError};
+use super::webhooks::Poster;
 
 /// How long StopEgress waits for an egress worker that is not there (a zombie record, an
 /// unknown or ended egress) before the stored record decides the answer; DeleteRoom waits
@@ -49,11 +50,12 @@ pub struct Shared {
     calls: [AtomicU64; Method::ALL.len()],
     log: CallLog,
     latency: Duration,
+    webhooks: Option<Poster>,
 }
 
 impl Shared {
     /// Shared state for a (validated) scenario, its times taken from now.
-    pub fn new(scenario: &Scenario) -> Shared {
+    pub fn new(scenario: &Scenario, webhooks: Option<Poster>) -> Shared {
         let world = World::new(scenario, unix_nanos());
         let (key, secret) = world.credentials();
         Shared {
@@ -63,6 +65,7 @@ impl Shared {
             calls: Default::default(),
             log: CallLog::default(),
             latency: Duration::from_millis(scenario.latency_ms),
+            webhooks,
         }
     }
 
@@ -133,7 +136,19 @@ async fn serve_connection(tcp: TcpStream, tls: Option<TlsAcceptor>, shared: Arc<
 }
 
 async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
+    let response = route(shared, request).await;
+    let changes = handlers::lock(&shared.world).take_webhooks();
+    if let Some(poster) = &shared.webhooks {
+        poster.post(changes);
+    }
+    response
+}
+
+async fn route(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_owned();
+    if request.method() == hyper::Method::POST && path.starts_with("/_sim/") {
+        return control(shared, &path, request.uri().query().unwrap_or(""));
+    }
     if request.method() == hyper::Method::GET {
         match path.as_str() {
             // Serializing our own plain structs cannot fail.
@@ -296,6 +311,44 @@ fn unauthorized(message: String) -> Response<Body> {
 fn twirp_error(err: &TwirpError) -> Response<Body> {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     reply(status, "application/json", err.body())
+}
+
+/// `POST /_sim/{start_room,join,leave}?room=R&identity=I&kind=K`: what clients do to a
+/// server, for tests and benchmarks (no auth, like `/_sim/state`).
+fn control(shared: &Shared, path: &str, query: &str) -> Response<Body> {
+    let params: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+    let get = |name: &str| params.get(name).map_or("", String::as_str);
+    let now = unix_nanos();
+    let mut world = handlers::lock(&shared.world);
+    let done = match path {
+        "/_sim/start_room" => {
+            world.start_room(get("room"), now);
+            Ok(())
+        }
+        "/_sim/join" => {
+            let kind = serde_json::from_value(serde_json::Value::String(get("kind").to_owned()))
+                .unwrap_or(super::scenario::Kind::Standard);
+            let join = super::scenario::JoinSpec {
+                room: get("room").to_owned(),
+                identity: get("identity").to_owned(),
+                kind,
+                attributes: std::collections::BTreeMap::new(),
+            };
+            world.join(&join, now);
+            Ok(())
+        }
+        "/_sim/leave" => world
+            .remove_participant(get("room"), get("identity"))
+            .map_err(|e| e.body()),
+        _ => Err(b"unknown /_sim endpoint".to_vec()),
+    };
+    match done {
+        Ok(()) => json(b"{}".to_vec()),
+        Err(body) => reply(StatusCode::NOT_FOUND, "application/json", body),
+    }
 }
 
 fn json(body: Vec<u8>) -> Response<Body> {

@@ -49,6 +49,8 @@ pub struct World {
     egresses: BTreeMap<String, Egress>,
     egresses_by_room: HashMap<String, BTreeSet<String>>,
     events: Vec<(EventSpec, bool)>,
+    /// Webhook events of the changes so far, for the caller to take and post.
+    outbox: Vec<proto::WebhookEvent>,
     /// Stopped egresses whose worker is finishing the recording (ENDING), with the time it
     /// will have (Unix ns): `finish_due` completes them then.
     finishing: Vec<(i64, String)>,
@@ -119,6 +121,7 @@ impl World {
             egresses: BTreeMap::new(),
             egresses_by_room: HashMap::new(),
             events: scenario.events.iter().map(|e| (e.clone(), false)).collect(),
+            outbox: Vec::new(),
             finishing: Vec::new(),
         };
         for spec in &scenario.rooms {
@@ -226,12 +229,50 @@ impl World {
         let room = self
             .room_mut(room)
             .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, PARTICIPANT_NOT_FOUND))?;
-        let before = room.participants.len();
-        room.participants.retain(|p| p.identity != identity);
-        if room.participants.len() == before {
+        let Some(at) = room
+            .participants
+            .iter()
+            .position(|p| p.identity == identity)
+        else {
             return Err(TwirpError::new(TwirpCode::NotFound, PARTICIPANT_NOT_FOUND));
-        }
+        };
+        let left = room.participants.remove(at).info();
+        let room = room.info();
+        self.emit("participant_left", |e| {
+            e.room = Some(room);
+            e.participant = Some(left);
+        });
         Ok(())
+    }
+
+    /// Starts an empty room (a client or CreateRoom would), unless it exists.
+    pub fn start_room(&mut self, name: &str, now: i64) {
+        if self.rooms.contains_key(name) {
+            return;
+        }
+        let spec = RoomSpec {
+            name: name.to_owned(),
+            age_s: 0,
+            metadata: String::new(),
+            empty_timeout: 300,
+            departure_timeout: 20,
+            participants: Vec::new(),
+            node: super::scenario::NodeState::default(),
+        };
+        self.add_room(&spec, now);
+        let room = self.rooms.get(name).map(Room::info);
+        self.emit("room_started", |e| e.room = room);
+    }
+
+    /// The webhook events since the last call.
+    pub fn take_webhooks(&mut self) -> Vec<proto::WebhookEvent> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn emit(&mut self, event: &str, fill: impl FnOnce(&mut proto::WebhookEvent)) {
+        let mut webhook = super::webhooks::event(event);
+        fill(&mut webhook);
+        self.outbox.push(webhook);
     }
 
     /// UpdateRoomMetadata: returns the updated room.
@@ -265,9 +306,11 @@ impl World {
     /// DeleteRoom: the room closes, and every egress recording it ends with it (a zombie
     /// record has no worker to end it, so it stays).
     pub fn delete_room(&mut self, name: &str, now: i64) -> Result<(), TwirpError> {
-        self.rooms
+        let room = self
+            .rooms
             .remove(name)
             .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, ROOM_NOT_FOUND))?;
+        let mut finished = Vec::new();
         for id in self.egresses_by_room.get(name).into_iter().flatten() {
             let Some(egress) = self.egresses.get_mut(id) else {
                 continue;
@@ -281,7 +324,13 @@ impl World {
                 EgressStatus::Complete
             };
             egress.end(ended, now);
+            finished.push(egress.info());
         }
+        for info in finished {
+            self.emit("egress_ended", |e| e.egress_info = Some(info));
+        }
+        let room = room.info();
+        self.emit("room_finished", |e| e.room = Some(room));
         Ok(())
     }
 
@@ -358,15 +407,21 @@ impl World {
                 let ending_ns = (self.settings.egress_ending_ms as i64) * NS_PER_MS;
                 if ending_ns == 0 {
                     egress.end(EgressStatus::Complete, now);
+                    let ended = egress.info();
+                    self.emit("egress_ended", |e| e.egress_info = Some(ended));
                 } else {
                     self.finishing.push((now + ending_ns, egress_id.to_owned()));
+                    let updated = reply.clone();
+                    self.emit("egress_updated", |e| e.egress_info = Some(updated));
                 }
                 StopOutcome::Stopped(Box::new(reply))
             }
             (false, EgressStatus::Starting) => {
                 STOP_REASON.clone_into(&mut egress.details);
                 egress.end(EgressStatus::Aborted, now);
-                StopOutcome::Stopped(Box::new(egress.info()))
+                let info = egress.info();
+                self.emit("egress_ended", |e| e.egress_info = Some(info.clone()));
+                StopOutcome::Stopped(Box::new(info))
             }
             // The worker is still finishing the recording: it answers with the record.
             (false, EgressStatus::Ending)
@@ -390,6 +445,7 @@ impl World {
     /// Completes the stopped recordings whose worker has finished by `now`.
     pub fn finish_due(&mut self, now: i64) {
         let egresses = &mut self.egresses;
+        let mut ended = Vec::new();
         self.finishing.retain(|(at, id)| {
             if *at > now {
                 return true;
@@ -398,9 +454,13 @@ impl World {
                 && egress.status == EgressStatus::Ending
             {
                 egress.end(EgressStatus::Complete, *at);
+                ended.push(egress.info());
             }
             false
         });
+        for info in ended {
+            self.emit("egress_ended", |e| e.egress_info = Some(info));
+        }
     }
 
     /// Applies the scripted events due after the `call`-th call of `method`.
@@ -426,12 +486,15 @@ impl World {
                 // CreateRoom of an existing room returns it unchanged, as in LiveKit.
                 if self.room(&spec.name).is_none() {
                     self.add_room(spec, now);
+                    let room = self.room(&spec.name).map(Room::info);
+                    self.emit("room_started", |e| e.room = room);
                 }
             }
         }
     }
 
-    fn join(&mut self, join: &JoinSpec, now: i64) {
+    /// A participant joins (replacing one with the same identity), as a client would.
+    pub fn join(&mut self, join: &JoinSpec, now: i64) {
         let Some(room) = self.room_mut(&join.room) else {
             return;
         };
@@ -447,8 +510,14 @@ impl World {
             tracks: 0,
             attributes: join.attributes.clone(),
         };
-        room.participants
-            .push(Participant::new(&join.room, &spec, now));
+        let joined = Participant::new(&join.room, &spec, now);
+        let info = joined.info();
+        room.participants.push(joined);
+        let room = room.info();
+        self.emit("participant_joined", |e| {
+            e.room = Some(room);
+            e.participant = Some(info);
+        });
     }
 
     /// The current state in the scenario format: ages relative to `now`, current statuses,

@@ -52,7 +52,7 @@ fn section(roff: &mut Roff, title: &str, paragraphs: &[(&str, &str)]) {
 
 fn examples(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
-    let examples: [(&str, &str); 9] = [
+    let examples: [(&str, &str); 10] = [
         (
             "See what a sweep would do, without changing anything:",
             "lk-reaper sweep --dry-run",
@@ -85,6 +85,10 @@ fn examples(roff: &mut Roff) {
             "Rehearse a policy on a copy of production:",
             "lk-reaper snapshot -f prod.json; lk-reaper simulate --scenario prod.json --listen 127.0.0.1:7881",
         ),
+        (
+            "Act on LiveKit webhooks within the grace, sweeping everything every 5 minutes (webhook: {api_key, urls: [http://HOST:8089/webhook]} in LiveKit's config):",
+            "lk-reaper serve --listen 0.0.0.0:8089 --sweep-every 5m",
+        ),
         ("Try it with no server at all:", "lk-reaper demo"),
     ];
     for (what, command) in examples {
@@ -94,7 +98,7 @@ fn examples(roff: &mut Roff) {
             .control("RE", []);
     }
     roff.control("PP", []).text([roman(
-        "README.md has full systemd (LoadCredential=), Kubernetes CronJob and CI recipes.",
+        "README.md has full systemd (LoadCredential=), Kubernetes CronJob, serve Deployment and CI recipes.",
     )]);
 }
 
@@ -201,6 +205,10 @@ fn main_page() -> String {
                 "Project of the lk CLI whose url, key and secret to use.",
             ),
             ("LK_REAPER_CONFIG", "TOML policy file."),
+            (
+                "LK_REAPER_LISTEN",
+                "Address serve listens on for webhooks, /healthz and /metrics.",
+            ),
             (
                 "LK_REAPER_NOTIFY_URL",
                 "Webhook that receives a summary after a real sweep.",

@@ -10,6 +10,7 @@ mod invariants;
 mod operator;
 mod reaper;
 mod redis;
+mod serve;
 mod sick;
 mod sim;
 mod sip;

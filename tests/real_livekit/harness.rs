@@ -161,6 +161,16 @@ impl LiveKit {
 
     /// Starts Redis (if asked) and the server in a new namespace and waits until it answers.
     pub async fn start(options: Options) -> Result<Self> {
+        Self::start_posting_webhooks(options, None).await
+    }
+
+    /// Like `start`, with `webhook: {api_key: devkey, urls: [http://NS_ADDR:PORT/webhook]}`
+    /// in the server's config when `webhook_port` is given (the receiver runs in the
+    /// namespace, on the namespace's address).
+    pub async fn start_posting_webhooks(
+        options: Options,
+        webhook_port: Option<u16>,
+    ) -> Result<Self> {
         let ns = Netns::create()?;
         let logs = tempfile::Builder::new()
             .prefix("lk-reaper-real-")
@@ -177,7 +187,12 @@ impl LiveKit {
             )
             .await?;
         }
-        let config = server_config(&ns, options.redis);
+        let mut config = server_config(&ns, options.redis);
+        if let Some(port) = webhook_port {
+            let url = format!("http://{}:{port}/webhook", ns.addr);
+            let key = token::API_KEY;
+            config = format!("{config}webhook:\n  api_key: {key}\n  urls:\n    - {url}\n");
+        }
         let log = File::create(logs.path().join("server.log"))?;
         let server = ns
             .command(bin_dir().join("server").to_str().context("server path")?)

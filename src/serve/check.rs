@@ -1,0 +1,221 @@
+//! A room check: the sweep pipeline (inventory -> evaluate -> plan -> execute) scoped to
+//! one room, with the same re-checks and results.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::execute::{self, ActionResult, Outcome};
+use crate::inventory::{self, Inventory};
+use crate::livekit::{ApiError, Client, LiveKit, proto, wire};
+use crate::plan::Plan;
+use crate::policy::{self, Finding};
+
+use super::metrics::Metrics;
+use super::scheduler::Cause;
+
+/// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
+/// `room_name=room`; actions go to the server unchanged.
+struct OneRoom<'a> {
+    client: &'a Client,
+    room: &'a str,
+}
+
+impl LiveKit for OneRoom<'_> {
+    async fn list_rooms(&self, names: &[String]) -> Result<Vec<wire::Room>, ApiError> {
+        let wanted = if names.is_empty() {
+            vec![self.room.to_owned()]
+        } else {
+            names.to_vec()
+        };
+        let mut rooms = self.client.list_rooms(&wanted).await?;
+        // A server that ignored the filter must not widen the check.
+        rooms.retain(|r| wanted.contains(&r.name));
+        Ok(rooms)
+    }
+
+    async fn list_participants(&self, room: &str) -> Result<Vec<proto::ParticipantInfo>, ApiError> {
+        self.client.list_participants(room).await
+    }
+
+    async fn list_active_egress(&self) -> Result<Vec<wire::Egress>, ApiError> {
+        let mut items = self.client.list_active_egress_of(self.room).await?;
+        items.retain(|e| e.room_name == self.room);
+        Ok(items)
+    }
+
+    async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError> {
+        self.client.stop_egress(egress_id).await
+    }
+
+    async fn delete_room(&self, room: &str) -> Result<(), ApiError> {
+        self.client.delete_room(room).await
+    }
+}
+
+/// `--max-actions-per-minute`: event-driven checks together act at most this often in any
+/// 60 seconds; a check whose plan does not fit is refused whole.
+#[derive(Debug)]
+pub struct Breaker {
+    limit: usize,
+    taken: VecDeque<Instant>,
+}
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl Breaker {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            taken: VecDeque::new(),
+        }
+    }
+
+    /// Takes `n` actions from the last minute's budget, or none if they do not all fit.
+    pub fn admit(&mut self, n: usize, now: Instant) -> bool {
+        while self.taken.front().is_some_and(|&t| now - t >= WINDOW) {
+            self.taken.pop_front();
+        }
+        if self.taken.len() + n > self.limit {
+            return false;
+        }
+        self.taken.extend(std::iter::repeat_n(now, n));
+        true
+    }
+}
+
+/// What room checks share: one client (so they share its concurrency), the policy, the
+/// breaker and the counters.
+pub struct Checker {
+    pub client: Client,
+    pub config: Config,
+    pub dry_run: bool,
+    pub breaker: Mutex<Breaker>,
+    pub metrics: Metrics,
+}
+
+impl Checker {
+    /// Checks one room and acts on what it finds. Returns the inventory it judged (for the
+    /// room's next deadlines), or `None` when it could not take it.
+    pub async fn check(&self, room: &str, cause: Cause) -> Option<Inventory> {
+        self.metrics.check_run(cause.trigger);
+        let deadline = Instant::now() + self.config.run.timeout;
+        match self.check_until(room, cause, deadline).await {
+            Ok(inventory) => Some(inventory),
+            Err(err) => {
+                tracing::warn!(
+                    room = %crate::redact::line(room),
+                    trigger = cause.trigger,
+                    "check failed: {err:#}"
+                );
+                None
+            }
+        }
+    }
+
+    async fn check_until(
+        &self,
+        room: &str,
+        cause: Cause,
+        deadline: Instant,
+    ) -> anyhow::Result<Inventory> {
+        let policy = &self.config.policy;
+        let started = chrono::Utc::now();
+        let scoped = OneRoom {
+            client: &self.client,
+            room,
+        };
+        let fetch = inventory::fetch(
+            &scoped,
+            1,
+            |r: &inventory::Room| policy.needs_participants(r, started),
+            |_: usize, _: usize| {},
+        );
+        let inventory = tokio::time::timeout_at(deadline, fetch)
+            .await
+            .ok()
+            .context("the check's deadline (--timeout) passed before its inventory")??;
+        let findings = policy::evaluate(policy, &inventory, chrono::Utc::now()).findings;
+        // Zombie rooms need LiveKit's Redis: full sweeps find and purge them.
+        let plan = Plan::from_findings(&findings, false);
+        if plan.actions() == 0 {
+            return Ok(inventory);
+        }
+        let results = if self.dry_run {
+            planned(&findings)
+        } else if !self.admit(plan.actions()) {
+            tracing::warn!(
+                room = %crate::redact::line(room),
+                actions = plan.actions(),
+                trigger = cause.trigger,
+                "refused by --max-actions-per-minute: nothing was done; the next full sweep judges this room again"
+            );
+            self.metrics.refused(plan.actions());
+            planned(&findings)
+        } else {
+            let humans = &policy.humans;
+            let concurrency = self.config.run.concurrency;
+            let no_purge = None::<&crate::cluster::Store>;
+            execute::execute(
+                &self.client,
+                no_purge,
+                &plan,
+                &findings,
+                humans,
+                concurrency,
+                deadline,
+            )
+            .await
+        };
+        self.report(&findings, &results, cause);
+        Ok(inventory)
+    }
+
+    fn admit(&self, actions: usize) -> bool {
+        let mut breaker = self
+            .breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        breaker.admit(actions, Instant::now())
+    }
+
+    /// One log event per action, and the counters.
+    fn report(&self, findings: &[Finding], results: &[ActionResult], cause: Cause) {
+        let now = SystemTime::now();
+        for (finding, result) in findings.iter().zip(results) {
+            crate::commands::sweep::log_action(finding, result);
+            let waited = now.duration_since(cause.since).unwrap_or_default();
+            self.metrics.action(
+                result.outcome,
+                (result.outcome == Outcome::Done).then_some(waited),
+            );
+        }
+    }
+}
+
+fn planned(findings: &[Finding]) -> Vec<ActionResult> {
+    vec![ActionResult::of(Outcome::Planned); findings.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_breaker_refuses_a_burst_and_refills_after_a_minute() {
+        let mut b = Breaker::new(5);
+        let t0 = Instant::now();
+        assert!(b.admit(3, t0));
+        assert!(!b.admit(3, t0 + Duration::from_secs(10)), "3 + 3 > 5");
+        assert!(b.admit(2, t0 + Duration::from_secs(20)));
+        assert!(!b.admit(1, t0 + Duration::from_secs(59)));
+        assert!(
+            b.admit(3, t0 + Duration::from_secs(60)),
+            "the first 3 left the window"
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! `serve`: webhooks schedule room checks; full sweeps catch what webhooks missed.
+//!
+//! Stateless by design: the timers live in memory only, and what a restart loses the
+//! start-up sweep finds again.
+
+/// A room check: the sweep pipeline scoped to one room; the per-minute breaker.
+pub mod check;
+/// `/webhook`, `/healthz`, `/metrics`.
+pub mod http;
+/// Counters and the exposition.
+pub mod metrics;
+/// Per room one pending grace check (the newest event's) and one age deadline (the earliest).
+pub mod scheduler;
+/// When a rule could first fire, from an event or an inventory.
+pub mod triggers;
+/// Verifying webhooks; dropping duplicates and stale ones.
+pub mod webhook;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use futures::StreamExt;
+use futures::future::LocalBoxFuture;
+use futures::stream::FuturesUnordered;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::cli::ServeArgs;
+use crate::commands::sweep::{self, SweepOptions};
+use crate::config::Config;
+use crate::inventory::Inventory;
+use crate::livekit::{CallLimits, Client};
+use crate::report::Report;
+
+use check::{Breaker, Checker};
+use http::{App, Health};
+use scheduler::{Cause, Timers};
+
+/// How long in-flight checks and a running sweep get to finish after SIGTERM.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// A check due while the same room's check still runs waits this long.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
+
+/// Options only `serve` has.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub webhook_path: String,
+    pub sweep_every: Duration,
+    pub max_actions_per_minute: usize,
+}
+
+impl From<&ServeArgs> for ServeOptions {
+    fn from(args: &ServeArgs) -> Self {
+        Self {
+            listen: args.listen,
+            webhook_path: args.webhook_path.clone(),
+            sweep_every: args.sweep_every,
+            max_actions_per_minute: args.max_actions_per_minute,
+        }
+    }
+}
+
+/// What a finished task reports to the loop.
+enum Done {
+    Sweep(anyhow::Result<(Report, Inventory)>, Duration),
+    Check(String, Option<Inventory>),
+}
+
+/// Serves until `stop` resolves, then stops accepting, lets in-flight work finish (at most
+/// [`SHUTDOWN_GRACE`]) and returns. `ready` gets the bound address.
+pub async fn serve(
+    mut config: Config,
+    sweep_options: SweepOptions,
+    options: ServeOptions,
+    ready: impl FnOnce(SocketAddr) -> anyhow::Result<()>,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    config.run.progress = false;
+    let client = Client::new(
+        config.connection.endpoint.clone(),
+        config.connection.credentials.clone(),
+        CallLimits {
+            request_timeout: config.run.request_timeout,
+            concurrency: config.run.concurrency,
+            attempts: 3,
+            deadline: None,
+        },
+    )?;
+    let metrics = metrics::Metrics::default();
+    let timers = Timers::default();
+    let app = Arc::new(App {
+        inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
+        timers: timers.clone(),
+        policy: config.policy.clone(),
+        metrics: metrics.clone(),
+        health: Health::new(options.sweep_every),
+    });
+    let checker = Arc::new(Checker {
+        client,
+        config: config.clone(),
+        dry_run: sweep_options.dry_run,
+        breaker: Mutex::new(Breaker::new(options.max_actions_per_minute)),
+        metrics,
+    });
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", options.listen))?;
+    ready(listener.local_addr()?)?;
+    let (quit, quitting) = tokio::sync::watch::channel(false);
+    let router = http::router(Arc::clone(&app), &options.webhook_path);
+    let mut stopped = quitting.clone();
+    let http = tokio::spawn(
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|q| *q).await;
+            })
+            .into_future(),
+    );
+    let mut work = Work {
+        config: Arc::new(config),
+        sweep_options: Arc::new(sweep_options),
+        every: options.sweep_every,
+        app,
+        checker,
+        tasks: FuturesUnordered::new(),
+        running: HashSet::new(),
+        sweeping: false,
+    };
+    work.run(stop).await;
+    quit.send_replace(true);
+    tracing::info!("stopping: no new checks; waiting for in-flight actions");
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, work.drain()).await;
+    if drained.is_err() {
+        tracing::warn!(
+            "in-flight work did not finish within {}s; the next start-up sweep catches up",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+    Ok(())
+}
+
+/// The loop's state: what runs, what is due next.
+struct Work {
+    config: Arc<Config>,
+    sweep_options: Arc<SweepOptions>,
+    every: Duration,
+    app: Arc<App>,
+    checker: Arc<Checker>,
+    // One task, no spawning: checks and sweeps interleave at their API calls, all bounded
+    // by the clients' concurrency.
+    tasks: FuturesUnordered<LocalBoxFuture<'static, Done>>,
+    /// Rooms whose check is in flight.
+    running: HashSet<String>,
+    sweeping: bool,
+}
+
+impl Work {
+    async fn run(&mut self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut sweeps = tokio::time::interval(self.every);
+        sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let timers = self.app.timers.clone();
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = sweeps.tick() => self.start_sweep(),
+                due = timers.due() => {
+                    for (room, cause) in due {
+                        self.start_check(room, cause);
+                    }
+                }
+                Some(done) = self.tasks.next(), if !self.tasks.is_empty() => self.finished(done),
+            }
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(done) = self.tasks.next().await {
+            self.finished(done);
+        }
+    }
+
+    fn start_sweep(&mut self) {
+        if self.sweeping {
+            tracing::warn!("the previous full sweep is still running; this one is skipped");
+            return;
+        }
+        self.sweeping = true;
+        let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
+        self.tasks.push(Box::pin(async move {
+            let started = Instant::now();
+            let result = sweep::sweep_with_inventory(&config, &options).await;
+            Done::Sweep(result, started.elapsed())
+        }));
+    }
+
+    fn start_check(&mut self, room: String, cause: Cause) {
+        if self.running.contains(&room) {
+            self.app
+                .timers
+                .schedule(&room, Instant::now() + BUSY_RETRY, cause);
+            return;
+        }
+        self.running.insert(room.clone());
+        let checker = Arc::clone(&self.checker);
+        self.tasks.push(Box::pin(async move {
+            let inventory = checker.check(&room, cause).await;
+            Done::Check(room, inventory)
+        }));
+    }
+
+    fn finished(&mut self, done: Done) {
+        let now = SystemTime::now();
+        match done {
+            Done::Sweep(result, took) => {
+                self.sweeping = false;
+                self.sweep_finished(result, took, now);
+            }
+            Done::Check(room, inventory) => {
+                self.running.remove(&room);
+                // The room's next age deadline, whenever it is: the check's earlier one
+                // replaced it in the timers.
+                if let Some(inventory) = inventory {
+                    let far = now + Duration::from_secs(10 * 365 * 86_400);
+                    self.schedule_deadlines(&inventory, now, far);
+                }
+            }
+        }
+    }
+
+    fn sweep_finished(
+        &mut self,
+        result: anyhow::Result<(Report, Inventory)>,
+        took: Duration,
+        now: SystemTime,
+    ) {
+        let metrics = &self.checker.metrics;
+        match result {
+            Ok((report, inventory)) => {
+                self.app.health.sweep_ok();
+                metrics.sweep_done(Some(&report), took);
+                sweep::write_metrics_file(&self.sweep_options, Some(&report), took);
+                tracing::info!(
+                    rooms = report.rooms_scanned,
+                    egresses = report.egresses_scanned,
+                    pending_checks = self.app.timers.len(),
+                    "full sweep: {}",
+                    report.headline()
+                );
+                self.schedule_deadlines(&inventory, now, now + self.every);
+                let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
+                tokio::spawn(async move {
+                    sweep::notify_if_wanted(&config, &options, &report).await;
+                });
+            }
+            Err(err) => {
+                metrics.sweep_done(None, took);
+                sweep::write_metrics_file(&self.sweep_options, None, took);
+                tracing::error!("full sweep failed: {err:#}");
+            }
+        }
+    }
+
+    fn schedule_deadlines(&self, inventory: &Inventory, now: SystemTime, until: SystemTime) {
+        let policy = &self.config.policy;
+        for (room, at, cause) in triggers::age_deadlines(policy, inventory, now, until) {
+            self.app.timers.schedule_at(&room, at, cause);
+        }
+    }
+}

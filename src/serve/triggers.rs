@@ -1,0 +1,349 @@
+//! When a rule could first fire: from a webhook event, or from what a sweep or a check saw.
+//! Pure: the caller passes the time.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use crate::cli::HumanlessMode;
+use crate::inventory::{Inventory, Participant};
+use crate::livekit::proto;
+use crate::policy::{InScope, Policy, Rules};
+
+use super::scheduler::Cause;
+
+/// What an event asks of the timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Check `room` at `at`.
+    Check {
+        room: String,
+        at: SystemTime,
+        cause: Cause,
+    },
+    /// The room finished: drop its pending check.
+    Cancel { room: String },
+}
+
+/// The effects of one verified event received at `now`.
+pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -> Vec<Effect> {
+    let room = event.room.as_ref();
+    let name = room.map_or_else(
+        || {
+            event
+                .egress_info
+                .as_ref()
+                .map_or("", |e| e.room_name.as_str())
+        },
+        |r| r.name.as_str(),
+    );
+    // A web egress has no room to check: full sweeps judge it.
+    if name.is_empty() || policy.scope.classify(name) != InScope::Yes {
+        return Vec::new();
+    }
+    let rules = policy
+        .resolve(name, room.map_or("", |r| r.metadata.as_str()))
+        .rules;
+    let trigger: &'static str = match event.event.as_str() {
+        "room_finished" => {
+            return vec![Effect::Cancel {
+                room: name.to_owned(),
+            }];
+        }
+        "participant_joined"
+            if event
+                .participant
+                .as_ref()
+                .is_some_and(|p| is_human(p, policy, &rules, now)) =>
+        {
+            // A human joining cannot make a room humanless.
+            return Vec::new();
+        }
+        "participant_left" => "participant_left",
+        "participant_connection_aborted" => "participant_connection_aborted",
+        "participant_joined" => "participant_joined",
+        "room_started" => "room_started",
+        "egress_started" => "egress_started",
+        _ => return Vec::new(),
+    };
+    if rules.exempt {
+        return Vec::new();
+    }
+    let since = seconds(event.created_at).unwrap_or(now);
+    let check = |at: SystemTime, cause: Cause| Effect::Check {
+        room: name.to_owned(),
+        at,
+        cause,
+    };
+    let mut effects = Vec::new();
+    if rules.humanless != HumanlessMode::Off {
+        effects.push(check(now + rules.humanless_grace, Cause { trigger, since }));
+    }
+    if let (Some(room), Some(max)) = (
+        room.filter(|_| trigger == "room_started"),
+        rules.max_room_age,
+    ) {
+        let created = millis(room.creation_time_ms).or_else(|| seconds(room.creation_time));
+        let at = created.unwrap_or(since) + max;
+        effects.push(check(at, deadline("max_room_age", at)));
+    }
+    if let (Some(egress), Some(max)) = (
+        event
+            .egress_info
+            .as_ref()
+            .filter(|_| trigger == "egress_started"),
+        rules.max_egress_age,
+    ) {
+        let started = nanos(egress.started_at).unwrap_or(since);
+        let at = started + max;
+        effects.push(check(at, deadline("max_egress_age", at)));
+    }
+    effects
+}
+
+/// The age deadlines (`max_room_age`, `max_egress_age`) of every room and running egress
+/// in `inventory` that fall after `now` and no later than `until`, one per room (the
+/// earliest). A full sweep schedules those before the next sweep; a check, its room's next.
+pub fn age_deadlines(
+    policy: &Policy,
+    inventory: &Inventory,
+    now: SystemTime,
+    until: SystemTime,
+) -> Vec<(String, SystemTime, Cause)> {
+    let mut candidates: Vec<(&str, SystemTime, &'static str)> = Vec::new();
+    let mut metadata: HashMap<&str, &str> = HashMap::new();
+    for room in &inventory.rooms {
+        metadata.insert(&room.name, &room.metadata);
+        if let Some(max) = rules_of(policy, &room.name, &room.metadata).and_then(|r| r.max_room_age)
+            && let Some(created) = millis(room.created_ms)
+        {
+            candidates.push((&room.name, created + max, "max_room_age"));
+        }
+    }
+    for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
+        let room = egress.room_name.as_str();
+        let meta = metadata.get(room).copied().unwrap_or("");
+        if !room.is_empty()
+            && let Some(max) = rules_of(policy, room, meta).and_then(|r| r.max_egress_age)
+            && let Some(started) = nanos(egress.started_ns)
+        {
+            candidates.push((room, started + max, "max_egress_age"));
+        }
+    }
+    let mut earliest: HashMap<&str, (SystemTime, &'static str)> = HashMap::new();
+    for (room, at, rule) in candidates {
+        if at <= now || at > until {
+            continue;
+        }
+        let slot = earliest.entry(room).or_insert((at, rule));
+        if at < slot.0 {
+            *slot = (at, rule);
+        }
+    }
+    earliest
+        .into_iter()
+        .map(|(room, (at, rule))| (room.to_owned(), at, deadline(rule, at)))
+        .collect()
+}
+
+fn rules_of(policy: &Policy, room: &str, metadata: &str) -> Option<Rules> {
+    if policy.scope.classify(room) != InScope::Yes {
+        return None;
+    }
+    Some(policy.resolve(room, metadata).rules).filter(|r| !r.exempt)
+}
+
+fn deadline(rule: &'static str, at: SystemTime) -> Cause {
+    Cause {
+        trigger: rule,
+        since: at,
+    }
+}
+
+fn is_human(p: &proto::ParticipantInfo, policy: &Policy, rules: &Rules, now: SystemTime) -> bool {
+    let now_ms = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    policy
+        .humans
+        .at(rules.sip_ring_limit, now_ms)
+        .is_human(&Participant::from(p))
+}
+
+fn seconds(s: i64) -> Option<SystemTime> {
+    (s > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(s as u64))
+}
+
+fn millis(ms: i64) -> Option<SystemTime> {
+    (ms > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64))
+}
+
+fn nanos(ns: i64) -> Option<SystemTime> {
+    (ns > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_nanos(ns as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Egress, EgressKind, Participants, Room};
+    use crate::policy::Rules;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    fn policy(max_room_age: Option<Duration>, max_egress_age: Option<Duration>) -> Policy {
+        Policy {
+            defaults: Rules {
+                max_room_age,
+                max_egress_age,
+                ..Rules::default()
+            },
+            ..Policy::default()
+        }
+    }
+
+    fn event(kind: &str, room: &str, created_at: i64) -> proto::WebhookEvent {
+        proto::WebhookEvent {
+            event: kind.into(),
+            id: "EV_1".into(),
+            created_at,
+            room: Some(proto::Room {
+                name: room.into(),
+                creation_time: 1_000,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn check(room: &str, when: SystemTime, trigger: &'static str, since: SystemTime) -> Effect {
+        Effect::Check {
+            room: room.into(),
+            at: when,
+            cause: Cause { trigger, since },
+        }
+    }
+
+    #[test]
+    fn events_schedule_the_grace_and_the_age_deadlines() {
+        let p = policy(Some(60 * MIN), Some(30 * MIN));
+        let now = at(2_000);
+        assert_eq!(
+            of_event(&event("participant_left", "r", 1_990), &p, now),
+            vec![check("r", now + 5 * MIN, "participant_left", at(1_990))]
+        );
+        assert_eq!(
+            of_event(&event("room_started", "r", 1_990), &p, now),
+            vec![
+                check("r", now + 5 * MIN, "room_started", at(1_990)),
+                check(
+                    "r",
+                    at(1_000) + 60 * MIN,
+                    "max_room_age",
+                    at(1_000) + 60 * MIN
+                ),
+            ]
+        );
+        let mut started = event("egress_started", "r", 1_990);
+        started.room = None;
+        started.egress_info = Some(proto::EgressInfo {
+            room_name: "r".into(),
+            started_at: 1_500 * 1_000_000_000,
+            ..Default::default()
+        });
+        assert_eq!(
+            of_event(&started, &p, now),
+            vec![
+                check("r", now + 5 * MIN, "egress_started", at(1_990)),
+                check(
+                    "r",
+                    at(1_500) + 30 * MIN,
+                    "max_egress_age",
+                    at(1_500) + 30 * MIN
+                ),
+            ]
+        );
+        assert_eq!(
+            of_event(&event("room_finished", "r", 1_990), &p, now),
+            vec![Effect::Cancel { room: "r".into() }]
+        );
+        assert!(of_event(&event("track_published", "r", 1_990), &p, now).is_empty());
+    }
+
+    #[test]
+    fn a_human_joining_an_exempt_room_or_one_out_of_scope_schedules_nothing() {
+        let mut p = policy(None, None);
+        let mut joined = event("participant_joined", "r", 1_990);
+        joined.participant = Some(proto::ParticipantInfo {
+            identity: "alice".into(),
+            ..Default::default()
+        });
+        assert!(of_event(&joined, &p, at(2_000)).is_empty(), "a human");
+        joined.participant.as_mut().unwrap().kind = proto::participant_info::Kind::Agent as i32;
+        assert_eq!(of_event(&joined, &p, at(2_000)).len(), 1, "an agent");
+        let mut exclude = globset::GlobSetBuilder::new();
+        exclude.add(globset::Glob::new("r").unwrap());
+        p.scope.exclude = exclude.build().unwrap();
+        assert!(of_event(&joined, &p, at(2_000)).is_empty(), "excluded");
+    }
+
+    fn room(name: &str, created_s: i64) -> Room {
+        Room {
+            name: name.into(),
+            sid: String::new(),
+            created_ms: created_s * 1000,
+            metadata: String::new(),
+            num_participants: 0,
+            empty_timeout: 0,
+            departure_timeout: 0,
+            participants: Participants::NotListed,
+        }
+    }
+
+    fn egress(room: &str, started_s: i64) -> Egress {
+        Egress {
+            egress_id: format!("EG_{room}"),
+            room_name: room.into(),
+            kind: EgressKind::RoomComposite,
+            status: proto::EgressStatus::EgressActive,
+            started_ns: started_s * 1_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_sweep_schedules_the_age_deadlines_before_the_next_sweep_earliest_per_room() {
+        let p = policy(Some(60 * MIN), Some(30 * MIN));
+        let inventory = Inventory {
+            taken_at: chrono::Utc::now(),
+            rooms: vec![
+                room("due-soon", 10),      // 3610: in the window
+                room("past", -100),        // 3500: already due, the sweep acts on it
+                room("later", 1_000),      // 4600: after the next sweep
+                room("egress-first", 500), // 4100; its egress 3580
+            ],
+            egresses: vec![egress("egress-first", 1_780), egress("", 0)],
+            egress_unchecked: None,
+            dead_nodes: HashMap::new(),
+        };
+        let mut got = age_deadlines(&p, &inventory, at(3_550), at(3_550) + 5 * MIN);
+        got.sort_by_key(|(_, when, _)| *when);
+        let max_egress = at(1_780) + 30 * MIN;
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "egress-first".into(),
+                    max_egress,
+                    deadline("max_egress_age", max_egress)
+                ),
+                (
+                    "due-soon".into(),
+                    at(3_610),
+                    deadline("max_room_age", at(3_610))
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! `serve` against the simulator posting signed webhooks (issue #17): a human leaving ends
+//! the room within the grace, a rejoin keeps it, forged and replayed webhooks change
+//! nothing, age deadlines hold to the second, SIGTERM drains and a restart catches up.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::harness::{BIN, SimProcess};
+use crate::reaper::{KEY, SECRET, scenario};
+
+/// A running `lk-reaper serve`, killed on drop.
+struct Serve {
+    child: Child,
+    url: String,
+    dir: TempDir,
+}
+
+impl Serve {
+    /// Starts `serve` on `port` against `sim`, and waits until it listens.
+    #[track_caller]
+    fn start(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let stderr = fs::File::create(dir.path().join("stderr")).expect("stderr file");
+        let listen = format!("127.0.0.1:{port}");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &listen, "--sweep-every", "1h"])
+            .args(args)
+            .env("LIVEKIT_URL", sim.url())
+            .env("LIVEKIT_API_KEY", KEY)
+            .env("LIVEKIT_API_SECRET", SECRET)
+            .env("NO_PROXY", "*")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn lk-reaper serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read stdout");
+        assert_eq!(line.trim(), format!("listening on http://{listen}"));
+        // Keep the pipe open for the child's sake.
+        std::mem::forget(stdout);
+        let serve = Serve {
+            child,
+            url: format!("http://{listen}"),
+            dir,
+        };
+        // The start-up sweep is done once /healthz says so.
+        let swept = until(Duration::from_secs(10), || serve.get("/healthz").0 == 200);
+        assert!(
+            swept.is_some(),
+            "no healthy start-up sweep\n{}",
+            serve.stderr()
+        );
+        serve
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// `GET path` on serve: status and body.
+    fn get(&self, path: &str) -> (u16, String) {
+        blocking(|client| client.get(format!("{}{path}", self.url)))
+    }
+
+    /// One counter of /metrics (0 when absent).
+    fn metric(&self, name: &str) -> u64 {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for the exit code.
+    fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "serve did not stop within 30 s of SIGTERM\n{}",
+            self.stderr()
+        );
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on a runtime of its own: status and body.
+fn blocking(
+    request: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder + Send,
+) -> (u16, String) {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                let client = crate::harness::client(None);
+                runtime.block_on(async {
+                    let response = request(&client).send().await.expect("request");
+                    let status = response.status().as_u16();
+                    (status, response.text().await.unwrap_or_default())
+                })
+            })
+            .join()
+            .expect("request thread")
+    })
+}
+
+/// A free loopback port (free when asked; the test binds it right after).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A simulator that posts webhooks to `port`, with rooms r1 (alice, an agent, a
+/// recording) and r2 (bob).
+fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
+    let mut rooms = vec![
+        json!({"name": "r1", "age_s": 3600, "participants": [
+            {"identity": "alice", "kind": "STANDARD", "joined_s_ago": 600},
+            {"identity": "bot", "kind": "AGENT", "joined_s_ago": 600}]}),
+        json!({"name": "r2", "age_s": 3600, "participants": [
+            {"identity": "bob", "kind": "STANDARD", "joined_s_ago": 600}]}),
+    ];
+    rooms.extend_from_slice(extra_rooms);
+    let egresses = json!([{"egress_id": "EG_r1", "room_name": "r1", "type": "room_composite",
+                           "status": "EGRESS_ACTIVE", "started_s_ago": 600}]);
+    let mut scenario = scenario(Value::Array(rooms), egresses);
+    scenario["key"] = json!(KEY);
+    scenario["secret"] = json!(SECRET);
+    let hook = format!("http://127.0.0.1:{port}/webhook");
+    SimProcess::start_with(&scenario, &["--webhook-url", &hook], None)
+}
+
+/// `POST /_sim/<what>?query` on the simulator.
+fn act(sim: &SimProcess, what: &str, query: &str) {
+    let url = format!("{}/_sim/{what}?{query}", sim.url());
+    let (status, body) = blocking(|client| client.post(url));
+    assert_eq!(status, 200, "/_sim/{what}?{query}: {body}");
+}
+
+/// Waits (at most `limit`) until `done` holds; returns how long that took.
+fn until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn has_room(sim: &SimProcess, name: &str) -> bool {
+    sim.room_names().iter().any(|r| r == name)
+}
+
+#[test]
+fn a_human_leaving_ends_the_room_and_its_recording_within_the_grace() {
+    let port = free_port();
+    let sim = fleet(port, &[]);
+    let serve = Serve::start(&sim, port, &["--humanless-grace", "2s"]);
+    let listed_at_start = sim.calls("ListParticipants");
+    act(&sim, "leave", "room=r1&identity=alice");
+    let took = until(Duration::from_secs(10), || !has_room(&sim, "r1"))
+        .unwrap_or_else(|| panic!("r1 still there\n{}", serve.stderr()));
+    assert!(
+        took >= Duration::from_millis(1500),
+        "acted before the grace: {took:?}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(sim.egress("EG_r1")["status"], "EGRESS_COMPLETE");
+    assert!(has_room(&sim, "r2"), "bob's room stays");
+    // One room checked: its re-check and its listing, not the fleet's.
+    assert!(sim.calls("ListParticipants") - listed_at_start <= 2);
+    assert_eq!(
+        serve.metric("lk_reaper_checks_total{trigger=\"participant_left\"}"),
+        1
+    );
+    assert_eq!(
+        serve.metric("lk_reaper_actions_taken_total{result=\"done\"}"),
+        2
+    );
+    let log = serve.stderr();
+    assert!(
+        log.contains("delete_room"),
+        "one log event per action: {log}"
+    );
+    assert!(!log.contains(SECRET) && !log.contains("eyJ"), "{log}");
+}
+
+#[test]
+fn a_human_who_rejoins_within_the_grace_keeps_the_room() {
+    let port = free_port();
+    let sim = fleet(port, &[]);
+    let serve = Serve::start(&sim, port, &["--humanless-grace", "2s"]);
+    act(&sim, "leave", "room=r1&identity=alice");
+    std::thread::sleep(Duration::from_millis(500));
+    act(&sim, "join", "room=r1&identity=alice&kind=STANDARD");
+    let checked = until(Duration::from_secs(6), || {
+        serve.metric("lk_reaper_checks_total{trigger=\"participant_left\"}") == 1
+    });
+    assert!(checked.is_some(), "the grace check ran\n{}", serve.stderr());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(has_room(&sim, "r1"));
+    assert_eq!(sim.egress("EG_r1")["status"], "EGRESS_ACTIVE");
+    assert_eq!(sim.calls("DeleteRoom") + sim.calls("StopEgress"), 0);
+}
+
+/// Posts `body` to serve's webhook path with `authorization`.
+fn post(serve: &Serve, authorization: Option<&str>, body: Vec<u8>) -> u16 {
+    let url = format!("{}/webhook", serve.url);
+    let auth = authorization.map(str::to_owned);
+    blocking(move |client| {
+        let request = client.post(url).body(body);
+        match auth {
+            Some(token) => request.header("Authorization", token),
+            None => request,
+        }
+    })
+    .0
+}
+
+/// A `participant_left` of alice from r1, created `age_s` ago.
+fn left_event(id: &str, age_s: i64) -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    serde_json::to_vec(&json!({
+        "event": "participant_left", "id": id, "createdAt": (now - age_s).to_string(),
+        "room": {"name": "r2"}, "participant": {"identity": "bob"}}))
+    .unwrap()
+}
+
+#[test]
+fn forged_replayed_stale_and_oversized_webhooks_change_nothing() {
+    use lk_reaper::sim::webhooks::sign;
+    let port = free_port();
+    // No simulator webhooks here: every post is the test's own.
+    let sim = fleet(free_port(), &[]);
+    let serve = Serve::start(&sim, port, &["--humanless-grace", "1s"]);
+    let body = left_event("EV_forged", 0);
+    let forged = sign(KEY, "not-the-secret", &body).unwrap();
+    assert_eq!(post(&serve, Some(&forged), body.clone()), 401);
+    assert_eq!(post(&serve, None, body.clone()), 401);
+    let for_other_body = sign(KEY, SECRET, b"{}").unwrap();
+    assert_eq!(post(&serve, Some(&for_other_body), body.clone()), 401);
+    assert_eq!(
+        post(&serve, Some(&forged), vec![b' '; 2 * 1024 * 1024]),
+        413
+    );
+    let stale = left_event("EV_stale", 3600);
+    assert_eq!(
+        post(&serve, Some(&sign(KEY, SECRET, &stale).unwrap()), stale),
+        200
+    );
+    let real = left_event("EV_real", 0);
+    let token = sign(KEY, SECRET, &real).unwrap();
+    assert_eq!(post(&serve, Some(&token), real.clone()), 200);
+    assert_eq!(
+        post(&serve, Some(&token), real),
+        200,
+        "a replay is answered, not acted on"
+    );
+    std::thread::sleep(Duration::from_millis(1800));
+    for (reason, count) in [
+        ("bad_signature", 2),
+        ("unsigned", 1),
+        ("too_large", 1),
+        ("stale", 1),
+        ("duplicate", 1),
+    ] {
+        let name = format!("lk_reaper_webhooks_rejected_total{{reason=\"{reason}\"}}");
+        assert_eq!(serve.metric(&name), count, "{reason}");
+    }
+    // The one genuine event checked bob's room once, and found bob.
+    assert_eq!(
+        serve.metric("lk_reaper_checks_total{trigger=\"participant_left\"}"),
+        1
+    );
+    assert_eq!(sim.calls("DeleteRoom") + sim.calls("StopEgress"), 0);
+    assert!(has_room(&sim, "r1") && has_room(&sim, "r2"));
+    let log = serve.stderr();
+    assert!(
+        !log.contains("EV_forged") && !log.contains("bob"),
+        "bodies are never logged: {log}"
+    );
+}
+
+#[test]
+fn max_room_age_deletes_the_room_at_its_deadline_not_at_the_next_sweep() {
+    let port = free_port();
+    // 2 s old, with a human: only its age can end it, 3 s after the start-up sweep saw it.
+    let young = json!({"name": "young", "age_s": 2, "participants": [
+        {"identity": "carol", "kind": "STANDARD", "joined_s_ago": 2}]});
+    let sim = fleet(port, &[young]);
+    let started = Instant::now();
+    let serve = Serve::start(&sim, port, &["--max-room-age", "5s", "--room", "young"]);
+    let ended = until(Duration::from_secs(10), || !has_room(&sim, "young"));
+    assert!(ended.is_some(), "young still there\n{}", serve.stderr());
+    let gone = started.elapsed();
+    assert!(
+        gone >= Duration::from_millis(2500) && gone < Duration::from_secs(5),
+        "{gone:?}"
+    );
+    assert_eq!(
+        serve.metric("lk_reaper_checks_total{trigger=\"max_room_age\"}"),
+        1
+    );
+    assert_eq!(
+        sim.calls("ListRooms"),
+        2,
+        "the start-up sweep and the room's check"
+    );
+}
+
+#[test]
+fn sigterm_exits_cleanly_and_a_restart_catches_up_on_what_was_pending() {
+    let port = free_port();
+    let sim = fleet(port, &[]);
+    let mut serve = Serve::start(&sim, port, &["--humanless-grace", "2s"]);
+    act(&sim, "leave", "room=r1&identity=alice");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(serve.terminate(), Some(0), "{}", serve.stderr());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        has_room(&sim, "r1"),
+        "the pending check died with the process"
+    );
+    let restarted = Serve::start(&sim, port, &["--humanless-grace", "2s"]);
+    let took = until(Duration::from_secs(5), || !has_room(&sim, "r1"));
+    assert!(
+        took.is_some(),
+        "the start-up sweep ends r1\n{}",
+        restarted.stderr()
+    );
+    assert!(has_room(&sim, "r2"));
+}
+
+#[test]
+fn a_burst_beyond_max_actions_per_minute_is_refused_and_logged() {
+    let port = free_port();
+    let rooms: Vec<Value> = ["a", "b", "c"]
+        .iter()
+        .map(|n| {
+            json!({"name": n, "age_s": 3600, "participants": [
+                {"identity": format!("human-{n}"), "kind": "STANDARD", "joined_s_ago": 60},
+                {"identity": "bot", "kind": "AGENT", "joined_s_ago": 60}]})
+        })
+        .collect();
+    let sim = fleet(port, &rooms);
+    let serve = Serve::start(
+        &sim,
+        port,
+        &[
+            "--humanless-grace",
+            "1s",
+            "--max-actions-per-minute",
+            "2",
+            "--room",
+            "[abc]",
+        ],
+    );
+    for n in ["a", "b", "c"] {
+        act(&sim, "leave", &format!("room={n}&identity=human-{n}"));
+    }
+    let refused = until(Duration::from_secs(6), || {
+        serve.metric("lk_reaper_actions_refused_total") >= 1
+    });
+    assert!(refused.is_some(), "{}", serve.stderr());
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<String> = sim
+        .room_names()
+        .into_iter()
+        .filter(|r| r.len() == 1)
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "two deletions fit the minute, the third waits: {left:?}"
+    );
+    assert!(
+        serve
+            .stderr()
+            .contains("refused by --max-actions-per-minute")
+    );
+}
+
+#[test]
+fn sigterm_lets_an_action_in_flight_finish() {
+    let port = free_port();
+    let mut scenario = scenario(
+        json!([{"name": "r1", "age_s": 3600, "participants": [
+            {"identity": "alice", "kind": "STANDARD", "joined_s_ago": 600},
+            {"identity": "bot", "kind": "AGENT", "joined_s_ago": 600}]}]),
+        json!([]),
+    );
+    scenario["key"] = json!(KEY);
+    scenario["secret"] = json!(SECRET);
+    scenario["faults"] = json!([{"method": "DeleteRoom", "delay_ms": 2000, "times": 1}]);
+    let hook = format!("http://127.0.0.1:{port}/webhook");
+    let sim = SimProcess::start_with(&scenario, &["--webhook-url", &hook], None);
+    let mut serve = Serve::start(&sim, port, &["--humanless-grace", "1s"]);
+    act(&sim, "leave", "room=r1&identity=alice");
+    let in_flight = until(Duration::from_secs(5), || sim.calls("DeleteRoom") == 1);
+    assert!(in_flight.is_some(), "{}", serve.stderr());
+    let stopping = Instant::now();
+    assert_eq!(serve.terminate(), Some(0), "{}", serve.stderr());
+    assert!(
+        stopping.elapsed() >= Duration::from_secs(1),
+        "it waited for DeleteRoom"
+    );
+    assert!(
+        !has_room(&sim, "r1"),
+        "the deletion in flight finished\n{}",
+        serve.stderr()
+    );
+}
