@@ -45,7 +45,7 @@ fn section(roff: &mut Roff, title: &str, paragraphs: &[(&str, &str)]) {
 
 fn examples(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
-    let examples: [(&str, &str); 9] = [
+    let examples: [(&str, &str); 10] = [
         (
             "See what a sweep would do, without changing anything:",
             "lk-reaper sweep --dry-run",
@@ -71,6 +71,10 @@ fn examples(roff: &mut Roff) {
             "env LIVEKIT_API_SECRET_FILE=/var/run/secrets/livekit/secret, args [\"sweep\"]",
         ),
         (
+            "One of 4 shards, in the pods of a Kubernetes Indexed Job with completions: 4:",
+            "lk-reaper sweep --shard-count 4",
+        ),
+        (
             "A CI smoke check against staging (exit 3 when anything offends):",
             "lk-reaper sweep --dry-run --exit-code",
         ),
@@ -87,7 +91,7 @@ fn examples(roff: &mut Roff) {
             .control("RE", []);
     }
     roff.control("PP", []).text([roman(
-        "README.md has full systemd (LoadCredential=), Kubernetes CronJob and CI recipes.",
+        "Ready systemd units and Kubernetes CronJobs (one pod, or an Indexed Job with --shard-count) are in the source's deploy/ folder; README.md has the CI recipe.",
     )]);
 }
 
@@ -139,6 +143,10 @@ fn main_page() -> String {
                 "Project of the lk CLI whose url, key and secret to use.",
             ),
             ("LK_REAPER_CONFIG", "TOML policy file."),
+            (
+                "JOB_COMPLETION_INDEX",
+                "Set by Kubernetes in the pods of an Indexed Job: with --shard-count N, the shard this run takes.",
+            ),
             (
                 "LK_REAPER_NOTIFY_URL",
                 "Webhook that receives a summary after a real sweep.",
@@ -229,8 +237,11 @@ fn completions_match_the_cli() {
 /// Every long flag README.md shows must exist: the README drifts otherwise.
 #[test]
 fn readme_names_only_flags_that_exist() {
-    // Flags of other programs the README's recipes call (cargo, systemctl, the benchmark).
-    const OTHERS: [&str; 8] = [
+    // Flags of other programs the README's recipes call (cargo, systemctl, podman, the benchmark).
+    const OTHERS: [&str; 11] = [
+        "--include-ignored",
+        "--network",
+        "--rm",
         "--release",
         "--path",
         "--test",
