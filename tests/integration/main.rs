@@ -1,4 +1,5 @@
 mod commands;
+mod deploy;
 mod faults;
 mod generated;
 mod harness;
