@@ -1,5 +1,7 @@
 //! `cargo bench --bench sweep`: a 10,000-room sweep against the simulator, with the figures
-//! issue #5 asks for. It prints them; it asserts nothing (timings vary by machine).
+//! issue #5 asks for. It prints them, the repeated dry runs as min-max ranges; it asserts
+//! no timing (timings vary by machine), only that each dry run listed the participants of
+//! exactly the rooms it had to (counted from the simulator's state and per-method stats).
 //!
 //! The simulator and every reaper run are separate processes of the release build. Each
 //! reaper run goes through a copy of this program in `--measure` mode, whose only child is
@@ -7,7 +9,7 @@
 //! alone, never the simulator's.
 //!
 //! Options (after `--`): `--rooms N` (10000), `--latency-ms MS` (20), `--concurrency N` (64),
-//! `--seed S` (1).
+//! `--seed S` (1), `--repeat N` (3 dry runs).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use lk_reaper::cli::Shard;
 use lk_reaper::policy::in_shard;
-use lk_reaper::sim::Scenario;
+use lk_reaper::sim::{RoomSpec, Scenario};
 use nix::sys::resource::{UsageWho, getrusage};
 
 const REAPER: &str = env!("CARGO_BIN_EXE_lk-reaper");
@@ -67,6 +69,10 @@ fn main() -> anyhow::Result<()> {
     )?);
     runs.push(sim.sweep(&opts, work.path(), "real sweep", None, &[])?);
     print_runs(&opts, &runs);
+    print_ranges(&opts, &runs[..opts.repeat as usize]);
+    for run in runs.iter().filter(|r| r.dry) {
+        run.check_lists()?;
+    }
     Ok(())
 }
 
@@ -103,6 +109,9 @@ impl Options {
                 // `cargo bench` passes `--bench`; a filter may follow.
                 _ => {}
             }
+        }
+        if opts.repeat == 0 {
+            bail!("--repeat must be 1 or more");
         }
         Ok(opts)
     }
@@ -239,9 +248,12 @@ impl Sim {
             bail!("{label}: lk-reaper sweep exited {}", usage.status);
         }
         let after = self.stats()?;
-        let calls = after
-            .iter()
-            .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)));
+        let calls = after.iter().map(|(k, v)| {
+            (
+                k.clone(),
+                v.saturating_sub(before.get(k).copied().unwrap_or(0)),
+            )
+        });
         let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report)?)?;
         Ok(Run {
             label: label.to_owned(),
@@ -303,23 +315,31 @@ struct Needs {
     /// Rooms (in the shard) that `humanless` judges: older than the grace. The reaper lists
     /// every one of them, since a zero `num_participants` lags joins on a real server.
     judged: u64,
+    /// The same one second later: the reaper takes its inventory a few milliseconds after
+    /// the state was read, and a whole-second age may tick over in between.
+    judged_a_second_later: u64,
     /// Of those, rooms whose count is not zero: what a reaper trusting the count would list.
     judged_nonzero: u64,
 }
 
 impl Needs {
     fn of(state: &Scenario, shard: Option<Shard>) -> Self {
-        let judged = state
+        // The state's ages are whole seconds rounded down, and the reaper judges age > grace
+        // in milliseconds: a room shown as GRACE_S old is judged.
+        let judged = |r: &RoomSpec, later: u64| r.age_s + later >= GRACE_S;
+        let rooms: Vec<&RoomSpec> = state
             .rooms
             .iter()
-            .filter(|r| shard.is_none_or(|s| in_shard(&r.name, s)) && r.age_s > GRACE_S);
-        let (mut all, mut nonzero) = (0, 0);
-        for room in judged {
-            all += 1;
-            nonzero += u64::from(room.participants.iter().any(|p| !p.kind.is_dependent()));
-        }
+            .filter(|r| shard.is_none_or(|s| in_shard(&r.name, s)))
+            .collect();
+        let count = |later| rooms.iter().filter(|r| judged(r, later)).count() as u64;
+        let nonzero = rooms
+            .iter()
+            .filter(|r| judged(r, 0) && r.participants.iter().any(|p| !p.kind.is_dependent()))
+            .count() as u64;
         Self {
-            judged: all,
+            judged: count(0),
+            judged_a_second_later: count(1),
             judged_nonzero: nonzero,
         }
     }
@@ -342,11 +362,45 @@ impl Run {
         self.calls.get(method).copied().unwrap_or(0)
     }
 
-    /// Calls after the inventory: re-checks (ListParticipants, ListRooms), StopEgress,
-    /// DeleteRoom. A dry run has none.
-    fn action_calls(&self, inventory_lists: u64) -> u64 {
-        let total: u64 = self.calls.values().sum();
-        total - self.calls("ListEgress") - 1 - inventory_lists
+    /// StopEgress and DeleteRoom calls made, from the simulator's per-method stats.
+    fn action_calls(&self) -> u64 {
+        self.calls("StopEgress") + self.calls("DeleteRoom")
+    }
+
+    /// Calls besides the inventory's ListRooms and ListEgress pages: participant lists,
+    /// re-checks and actions, all from the per-method stats.
+    fn calls_after_listing(&self) -> u64 {
+        self.calls
+            .iter()
+            .filter(|(method, _)| !matches!(method.as_str(), "ListRooms" | "ListEgress"))
+            .map(|(_, n)| n)
+            .sum::<u64>()
+            + self.calls("ListRooms").saturating_sub(1)
+    }
+
+    /// A dry run lists the participants of every room it must judge, and of no other.
+    fn check_lists(&self) -> anyhow::Result<()> {
+        let made = self.calls(LIST);
+        let needed = [self.needs.judged, self.needs.judged_a_second_later];
+        if !needed.contains(&made) {
+            bail!(
+                "{}: {made} {LIST} calls, but {} rooms needed a list ({} a second later)",
+                self.label,
+                needed[0],
+                needed[1]
+            );
+        }
+        Ok(())
+    }
+
+    /// The lists needed at the reaper's inventory: of the two counts, the one it matched (a
+    /// real sweep's lists include its re-checks, so it matches neither: the first count).
+    fn lists_needed(&self) -> u64 {
+        if self.calls(LIST) == self.needs.judged_a_second_later {
+            self.needs.judged_a_second_later
+        } else {
+            self.needs.judged
+        }
     }
 }
 
@@ -364,46 +418,109 @@ fn print_needs(opts: &Options, all: &Needs, shard: &Needs) {
     );
 }
 
+/// The figures of one run.
+struct Row {
+    lists_needed: u64,
+    lists_made: u64,
+    pages: u64,
+    findings: u64,
+    action_calls: u64,
+    wall_s: f64,
+    ideal_s: f64,
+    ms_per_round_trip: f64,
+    ideal_skipping_zero_s: f64,
+    rss_mib: f64,
+    cpu_s: f64,
+}
+
+impl Row {
+    /// The ideal: 20 ms per round trip, one for ListRooms plus one per ListEgress page, then
+    /// every later call (lists, re-checks, actions) `concurrency` at a time.
+    fn of(opts: &Options, run: &Run) -> Self {
+        let pages = run.calls("ListEgress");
+        let later = run.calls_after_listing();
+        let round_trips = |later| 1 + pages + opts.round_trips(later);
+        let zero_counts = run.lists_needed().saturating_sub(run.needs.judged_nonzero);
+        let u = &run.usage;
+        Row {
+            lists_needed: run.lists_needed(),
+            lists_made: run.calls(LIST),
+            pages,
+            findings: run.findings as u64,
+            action_calls: run.action_calls(),
+            wall_s: u.wall_s,
+            ideal_s: opts.ideal(round_trips(later)).as_secs_f64(),
+            ms_per_round_trip: u.wall_s * 1000.0 / round_trips(later) as f64,
+            ideal_skipping_zero_s: opts
+                .ideal(round_trips(later.saturating_sub(zero_counts)))
+                .as_secs_f64(),
+            rss_mib: u.max_rss_kib as f64 / 1024.0,
+            cpu_s: u.cpu_user_s + u.cpu_sys_s,
+        }
+    }
+
+    /// The figures in table order.
+    fn all(&self) -> [f64; 12] {
+        [
+            self.lists_needed as f64,
+            self.lists_made as f64,
+            self.pages as f64,
+            self.findings as f64,
+            self.action_calls as f64,
+            self.wall_s,
+            self.ideal_s,
+            self.ideal_s / self.wall_s,
+            self.ms_per_round_trip,
+            self.ideal_skipping_zero_s,
+            self.rss_mib,
+            self.cpu_s,
+        ]
+    }
+}
+
+const HEADER: &str = "| run | lists needed | lists made | egress pages | findings | action calls | wall s | ideal s | ideal/wall | ms per round trip | ideal s if zero counts were skipped | peak RSS MiB | CPU s |";
+const DECIMALS: [usize; 12] = [0, 0, 0, 0, 0, 2, 2, 2, 1, 2, 1, 2];
+
 fn print_runs(opts: &Options, runs: &[Run]) {
     println!();
-    println!(
-        "| run | lists needed | egress pages | findings | action calls | wall s | ideal s | ideal/wall | ms per round trip | ideal s if zero counts were skipped | peak RSS MiB | CPU s |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("{HEADER}");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in runs {
-        let pages = run.calls("ListEgress");
-        let action_calls = if run.dry {
-            0
-        } else {
-            run.action_calls(run.needs.judged)
-        };
-        let round_trips =
-            |lists| 1 + pages + opts.round_trips(lists) + opts.round_trips(action_calls);
-        let ideal = |lists| opts.ideal(round_trips(lists)).as_secs_f64();
-        let u = &run.usage;
-        println!(
-            "| {} | {} | {pages} | {} | {action_calls} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} |",
-            run.label,
-            run.needs.judged,
-            run.findings,
-            u.wall_s,
-            ideal(run.needs.judged),
-            ideal(run.needs.judged) / u.wall_s,
-            u.wall_s * 1000.0 / round_trips(run.needs.judged) as f64,
-            ideal(run.needs.judged_nonzero),
-            u.max_rss_kib as f64 / 1024.0,
-            u.cpu_user_s + u.cpu_sys_s
-        );
+        let row = Row::of(opts, run);
+        let cells: Vec<String> = row
+            .all()
+            .iter()
+            .zip(DECIMALS)
+            .map(|(v, d)| format!("{v:.d$}"))
+            .collect();
+        println!("| {} | {} |", run.label, cells.join(" | "));
     }
     println!();
     for run in runs {
         println!("{}: `{}` made {:?}", run.label, run.args, run.calls);
-        if run.dry && run.calls(LIST) != run.needs.judged {
-            println!(
-                "  {} ListParticipants for {} rooms counted just before: rooms cross the grace while the fleet ages",
-                run.calls(LIST),
-                run.needs.judged
-            );
-        }
     }
+}
+
+/// One row of min-max ranges over the repeated dry runs.
+fn print_ranges(opts: &Options, dry_runs: &[Run]) {
+    let rows: Vec<[f64; 12]> = dry_runs.iter().map(|r| Row::of(opts, r).all()).collect();
+    let cells: Vec<String> = (0..12)
+        .map(|i| {
+            let (lo, hi) = rows.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| {
+                (lo.min(r[i]), hi.max(r[i]))
+            });
+            let d = DECIMALS[i];
+            let (lo, hi) = (format!("{lo:.d$}"), format!("{hi:.d$}"));
+            if lo == hi { lo } else { format!("{lo}-{hi}") }
+        })
+        .collect();
+    println!();
+    println!("ranges (min-max) over the {} dry runs:", dry_runs.len());
+    println!("{HEADER}");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| dry run ({} runs) | {} |",
+        dry_runs.len(),
+        cells.join(" | ")
+    );
 }

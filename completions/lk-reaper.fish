@@ -65,10 +65,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"
@@ -109,10 +110,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"
@@ -151,10 +153,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l max-egres
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
-sip\t'A SIP (phone) participant'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
 agent\t'An agent'
 connector\t'A connector (WhatsApp, Twilio)'
 bridge\t'A bridge (RTSP camera)'"

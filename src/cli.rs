@@ -183,6 +183,10 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub orphan_grace: Option<Duration>,
 
+    /// A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub sip_ring_limit: Option<Duration>,
+
     /// Participant kinds that count as human (repeatable) [default: standard, sip, connector]
     #[arg(long = "human-kind", value_enum, value_name = "KIND")]
     pub human_kinds: Vec<ParticipantKind>,
@@ -338,7 +342,7 @@ pub enum ParticipantKind {
     Ingress,
     /// An egress recorder
     Egress,
-    /// A SIP (phone) participant
+    /// A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent
     Sip,
     /// An agent
     Agent,

@@ -163,12 +163,13 @@ async fn recheck(
 ) -> std::result::Result<Option<String>, ApiError> {
     match job.recheck {
         Recheck::None => Ok(None),
-        Recheck::NoHuman => {
+        Recheck::NoHuman { sip_ring_limit } => {
             let list = lk.list_participants(&job.room).await?;
+            let test = humans.at(sip_ring_limit, chrono::Utc::now().timestamp_millis());
             let present: Vec<String> = list
                 .iter()
                 .map(Participant::from)
-                .filter(|p| humans.is_human(p))
+                .filter(|p| test.is_human(p))
                 .map(|p| p.identity)
                 .collect();
             Ok((!present.is_empty()).then(|| {

@@ -42,13 +42,24 @@ pub enum Participants {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Participant {
     pub identity: String,
-    /// `None` for a kind this version does not know (never human).
-    pub kind: Option<ParticipantKind>,
+    pub kind: Kind,
     pub kind_details: Vec<i32>,
     pub state: i32,
     pub hidden: bool,
     pub joined_ms: i64,
     pub tracks: u32,
+    /// The `sip.callStatus` attribute, the only attribute the rules read.
+    pub call_status: Option<String>,
+}
+
+/// The attribute LiveKit's SIP service keeps a phone leg's state in.
+pub const CALL_STATUS: &str = "sip.callStatus";
+
+/// A participant's kind: one this version knows, or the number a newer server sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Known(ParticipantKind),
+    Unknown(i32),
 }
 
 /// An egress as lk-reaper judges it.
@@ -236,28 +247,35 @@ impl From<&proto::ParticipantInfo> for Participant {
         };
         Self {
             identity: p.identity.clone(),
-            kind: kind_from_proto(p.kind),
+            kind: Kind::from_proto(p.kind),
             kind_details: p.kind_details.clone(),
             state: p.state,
             hidden: p.permission.as_ref().is_some_and(|perm| perm.hidden),
             joined_ms,
             tracks: u32::try_from(p.tracks.len()).unwrap_or(u32::MAX),
+            call_status: p.attributes.get(CALL_STATUS).cloned(),
         }
     }
 }
 
-/// Maps the protocol's kind number to ours; unknown future kinds give `None`.
-pub fn kind_from_proto(kind: i32) -> Option<ParticipantKind> {
-    use proto::participant_info::Kind;
-    Some(match Kind::try_from(kind).ok()? {
-        Kind::Standard => ParticipantKind::Standard,
-        Kind::Ingress => ParticipantKind::Ingress,
-        Kind::Egress => ParticipantKind::Egress,
-        Kind::Sip => ParticipantKind::Sip,
-        Kind::Agent => ParticipantKind::Agent,
-        Kind::Connector => ParticipantKind::Connector,
-        Kind::Bridge => ParticipantKind::Bridge,
-    })
+impl Kind {
+    /// Maps the protocol's kind number to ours, keeping the number of a kind newer than
+    /// this version, so the human test can fail safe and name it.
+    pub fn from_proto(kind: i32) -> Self {
+        use proto::participant_info::Kind as P;
+        let Ok(known) = P::try_from(kind) else {
+            return Self::Unknown(kind);
+        };
+        Self::Known(match known {
+            P::Standard => ParticipantKind::Standard,
+            P::Ingress => ParticipantKind::Ingress,
+            P::Egress => ParticipantKind::Egress,
+            P::Sip => ParticipantKind::Sip,
+            P::Agent => ParticipantKind::Agent,
+            P::Connector => ParticipantKind::Connector,
+            P::Bridge => ParticipantKind::Bridge,
+        })
+    }
 }
 
 impl From<&proto::EgressInfo> for Egress {
@@ -336,5 +354,27 @@ mod tests {
         assert!(
             matches!(&inventory.rooms[0].participants, Participants::Listed(p) if p.len() == 1)
         );
+    }
+
+    #[test]
+    fn a_newer_kind_and_the_call_status_reach_the_policy() {
+        let p = Participant::from(&proto::ParticipantInfo {
+            identity: "+15550100".into(),
+            kind: 42,
+            attributes: [
+                (CALL_STATUS.to_owned(), "hangup".to_owned()),
+                ("sip.phoneNumber".to_owned(), "+15550100".to_owned()),
+            ]
+            .into(),
+            ..Default::default()
+        });
+        assert_eq!(p.kind, Kind::Unknown(42));
+        assert_eq!(p.call_status.as_deref(), Some("hangup"));
+        let sip = Participant::from(&proto::ParticipantInfo {
+            kind: proto::participant_info::Kind::Sip as i32,
+            ..Default::default()
+        });
+        assert_eq!(sip.kind, Kind::Known(ParticipantKind::Sip));
+        assert_eq!(sip.call_status, None, "no attribute: none kept");
     }
 }

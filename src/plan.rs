@@ -57,8 +57,8 @@ impl Plan {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
             }
-            if finding.recheck == Recheck::NoHuman {
-                job.recheck = Recheck::NoHuman;
+            if let Recheck::NoHuman { .. } = finding.recheck {
+                job.recheck = finding.recheck;
             }
         }
         Self { jobs }
@@ -79,6 +79,10 @@ mod tests {
 
     use super::*;
     use crate::policy::{Rule, Target};
+
+    const NO_HUMAN: Recheck = Recheck::NoHuman {
+        sip_ring_limit: Duration::from_secs(300),
+    };
 
     fn finding(
         room: &str,
@@ -120,13 +124,7 @@ mod tests {
                 Recheck::None,
                 900,
             ),
-            finding(
-                "r1",
-                Some("EG_1"),
-                &[Rule::Humanless],
-                Recheck::NoHuman,
-                800,
-            ),
+            finding("r1", Some("EG_1"), &[Rule::Humanless], NO_HUMAN, 800),
             finding(
                 "gone",
                 Some("EG_o"),
@@ -134,7 +132,7 @@ mod tests {
                 Recheck::RoomGone,
                 700,
             ),
-            finding("r1", None, &[Rule::Humanless], Recheck::NoHuman, 600),
+            finding("r1", None, &[Rule::Humanless], NO_HUMAN, 600),
             finding(
                 "r1",
                 Some("EG_2"),
@@ -159,7 +157,7 @@ mod tests {
                     room: "r1".into(),
                     delete: Some(3),
                     stops: vec![1, 4],
-                    recheck: Recheck::NoHuman
+                    recheck: NO_HUMAN
                 },
                 Job {
                     room: "gone".into(),

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::cli::ParticipantKind;
-use crate::inventory::{Egress, EgressKind, Inventory, Participant, Participants, Room};
+use crate::inventory::{
+    self, CALL_STATUS, Egress, EgressKind, Inventory, Participant, Participants, Room,
+};
 use crate::livekit::proto;
 use crate::livekit::proto::participant_info::{KindDetail as ProtoDetail, State};
 use crate::sim::{
@@ -19,6 +21,7 @@ pub fn scenario_of(inventory: &Inventory, now: DateTime<Utc>) -> Scenario {
         secret: "secret".into(),
         egress_page_size: 0,
         latency_ms: 0,
+        egress_ending_ms: 0,
         rooms: inventory.rooms.iter().map(|r| room_spec(r, now)).collect(),
         egresses: inventory
             .egresses
@@ -54,9 +57,12 @@ fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
 
 /// A participant of a kind this version does not know is left out (with a warning).
 fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSpec> {
-    let Some(kind) = p.kind else {
-        tracing::warn!(identity = %p.identity, "participant of an unknown kind left out of the snapshot");
-        return None;
+    let kind = match p.kind {
+        inventory::Kind::Known(kind) => kind,
+        inventory::Kind::Unknown(n) => {
+            tracing::warn!(identity = %p.identity, kind = n, "participant of an unknown kind left out of the snapshot");
+            return None;
+        }
     };
     let state = match State::try_from(p.state) {
         Ok(State::Joining) => ParticipantState::Joining,
@@ -76,6 +82,11 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSp
         state,
         hidden: p.hidden,
         tracks: p.tracks,
+        attributes: p
+            .call_status
+            .iter()
+            .map(|status| (CALL_STATUS.to_owned(), status.clone()))
+            .collect(),
     })
 }
 

@@ -60,6 +60,10 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
         warnings.push(why.clone());
     }
     let evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    for doubt in &evaluation.doubts {
+        tracing::warn!("{}", crate::report::sanitize::line(&doubt.to_string()));
+        warnings.push(doubt.to_string());
+    }
     Ok(Observation {
         client,
         inventory,

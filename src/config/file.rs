@@ -24,6 +24,8 @@ macro_rules! with_rule_keys {
             pub orphan_egress: Option<bool>,
             #[serde(default, deserialize_with = "crate::policy::rules::duration")]
             pub orphan_grace: Option<Duration>,
+            #[serde(default, deserialize_with = "crate::policy::rules::duration")]
+            pub sip_ring_limit: Option<Duration>,
         }
 
         impl $name {
@@ -36,6 +38,7 @@ macro_rules! with_rule_keys {
                     max_egress_age: self.max_egress_age,
                     orphan_egress: self.orphan_egress,
                     orphan_grace: self.orphan_grace,
+                    sip_ring_limit: self.sip_ring_limit,
                     exempt: None,
                 }
             }

@@ -326,6 +326,7 @@ fn flag_patch(args: &InventoryArgs) -> RulePatch {
         max_egress_age: args.max_egress_age.map(|d| Limit(Some(d))),
         orphan_egress: args.orphan_egress.map(|s| s == Switch::On),
         orphan_grace: args.orphan_grace,
+        sip_ring_limit: args.sip_ring_limit,
         exempt: None,
     }
 }
@@ -374,7 +375,7 @@ mod tests {
     fn flags_beat_the_file_and_exclusions_add_up() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "url = \"ws://file:7880\"\napi_key = \"filekey\"\nmax_room_age = \"4h\"\nhumanless_grace = \"10m\"\nexclude_rooms = [\"keep-*\"]\nmax_actions = 7\n").unwrap();
+        std::fs::write(&path, "url = \"ws://file:7880\"\napi_key = \"filekey\"\nmax_room_age = \"4h\"\nhumanless_grace = \"10m\"\nsip_ring_limit = \"2m\"\nexclude_rooms = [\"keep-*\"]\nmax_actions = 7\n[[policy]]\nrooms = [\"call-*\"]\nsip_ring_limit = \"15m\"\n").unwrap();
         let secret = dir.path().join("secret");
         std::fs::write(&secret, "s3cr3t\n").unwrap();
         let p = path.to_str().unwrap();
@@ -392,6 +393,8 @@ mod tests {
             "1h",
             "--exclude-room",
             "vip-*",
+            "--sip-ring-limit",
+            "3m",
         ])
         .unwrap();
         assert_eq!(c.connection.endpoint.to_string(), "https://flag.example");
@@ -402,10 +405,37 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         assert_eq!(c.policy.defaults.humanless_grace, Duration::from_secs(600));
+        assert_eq!(c.policy.defaults.sip_ring_limit, Duration::from_secs(180));
+        assert_eq!(
+            c.policy.resolve("call-1", "").rules.sip_ring_limit,
+            Duration::from_secs(900),
+            "a [[policy]] block overrides the flag's default"
+        );
         assert_eq!(c.max_actions, 7);
         assert!(
             c.policy.scope.exclude.is_match("keep-1") && c.policy.scope.exclude.is_match("vip-1")
         );
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = config_from(&[
+            "lk-reaper",
+            "sweep",
+            "--url",
+            "ws://x",
+            "--api-key",
+            "k",
+            "--api-secret",
+            "s",
+        ])
+        .unwrap();
+        assert_eq!(c.run.timeout, Duration::from_secs(60), "--timeout");
+        assert_eq!(c.run.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.run.concurrency, 16);
+        assert_eq!(c.max_actions, 100);
+        assert_eq!(c.policy.defaults.humanless_grace, Duration::from_secs(300));
+        assert_eq!(c.policy.defaults.orphan_grace, Duration::from_secs(120));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
@@ -60,8 +61,11 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recheck {
     None,
-    /// Only `humanless` asked for it: the room must still have no human.
-    NoHuman,
+    /// Only `humanless` asked for it: the room must still have no human, by the room's
+    /// human test.
+    NoHuman {
+        sip_ring_limit: Duration,
+    },
     /// Only `orphan_egress` asked for it: the room must still be gone.
     RoomGone,
 }
@@ -122,6 +126,8 @@ pub struct RoomView {
     pub egresses: usize,
     pub policy: String,
     pub verdict: Verdict,
+    /// Why it offends, as a sweep would report it.
+    pub reason: Option<String>,
 }
 
 /// One row of `lk-reaper egress`.
@@ -142,6 +148,27 @@ pub struct Evaluation {
     pub egresses: Vec<EgressView>,
     /// Oldest first.
     pub findings: Vec<Finding>,
+    /// Participants counted as human only because this version could not tell: the first
+    /// of each kind of doubt, so a fleet of them warns once.
+    pub doubts: Vec<Doubtful>,
+}
+
+/// A participant counted as human because this version does not understand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doubtful {
+    pub room: String,
+    pub identity: String,
+    pub doubt: Doubt,
+}
+
+impl std::fmt::Display for Doubtful {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "participant '{}' in room '{}' {}, which this version does not know: counted as human",
+            self.identity, self.room, self.doubt
+        )
+    }
 }
 
 /// A room's judgement, carried over to its egresses.
@@ -154,42 +181,13 @@ struct RoomJudgement {
 
 /// Judges every room and egress in scope at `now`.
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    let mut running_by_room: HashMap<&str, usize> = HashMap::new();
-    for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
-        *running_by_room
-            .entry(egress.room_name.as_str())
-            .or_default() += 1;
-    }
     let rooms_by_name: HashMap<&str, &Room> = inventory
         .rooms
         .iter()
         .map(|r| (r.name.as_str(), r))
         .collect();
-
     let mut out = Evaluation::default();
-    let mut judged: HashMap<&str, RoomJudgement> = HashMap::new();
-    for room in &inventory.rooms {
-        let scope = policy.scope.classify(&room.name);
-        if scope == InScope::No {
-            continue;
-        }
-        let resolved = policy.resolve(&room.name, &room.metadata);
-        let running = running_by_room
-            .get(room.name.as_str())
-            .copied()
-            .unwrap_or(0);
-        let (view, judgement) = judge_room(policy, room, scope, &resolved.rules, running, now);
-        if let Some(j) = judgement {
-            if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
-                out.findings.push(room_finding(room, &j, view.age));
-            }
-            judged.insert(room.name.as_str(), j);
-        }
-        out.rooms.push(RoomView {
-            policy: resolved.source,
-            ..view
-        });
-    }
+    let judged = judge_rooms(policy, inventory, now, &mut out);
 
     // Every listed egress is shown; only a running one (not already ENDING) is judged.
     for egress in &inventory.egresses {
@@ -238,6 +236,65 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
     out
 }
 
+/// Judges every room in scope into `out` (its view, a deletion finding, doubts); returns
+/// the judgements that the rooms' egresses inherit.
+fn judge_rooms<'i>(
+    policy: &Policy,
+    inventory: &'i Inventory,
+    now: DateTime<Utc>,
+    out: &mut Evaluation,
+) -> HashMap<&'i str, RoomJudgement> {
+    let mut running_by_room: HashMap<&str, usize> = HashMap::new();
+    for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
+        *running_by_room
+            .entry(egress.room_name.as_str())
+            .or_default() += 1;
+    }
+    let mut judged = HashMap::new();
+    for room in &inventory.rooms {
+        let scope = policy.scope.classify(&room.name);
+        if scope == InScope::No {
+            continue;
+        }
+        let resolved = policy.resolve(&room.name, &room.metadata);
+        let running = running_by_room
+            .get(room.name.as_str())
+            .copied()
+            .unwrap_or(0);
+        let headcount = match &room.participants {
+            Participants::Listed(list) => Some(
+                policy
+                    .humans
+                    .at(resolved.rules.sip_ring_limit, now.timestamp_millis())
+                    .headcount(list),
+            ),
+            Participants::NotListed | Participants::Failed(_) => None,
+        };
+        if let Some(count) = &headcount {
+            note_doubts(&mut out.doubts, room, count);
+        }
+        let facts = RoomFacts {
+            scope,
+            running_egresses: running,
+            headcount: headcount.as_ref(),
+        };
+        let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
+        if let Some(j) = judgement {
+            if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
+                out.findings
+                    .push(room_finding(room, &j, &resolved.rules, view.age));
+            }
+            judged.insert(room.name.as_str(), j);
+        }
+        out.rooms.push(RoomView {
+            policy: resolved.source,
+            ..view
+        });
+    }
+
+    judged
+}
+
 /// Worst first, so a run cut short by its deadline has ended the longest-running waste. A
 /// room's egress stops sit right before its deletion (the order they run in), the group
 /// ranked by its oldest member.
@@ -262,38 +319,48 @@ fn sort_worst_first(findings: &mut [Finding]) {
     });
 }
 
-fn judge_room(
-    policy: &Policy,
-    room: &Room,
+/// Keeps the first participant of each doubt not seen yet.
+fn note_doubts(seen: &mut Vec<Doubtful>, room: &Room, count: &Headcount<'_>) {
+    for (p, doubt) in &count.doubts {
+        if !seen.iter().any(|d| d.doubt == *doubt) {
+            seen.push(Doubtful {
+                room: room.name.clone(),
+                identity: p.identity.clone(),
+                doubt: doubt.clone(),
+            });
+        }
+    }
+}
+
+/// What a room's verdict depends on besides its rules.
+struct RoomFacts<'a> {
     scope: InScope,
-    rules: &Rules,
     running_egresses: usize,
+    /// `None` when its participants were not (or could not be) listed.
+    headcount: Option<&'a Headcount<'a>>,
+}
+
+fn judge_room(
+    room: &Room,
+    facts: &RoomFacts<'_>,
+    rules: &Rules,
     now: DateTime<Utc>,
 ) -> (RoomView, Option<RoomJudgement>) {
     let age = room.age(now);
-    let (humans, others, who) = match &room.participants {
-        Participants::Listed(list) => {
-            let humans = list.iter().filter(|p| policy.humans.is_human(p)).count() as u32;
-            let who = policy.humans.describe_others(list);
-            (
-                Some(humans),
-                Some(list.len() as u32 - humans),
-                if who.is_empty() { "empty".into() } else { who },
-            )
-        }
-        Participants::NotListed | Participants::Failed(_) => (None, None, String::new()),
-    };
+    let humans = facts.headcount.map(|c| c.humans);
+    let others = facts.headcount.map(|c| c.others);
     let mut view = RoomView {
         name: room.name.clone(),
         sid: room.sid.clone(),
         age,
         humans,
         others,
-        egresses: running_egresses,
+        egresses: facts.running_egresses,
         policy: String::new(),
         verdict: Verdict::Healthy,
+        reason: None,
     };
-    if scope == InScope::Excluded {
+    if facts.scope == InScope::Excluded {
         view.verdict = Verdict::Excluded;
         return (view, None);
     }
@@ -301,10 +368,50 @@ fn judge_room(
         view.verdict = Verdict::Exempt;
         return (view, None);
     }
+    let humanless_on = rules.humanless != HumanlessMode::Off;
+    let (broken, reason) = offences(rules, age, facts.headcount);
+    if broken.is_empty() {
+        if matches!(room.participants, Participants::Failed(_)) && humanless_on {
+            view.verdict = Verdict::Unjudged;
+        }
+        return (view, None);
+    }
+    let deletes =
+        broken.contains(&Rule::MaxRoomAge) || rules.humanless == HumanlessMode::DeleteRoom;
+    let action = if deletes {
+        Some(Action::DeleteRoom)
+    } else {
+        (facts.running_egresses > 0).then_some(Action::StopEgress)
+    };
+    view.verdict = Verdict::Offends(broken.clone(), action);
+    view.reason = Some(reason.clone());
+    let judgement = RoomJudgement {
+        rules: broken,
+        reason,
+        humans,
+        others,
+    };
+    (view, Some(judgement))
+}
+
+/// The room rules a room of this age and headcount breaks, and why.
+fn offences(
+    rules: &Rules,
+    age: Duration,
+    headcount: Option<&Headcount<'_>>,
+) -> (Vec<Rule>, String) {
     let mut broken = Vec::new();
     let mut reasons = Vec::new();
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    if humanless_on && humans == Some(0) && age > rules.humanless_grace {
+    if let Some(count) = headcount.filter(|c| c.humans == 0)
+        && humanless_on
+        && age > rules.humanless_grace
+    {
+        let who = if count.others_described.is_empty() {
+            "empty"
+        } else {
+            count.others_described.as_str()
+        };
         broken.push(Rule::Humanless);
         reasons.push(format!(
             "no human present ({who}); room older than {}",
@@ -319,30 +426,10 @@ fn judge_room(
             human_duration(max)
         ));
     }
-    if broken.is_empty() {
-        if matches!(room.participants, Participants::Failed(_)) && humanless_on {
-            view.verdict = Verdict::Unjudged;
-        }
-        return (view, None);
-    }
-    let deletes =
-        broken.contains(&Rule::MaxRoomAge) || rules.humanless == HumanlessMode::DeleteRoom;
-    let action = if deletes {
-        Some(Action::DeleteRoom)
-    } else {
-        (running_egresses > 0).then_some(Action::StopEgress)
-    };
-    view.verdict = Verdict::Offends(broken.clone(), action);
-    let judgement = RoomJudgement {
-        rules: broken,
-        reason: reasons.join("; "),
-        humans,
-        others,
-    };
-    (view, Some(judgement))
+    (broken, reasons.join("; "))
 }
 
-fn room_finding(room: &Room, j: &RoomJudgement, age: Duration) -> Finding {
+fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) -> Finding {
     Finding {
         rules: j.rules.clone(),
         target: Target::Room,
@@ -355,7 +442,9 @@ fn room_finding(room: &Room, j: &RoomJudgement, age: Duration) -> Finding {
         reason: j.reason.clone(),
         action: Action::DeleteRoom,
         recheck: if j.rules == [Rule::Humanless] {
-            Recheck::NoHuman
+            Recheck::NoHuman {
+                sip_ring_limit: rules.sip_ring_limit,
+            }
         } else {
             Recheck::None
         },
@@ -392,7 +481,9 @@ fn judge_egress(
         return None;
     }
     let recheck = match (own.as_slice(), inherited) {
-        ([], [Rule::Humanless]) => Recheck::NoHuman,
+        ([], [Rule::Humanless]) => Recheck::NoHuman {
+            sip_ring_limit: rules.sip_ring_limit,
+        },
         ([Rule::OrphanEgress], []) => Recheck::RoomGone,
         _ => Recheck::None,
     };
@@ -422,10 +513,14 @@ mod tests {
 
     use super::*;
     use crate::cli::ParticipantKind::{Agent, Bridge, Egress as EgressKindP, Sip, Standard};
-    use crate::inventory::{EgressKind, Participant};
+    use crate::inventory::{EgressKind, Kind, Participant};
     use crate::livekit::proto::EgressStatus;
     use crate::policy::tests::{globs, participant as p};
     use crate::policy::{Limit, PolicyBlock, RulePatch};
+
+    const NO_HUMAN: Recheck = Recheck::NoHuman {
+        sip_ring_limit: Duration::from_secs(300),
+    };
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap()
@@ -438,7 +533,7 @@ mod tests {
     fn room(name: &str, age_s: i64, people: Vec<Participant>) -> Room {
         let counted = people
             .iter()
-            .filter(|p| !matches!(p.kind, Some(Agent | EgressKindP)))
+            .filter(|p| !matches!(p.kind, Kind::Known(Agent | EgressKindP)))
             .count();
         Room {
             name: name.into(),
@@ -528,7 +623,7 @@ mod tests {
                     "room camera-feed",
                     &[Rule::Humanless],
                     Action::DeleteRoom,
-                    Recheck::NoHuman
+                    NO_HUMAN
                 ),
                 row(
                     "EG_orphan",
@@ -536,17 +631,12 @@ mod tests {
                     Action::StopEgress,
                     Recheck::RoomGone
                 ),
-                row(
-                    "EG_rec1",
-                    &[Rule::Humanless],
-                    Action::StopEgress,
-                    Recheck::NoHuman
-                ),
+                row("EG_rec1", &[Rule::Humanless], Action::StopEgress, NO_HUMAN),
                 row(
                     "room left-running",
                     &[Rule::Humanless],
                     Action::DeleteRoom,
-                    Recheck::NoHuman
+                    NO_HUMAN
                 ),
             ]
         );
@@ -648,12 +738,7 @@ mod tests {
                     Action::StopEgress,
                     Recheck::RoomGone
                 ),
-                row(
-                    "EG_rec1",
-                    &[Rule::Humanless],
-                    Action::StopEgress,
-                    Recheck::NoHuman
-                )
+                row("EG_rec1", &[Rule::Humanless], Action::StopEgress, NO_HUMAN)
             ]
         );
         let camera = e.rooms.iter().find(|r| r.name == "camera-feed").unwrap();
@@ -752,7 +837,7 @@ mod tests {
                     "room left-running",
                     &[Rule::Humanless],
                     Action::DeleteRoom,
-                    Recheck::NoHuman
+                    NO_HUMAN
                 ),
                 row(
                     "room phone-support",
@@ -788,6 +873,152 @@ mod tests {
             Verdict::Unjudged
         );
     }
+
+    /// A phone leg with `status`, joined `secs` ago.
+    fn call(identity: &str, status: &str, secs: i64) -> Participant {
+        Participant {
+            call_status: Some(status.into()),
+            joined_ms: ago_ms(secs),
+            ..p(identity, Sip)
+        }
+    }
+
+    #[test]
+    fn a_phone_call_that_hung_up_or_never_connected_is_not_a_human() {
+        let inv = Inventory {
+            taken_at: now(),
+            rooms: vec![
+                room("hung-up", 900, vec![call("+1555", "hangup", 800)]),
+                room("ringing", 900, vec![call("+1556", "ringing", 720)]),
+                room("answered", 900, vec![call("+1557", "active", 720)]),
+                room("menu", 900, vec![call("+1558", "automation", 720)]),
+                room("old-sip", 900, vec![p("+1559", Sip)]),
+                room("dialing", 900, vec![call("+1560", "dialing", 60)]),
+            ],
+            egresses: vec![egress("EG_call", "hung-up", 800)],
+            egress_unchecked: None,
+        };
+        let e = evaluate(&Policy::default(), &inv, now());
+        assert_eq!(
+            summary(&e),
+            vec![
+                row("EG_call", &[Rule::Humanless], Action::StopEgress, NO_HUMAN),
+                row(
+                    "room hung-up",
+                    &[Rule::Humanless],
+                    Action::DeleteRoom,
+                    NO_HUMAN
+                ),
+                row(
+                    "room ringing",
+                    &[Rule::Humanless],
+                    Action::DeleteRoom,
+                    NO_HUMAN
+                ),
+            ]
+        );
+        let reason = |room: &str| {
+            e.findings
+                .iter()
+                .find(|f| f.room == room && f.target == Target::Room)
+                .map(|f| (f.reason.as_str(), f.humans, f.others))
+        };
+        assert_eq!(
+            reason("hung-up"),
+            Some((
+                "no human present (1 sip: call hangup); room older than 5m",
+                Some(0),
+                Some(1)
+            ))
+        );
+        assert_eq!(
+            reason("ringing").map(|r| r.0),
+            Some("no human present (1 sip: ringing 12m); room older than 5m")
+        );
+        let view = e.rooms.iter().find(|r| r.name == "hung-up").unwrap();
+        assert_eq!(
+            view.reason.as_deref(),
+            Some("no human present (1 sip: call hangup); room older than 5m"),
+            "`rooms` shows why"
+        );
+        assert!(e.doubts.is_empty());
+    }
+
+    #[test]
+    fn the_ring_limit_follows_the_rooms_policy_and_metadata() {
+        let mut ringing = room("support-1", 900, vec![call("+1555", "ringing", 120)]);
+        let mut patient = room("support-2", 900, vec![call("+1556", "ringing", 120)]);
+        patient.metadata = r#"{"reaper": {"sip_ring_limit": "10m"}}"#.into();
+        ringing.metadata = "not json".into();
+        let inv = Inventory {
+            taken_at: now(),
+            rooms: vec![ringing, patient],
+            egresses: vec![],
+            egress_unchecked: None,
+        };
+        let policy = Policy {
+            blocks: vec![PolicyBlock {
+                label: "policy[1] support-*".into(),
+                rooms: globs(&["support-*"]),
+                patch: RulePatch {
+                    sip_ring_limit: Some(Duration::from_secs(60)),
+                    ..Default::default()
+                },
+            }],
+            metadata_key: Some("reaper".into()),
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &inv, now());
+        let one_minute = Recheck::NoHuman {
+            sip_ring_limit: Duration::from_secs(60),
+        };
+        assert_eq!(
+            summary(&e),
+            vec![row(
+                "room support-1",
+                &[Rule::Humanless],
+                Action::DeleteRoom,
+                one_minute
+            )],
+            "the block's 1m limit for support-1; its metadata gives support-2 10m"
+        );
+        assert_eq!(
+            evaluate(&Policy::default(), &inv, now()).findings,
+            [],
+            "2 minutes is within the default 5m"
+        );
+    }
+
+    #[test]
+    fn what_this_version_does_not_know_is_human_and_noted_once() {
+        let future = |identity: &str| Participant {
+            kind: Kind::Unknown(42),
+            ..p(identity, Standard)
+        };
+        let inv = Inventory {
+            taken_at: now(),
+            rooms: vec![
+                room("a", 900, vec![future("x1"), call("+1", "on-hold", 900)]),
+                room("b", 900, vec![future("x2"), call("+2", "on-hold", 900)]),
+                room("c", 900, vec![call("+3", "transferring", 900)]),
+            ],
+            egresses: vec![egress("EG_a", "a", 800)],
+            egress_unchecked: None,
+        };
+        let e = evaluate(&Policy::default(), &inv, now());
+        assert_eq!(summary(&e), vec![], "fail safe: nothing to act on");
+        assert!(e.rooms.iter().all(|r| r.verdict == Verdict::Healthy));
+        let doubts: Vec<String> = e.doubts.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            doubts,
+            [
+                "participant 'x1' in room 'a' is of kind 42, which this version does not know: counted as human",
+                "participant '+1' in room 'a' has sip.callStatus 'on-hold', which this version does not know: counted as human",
+                "participant '+3' in room 'c' has sip.callStatus 'transferring', which this version does not know: counted as human",
+            ],
+            "one note per unknown value, naming the first participant with it"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -799,9 +1030,24 @@ mod properties {
 
     use super::*;
     use crate::cli::ParticipantKind;
-    use crate::inventory::{EgressKind, Participant};
+    use crate::inventory::{EgressKind, Kind, Participant};
     use crate::livekit::proto::EgressStatus;
     use crate::policy::HumanSpec;
+
+    fn now() -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap()
+    }
+
+    /// `sip.callStatus` values, known and not.
+    const CALL_STATUSES: [Option<&str>; 7] = [
+        None,
+        Some("active"),
+        Some("automation"),
+        Some("hangup"),
+        Some("dialing"),
+        Some("ringing"),
+        Some("on-hold"),
+    ];
 
     const KINDS: [ParticipantKind; 7] = [
         ParticipantKind::Standard,
@@ -813,23 +1059,30 @@ mod properties {
         ParticipantKind::Bridge,
     ];
 
+    /// Kinds this version knows, and one it does not (42).
     fn participant() -> impl Strategy<Value = Participant> {
         (
-            0..KINDS.len(),
+            0..=KINDS.len(),
             0..4i32,
             any::<bool>(),
             any::<bool>(),
             "[a-z]{1,3}-?[0-9]?",
+            (0..CALL_STATUSES.len(), 0..1000i64),
         )
-            .prop_map(|(kind, state, simulated, hidden, identity)| Participant {
-                identity,
-                kind: Some(KINDS[kind]),
-                kind_details: if simulated { vec![5] } else { vec![] },
-                state,
-                hidden,
-                joined_ms: 0,
-                tracks: 1,
-            })
+            .prop_map(
+                |(kind, state, simulated, hidden, identity, (status, joined_s_ago))| Participant {
+                    identity,
+                    kind: KINDS
+                        .get(kind)
+                        .map_or(Kind::Unknown(42), |&k| Kind::Known(k)),
+                    kind_details: if simulated { vec![5] } else { vec![] },
+                    state,
+                    hidden,
+                    joined_ms: now().timestamp_millis() - joined_s_ago * 1000,
+                    tracks: 1,
+                    call_status: CALL_STATUSES[status].map(str::to_owned),
+                },
+            )
     }
 
     fn room() -> impl Strategy<Value = (String, i64, Vec<Participant>, bool, u8)> {
@@ -848,29 +1101,32 @@ mod properties {
             prop::option::of(0..100_000u64),
             prop::option::of(0..100_000u64),
             prop::collection::vec(0..KINDS.len(), 1..4),
-            any::<bool>(),
+            (any::<bool>(), 0..900u64),
         )
-            .prop_map(|(mode, max_room, max_egress, kinds, not_human_a)| Policy {
-                defaults: Rules {
-                    humanless: [
-                        HumanlessMode::Off,
-                        HumanlessMode::StopEgress,
-                        HumanlessMode::DeleteRoom,
-                    ][mode as usize],
-                    max_room_age: max_room.map(Duration::from_secs),
-                    max_egress_age: max_egress.map(Duration::from_secs),
-                    ..Rules::default()
-                },
-                humans: HumanSpec {
-                    kinds: kinds.into_iter().map(|k| KINDS[k]).collect(),
-                    not_human: if not_human_a {
-                        crate::policy::tests::globs(&["a*"])
-                    } else {
-                        globset::GlobSet::empty()
+            .prop_map(
+                |(mode, max_room, max_egress, kinds, (not_human_a, ring_limit))| Policy {
+                    defaults: Rules {
+                        humanless: [
+                            HumanlessMode::Off,
+                            HumanlessMode::StopEgress,
+                            HumanlessMode::DeleteRoom,
+                        ][mode as usize],
+                        max_room_age: max_room.map(Duration::from_secs),
+                        max_egress_age: max_egress.map(Duration::from_secs),
+                        sip_ring_limit: Duration::from_secs(ring_limit),
+                        ..Rules::default()
                     },
+                    humans: HumanSpec {
+                        kinds: kinds.into_iter().map(|k| KINDS[k]).collect(),
+                        not_human: if not_human_a {
+                            crate::policy::tests::globs(&["a*"])
+                        } else {
+                            globset::GlobSet::empty()
+                        },
+                    },
+                    ..Policy::default()
                 },
-                ..Policy::default()
-            })
+            )
     }
 
     proptest! {
@@ -878,11 +1134,11 @@ mod properties {
         /// definition) is never deleted, nor its egresses stopped, because of `humanless`.
         #[test]
         fn humanless_never_touches_a_room_with_a_human(policy in policy(), rooms in prop::collection::vec(room(), 0..8)) {
-            let now = Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap();
+            let now = now();
             let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None };
             for (i, (name, age, people, has_egress, listed)) in rooms.into_iter().enumerate() {
                 let name = format!("{name}{i}");
-                let counted = people.iter().filter(|p| !matches!(p.kind, Some(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;
+                let counted = people.iter().filter(|p| !matches!(p.kind, Kind::Known(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;
                 if has_egress {
                     inventory.egresses.push(Egress {
                         egress_id: format!("EG_{i}"),
@@ -906,7 +1162,8 @@ mod properties {
                         _ => Participants::Failed("x".into()),
                     },
                 });
-                let with_human = people.iter().any(|p| policy.humans.is_human(p));
+                let human_test = policy.humans.at(policy.defaults.sip_ring_limit, now.timestamp_millis());
+                let with_human = people.iter().any(|p| human_test.is_human(p));
                 let room = inventory.rooms.last().unwrap().name.clone();
                 let e = evaluate(&policy, &inventory, now);
                 if with_human {

@@ -11,7 +11,7 @@ use globset::GlobSet;
 pub use evaluate::{
     Action, EgressView, Evaluation, Finding, Recheck, RoomView, Rule, Target, Verdict, evaluate,
 };
-pub use human::HumanSpec;
+pub use human::{Doubt, HumanSpec, HumanTest};
 pub use rules::{Limit, RulePatch, Rules};
 
 use crate::cli::Shard;
@@ -175,12 +175,13 @@ mod tests {
     ) -> crate::inventory::Participant {
         crate::inventory::Participant {
             identity: identity.into(),
-            kind: Some(kind),
+            kind: crate::inventory::Kind::Known(kind),
             kind_details: vec![],
             state: crate::livekit::proto::participant_info::State::Active as i32,
             hidden: false,
             joined_ms: 0,
             tracks: 1,
+            call_status: None,
         }
     }
 

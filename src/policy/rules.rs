@@ -15,6 +15,8 @@ pub struct Rules {
     pub max_egress_age: Option<Duration>,
     pub orphan_egress: bool,
     pub orphan_grace: Duration,
+    /// How long a phone leg may be `dialing` or `ringing` and still count as human.
+    pub sip_ring_limit: Duration,
     /// Never touched by any rule.
     pub exempt: bool,
 }
@@ -29,6 +31,9 @@ impl Default for Rules {
             max_egress_age: None,
             orphan_egress: true,
             orphan_grace: Duration::from_secs(2 * 60),
+            // LiveKit's SIP service gives up ringing after 80 s by default; a few minutes
+            // never cuts a normal ring.
+            sip_ring_limit: Duration::from_secs(5 * 60),
             exempt: false,
         }
     }
@@ -74,6 +79,8 @@ pub struct RulePatch {
     pub orphan_egress: Option<bool>,
     #[serde(default, deserialize_with = "duration")]
     pub orphan_grace: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub sip_ring_limit: Option<Duration>,
     pub exempt: Option<bool>,
 }
 
@@ -97,6 +104,9 @@ impl RulePatch {
         }
         if let Some(v) = self.orphan_grace {
             rules.orphan_grace = v;
+        }
+        if let Some(v) = self.sip_ring_limit {
+            rules.sip_ring_limit = v;
         }
         if let Some(v) = self.exempt {
             rules.exempt = v;
@@ -139,6 +149,9 @@ mod tests {
         );
         let p = RulePatch::from_metadata(r#"{"reaper": {"exempt": true}}"#, "reaper").unwrap();
         assert_eq!(p.exempt, Some(true));
+        let p =
+            RulePatch::from_metadata(r#"{"reaper": {"sip_ring_limit": "90s"}}"#, "reaper").unwrap();
+        assert_eq!(p.sip_ring_limit, Some(Duration::from_secs(90)));
         let p =
             RulePatch::from_metadata(r#"{"reaper": {"max_room_age": "off"}}"#, "reaper").unwrap();
         assert_eq!(p.max_room_age, Some(Limit(None)));

@@ -63,6 +63,7 @@ struct JsonRoom<'a> {
     policy: &'a str,
     #[serde(flatten)]
     verdict: JsonVerdict<'a>,
+    reason: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -170,6 +171,7 @@ impl Inventory {
                     "EGRESS",
                     "POLICY",
                     "VERDICT",
+                    "REASON",
                 ],
                 self.evaluation
                     .rooms
@@ -220,6 +222,7 @@ fn json_room(r: &RoomView) -> serde_json::Value {
         active_egresses: r.egresses,
         policy: &r.policy,
         verdict: JsonVerdict::new(&r.verdict),
+        reason: r.reason.as_deref(),
     })
     .unwrap_or_default()
 }
@@ -258,6 +261,7 @@ fn room_row(r: &RoomView, paint: &Paint) -> Vec<String> {
         r.egresses.to_string(),
         line(&r.policy),
         verdict_text(&r.verdict, paint),
+        r.reason.as_deref().map_or_else(String::new, line),
     ]
 }
 

@@ -43,9 +43,9 @@ impl Verifier {
         }
     }
 
-    /// The middleware step: no `Authorization` header passes with no grants; anything
+    /// The middleware step: no `Authorization` header passes with no claims; anything
     /// wrong with the header or the token is the plain-text message of a 401.
-    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<Option<VideoGrants>, String> {
+    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<Option<Claims>, String> {
         let Some(header) = header else {
             return Ok(None);
         };
@@ -70,7 +70,7 @@ impl Verifier {
         }
         // The server echoes the refused token in full.
         jsonwebtoken::decode::<Claims>(token, &self.secret, &self.validation)
-            .map(|data| Some(data.claims.video))
+            .map(|data| Some(data.claims))
             .map_err(|e| format!("invalid token: {token}, error: {}", jwt_message(e.kind())))
     }
 }
@@ -140,7 +140,7 @@ mod tests {
             ..Default::default()
         };
         let header = bearer(&token("devkey", "secret", grants));
-        let got = verifier.authenticate(Some(&header)).unwrap().unwrap();
+        let got = verifier.authenticate(Some(&header)).unwrap().unwrap().video;
         assert!(got.room_list && !got.room_create);
         assert_eq!(verifier.authenticate(None), Ok(None));
     }

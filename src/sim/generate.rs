@@ -3,6 +3,8 @@
 //! Draws come straight from ChaCha8's output (no `rand` distributions), so the same seed
 //! gives the same fleet whatever the `rand` version.
 
+use std::collections::BTreeMap;
+
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -40,6 +42,7 @@ pub fn generate(rooms: usize, seed: u64) -> Scenario {
         secret: "secret".to_owned(),
         egress_page_size: 0,
         latency_ms: 0,
+        egress_ending_ms: 0,
         rooms: fleet.rooms,
         egresses: fleet.egresses,
         faults: Vec::new(),
@@ -134,6 +137,7 @@ impl Fleet {
 
     fn populate(&mut self, room: &mut RoomSpec, mix: Mix) {
         let age = room.age_s;
+        let mut call_number = None;
         let mut join = |fleet: &mut Fleet, identity: String, kind: Kind, tracks: u32| {
             let joined_s_ago = fleet.below(age + 1);
             room.participants.push(ParticipantSpec {
@@ -144,6 +148,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: false,
                 tracks,
+                attributes: BTreeMap::new(),
             });
         };
         match mix {
@@ -159,8 +164,9 @@ impl Fleet {
             Mix::AgentOnly => join(self, "agent-AJ_1".to_owned(), Kind::Agent, 1),
             Mix::Empty => {}
             Mix::PhoneCall => {
-                let caller = format!("sip_+1555{:07}", self.below(10_000_000));
-                join(self, caller, Kind::Sip, 1);
+                let number = self.below(10_000_000);
+                join(self, format!("sip_+1555{number:07}"), Kind::Sip, 1);
+                call_number = Some(number);
                 if self.chance(70) {
                     join(self, "agent-AJ_1".to_owned(), Kind::Agent, 1);
                 }
@@ -171,6 +177,16 @@ impl Fleet {
         }
         if let (Mix::Camera, Some(camera)) = (mix, room.participants.last_mut()) {
             camera.kind_details = vec![KindDetail::BridgeRtsp];
+        }
+        // Mostly live calls, some hung up or still ringing; taken from the number already
+        // drawn, so the fleet of a seed keeps all its other draws.
+        if let (Some(number), Some(call)) = (call_number, room.participants.first_mut()) {
+            let status = match number % 20 {
+                0 | 1 => "hangup",
+                2 => "ringing",
+                _ => "active",
+            };
+            call.attributes = BTreeMap::from([("sip.callStatus".to_owned(), status.to_owned())]);
         }
     }
 
@@ -203,6 +219,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: true,
                 tracks: 0,
+                attributes: BTreeMap::new(),
             });
         }
     }
@@ -265,6 +282,15 @@ mod tests {
         assert!(kinds(Kind::Agent) > 100, "agent-only rooms");
         assert!(kinds(Kind::Bridge) > 20, "bridge-only rooms");
         assert!(kinds(Kind::Sip) > 20, "SIP-only rooms");
+        let calls = |status: &str| {
+            let calls = fleet.rooms.iter().flat_map(|r| &r.participants);
+            calls
+                .filter(|p| p.attributes.get("sip.callStatus").map(String::as_str) == Some(status))
+                .count()
+        };
+        assert!(calls("active") > 100, "live calls");
+        assert!(calls("hangup") > 5, "hung-up calls");
+        assert!(calls("ringing") > 2, "ringing calls");
         assert!(
             fleet
                 .rooms

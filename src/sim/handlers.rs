@@ -39,6 +39,7 @@ pub fn call(
     grants: Option<&VideoGrants>,
     now: i64,
 ) -> Result<Vec<u8>, Failure> {
+    lock(world).finish_due(now);
     let reply = match method {
         Method::ListRooms => {
             let req: proto::ListRoomsRequest = encoding.decode(body)?;

@@ -5,6 +5,8 @@
 
 /// API authentication: token middleware and per-call grants.
 mod auth;
+/// `/_sim/calls`: the latest calls' tokens and timeout headers, the in-flight peak.
+mod calls;
 /// Scenario faults: which call gets which trouble.
 mod faults;
 /// `--generate`: a deterministic synthetic fleet.

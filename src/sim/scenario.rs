@@ -2,7 +2,7 @@
 //!
 //! Times are relative ("seconds ago"), so a scenario stays valid whenever it is loaded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -26,6 +26,11 @@ pub struct Scenario {
     /// Delay before every API call is answered, in milliseconds.
     #[serde(default)]
     pub latency_ms: u64,
+    /// How long an egress worker takes to finish a stopped recording, in milliseconds: the
+    /// record stays `EGRESS_ENDING` that long, then is `EGRESS_COMPLETE`. A real LiveKit
+    /// Egress v1.8.6 worker takes 4000-4500; 0 (the default) completes it at once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub egress_ending_ms: u64,
     /// Rooms that exist at the start.
     #[serde(default)]
     pub rooms: Vec<RoomSpec>,
@@ -87,6 +92,10 @@ pub struct ParticipantSpec {
     /// Number of published tracks.
     #[serde(default)]
     pub tracks: u32,
+    /// Participant attributes, e.g. `{"sip.callStatus": "active"}` as LiveKit's SIP
+    /// service sets them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// `ParticipantInfo.Kind`.
@@ -300,6 +309,10 @@ pub struct EventSpec {
     /// A room closes (its room-bound egresses end), as if LiveKit closed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_room: Option<String>,
+    /// A room is created (by CreateRoom or a client joining), e.g. again after it closed;
+    /// nothing changes if it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_room: Option<RoomSpec>,
 }
 
 /// "After the Nth call of this method".
@@ -323,6 +336,9 @@ pub struct JoinSpec {
     /// Its kind.
     #[serde(default)]
     pub kind: Kind,
+    /// Its attributes, e.g. a phone leg's `{"sip.callStatus": "active"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn default_key() -> String {
@@ -409,23 +425,12 @@ impl Scenario {
     fn validate_rooms(&self) -> Result<(), String> {
         let mut first_at: HashMap<&str, usize> = HashMap::new();
         for (i, room) in self.rooms.iter().enumerate() {
-            if room.name.is_empty() {
-                return Err(format!("rooms[{i}].name: must not be empty"));
-            }
+            room.validate().map_err(|e| format!("rooms[{i}].{e}"))?;
             if let Some(first) = first_at.insert(&room.name, i) {
                 return Err(format!(
                     "rooms[{i}].name: duplicate room name {:?} (also rooms[{first}])",
                     room.name
                 ));
-            }
-            let mut identities = HashSet::new();
-            for (j, participant) in room.participants.iter().enumerate() {
-                if participant.identity.is_empty() || !identities.insert(&participant.identity) {
-                    return Err(format!(
-                        "rooms[{i}].participants[{j}].identity: empty or duplicate identity {:?}",
-                        participant.identity
-                    ));
-                }
             }
         }
         Ok(())
@@ -466,22 +471,52 @@ impl Scenario {
     }
 
     fn validate_events(&self) -> Result<(), String> {
-        let rooms: HashSet<&str> = self.rooms.iter().map(|r| r.name.as_str()).collect();
+        // A room an event creates may be joined or deleted by another event.
+        let rooms: HashSet<&str> = self
+            .rooms
+            .iter()
+            .chain(self.events.iter().filter_map(|e| e.create_room.as_ref()))
+            .map(|r| r.name.as_str())
+            .collect();
         for (i, event) in self.events.iter().enumerate() {
             if event.after.calls == 0 {
                 return Err(format!("events[{i}].after.calls: must be 1 or more"));
             }
-            let room = match (&event.join, &event.delete_room) {
-                (Some(join), None) => &join.room,
-                (None, Some(room)) => room,
+            let room = match (&event.join, &event.delete_room, &event.create_room) {
+                (Some(join), None, None) => &join.room,
+                (None, Some(room), None) => room,
+                (None, None, Some(spec)) => {
+                    spec.validate()
+                        .map_err(|e| format!("events[{i}].create_room.{e}"))?;
+                    continue;
+                }
                 _ => {
                     return Err(format!(
-                        "events[{i}]: needs exactly one of join, delete_room"
+                        "events[{i}]: needs exactly one of join, delete_room, create_room"
                     ));
                 }
             };
             if !rooms.contains(room.as_str()) {
                 return Err(format!("events[{i}]: room {room:?} is not in the scenario"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RoomSpec {
+    /// A name, and unique non-empty identities; the error starts with the field.
+    fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty() {
+            return Err("name: must not be empty".to_owned());
+        }
+        let mut identities = HashSet::new();
+        for (j, participant) in self.participants.iter().enumerate() {
+            if participant.identity.is_empty() || !identities.insert(&participant.identity) {
+                return Err(format!(
+                    "participants[{j}].identity: empty or duplicate identity {:?}",
+                    participant.identity
+                ));
             }
         }
         Ok(())
@@ -616,5 +651,22 @@ mod tests {
             r#"{"events": [{"after": {"method": "ListRooms", "calls": 1}, "delete_room": "nope"}]}"#,
         );
         assert_eq!(err, r#"events[0]: room "nope" is not in the scenario"#);
+        let err = error_of(
+            r#"{"events": [{"after": {"method": "ListRooms", "calls": 1}, "create_room": {"name": ""}}]}"#,
+        );
+        assert_eq!(err, "events[0].create_room.name: must not be empty");
+        let err = error_of(
+            r#"{"events": [{"after": {"method": "ListRooms", "calls": 1}, "create_room": {"name": "r"}, "delete_room": "r"}]}"#,
+        );
+        assert_eq!(
+            err,
+            "events[0]: needs exactly one of join, delete_room, create_room"
+        );
+        // A room an event creates can be joined by a later event.
+        Scenario::parse(
+            r#"{"events": [{"after": {"method": "ListRooms", "calls": 1}, "create_room": {"name": "r"}},
+                           {"after": {"method": "ListRooms", "calls": 2}, "join": {"room": "r", "identity": "a"}}]}"#,
+        )
+        .unwrap();
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A request goes through: latency -> scenario fault (like a proxy in front of the server)
 //! -> auth middleware (plain-text 401s) -> Twirp routing (`bad_route`) -> body (413 over
-//! 10 MiB) -> handler -> scripted events.
+//! 10 MiB) -> handler -> scripted events. Calls with a valid token are logged for
+//! `/_sim/calls`.
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -21,6 +22,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::auth::Verifier;
+use super::calls::{CallLog, CallRecord};
 use super::faults::Faults;
 use super::handlers::{self, Failure};
 use super::scenario::{FaultSpec, Scenario};
@@ -44,6 +46,7 @@ pub struct Shared {
     verifier: Verifier,
     faults: Faults,
     calls: [AtomicU64; Method::ALL.len()],
+    log: CallLog,
     latency: Duration,
 }
 
@@ -57,13 +60,19 @@ impl Shared {
             world: Mutex::new(world),
             faults: Faults::new(&scenario.faults),
             calls: Default::default(),
+            log: CallLog::default(),
             latency: Duration::from_millis(scenario.latency_ms),
         }
     }
 
     /// The current state in the scenario format.
     pub fn state(&self) -> Scenario {
-        let mut scenario = handlers::lock(&self.world).to_scenario(unix_nanos());
+        let now = unix_nanos();
+        let mut scenario = {
+            let mut world = handlers::lock(&self.world);
+            world.finish_due(now);
+            world.to_scenario(now)
+        };
         scenario.faults = self.faults.remaining(&self.call_counts());
         scenario
     }
@@ -129,9 +138,11 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
             // Serializing our own plain structs cannot fail.
             "/_sim/state" => return json(serde_json::to_vec(&shared.state()).unwrap_or_default()),
             "/_sim/stats" => return json(shared.stats().to_string().into_bytes()),
+            "/_sim/calls" => return json(shared.log.to_json().to_string().into_bytes()),
             _ => {}
         }
     }
+    let _in_flight = shared.log.enter();
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }
@@ -199,10 +210,19 @@ fn api_unrouted(shared: &Shared, request: &Request<Incoming>, path: &str) -> Res
 }
 
 async fn api(shared: &Shared, method: Method, request: Request<Incoming>) -> Response<Body> {
-    let grants = match authenticate(shared, &request) {
-        Ok(grants) => grants,
+    let claims = match authenticate(shared, &request) {
+        Ok(claims) => claims,
         Err(message) => return unauthorized(message),
     };
+    if let Some(claims) = &claims {
+        let timeout = request
+            .headers()
+            .get("X-Twirp-Timeout-Ms")
+            .and_then(|v| v.to_str().ok());
+        shared
+            .log
+            .record(CallRecord::new(method.name(), claims, timeout));
+    }
     let Some(encoding) = content_encoding(&request) else {
         let header = request
             .headers()
@@ -226,7 +246,7 @@ async fn api(shared: &Shared, method: Method, request: Request<Incoming>) -> Res
         method,
         encoding,
         &body,
-        grants.as_ref(),
+        claims.as_ref().map(|c| &c.video),
         unix_nanos(),
     ) {
         Ok(bytes) => reply(StatusCode::OK, encoding.content_type(), bytes),
@@ -241,7 +261,7 @@ async fn api(shared: &Shared, method: Method, request: Request<Incoming>) -> Res
 fn authenticate(
     shared: &Shared,
     request: &Request<Incoming>,
-) -> Result<Option<livekit_api::access_token::VideoGrants>, String> {
+) -> Result<Option<livekit_api::access_token::Claims>, String> {
     let header = request
         .headers()
         .get(AUTHORIZATION)

@@ -9,7 +9,7 @@ use std::ops::Bound;
 use livekit_protocol as proto;
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, EventSpec, Kind, KindDetail, ParticipantSpec,
+    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, ParticipantSpec,
     ParticipantState, RoomSpec, Scenario,
 };
 use super::twirp::{Method, TwirpCode, TwirpError};
@@ -22,7 +22,7 @@ const ROOM_NOT_FOUND: &str = "twirp error unknown: requested room does not exist
 const PARTICIPANT_NOT_FOUND: &str = "twirp error unknown: participant does not exist";
 const EGRESS_NOT_FOUND: &str = "twirp error unknown: egress does not exist";
 const WORKER_TIMEOUT: &str = "twirp error unknown: request timed out";
-const STOP_REASON: &str = "End reason: StopEgress API";
+const STOP_REASON: &str = "end reason: StopEgress API";
 
 /// The codecs a default server enables, as it lists them in every room.
 const ENABLED_CODECS: [&str; 10] = [
@@ -47,6 +47,9 @@ pub struct World {
     egresses: BTreeMap<String, Egress>,
     egresses_by_room: HashMap<String, BTreeSet<String>>,
     events: Vec<(EventSpec, bool)>,
+    /// Stopped egresses whose worker is finishing the recording (ENDING), with the time it
+    /// will have (Unix ns): `finish_due` completes them then.
+    finishing: Vec<(i64, String)>,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,7 @@ struct Participant {
     state: ParticipantState,
     hidden: bool,
     tracks: u32,
+    attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -112,6 +116,7 @@ impl World {
             egresses: BTreeMap::new(),
             egresses_by_room: HashMap::new(),
             events: scenario.events.iter().map(|e| (e.clone(), false)).collect(),
+            finishing: Vec::new(),
         };
         for spec in &scenario.rooms {
             world.add_room(spec, now);
@@ -316,9 +321,11 @@ impl World {
     }
 
     /// StopEgress: its worker stops an ACTIVE egress (the reply says ENDING; the record
-    /// completes at once) and aborts a STARTING one. Any other record has no worker (an
-    /// unknown id, an ENDING or ended record, a zombie): the caller waits for the worker
-    /// timeout, then the stored record decides the error, as on LiveKit v1.13.5.
+    /// completes after the scenario's `egress_ending_ms`, and until then a second stop is
+    /// answered with it, still ENDING) and aborts a STARTING one, as a LiveKit Egress v1.8.6
+    /// worker does. Any other record has no worker (an unknown id, an ended record, an
+    /// ENDING one from the scenario, a zombie): the caller waits for the worker timeout, then
+    /// the stored record decides the error, as on LiveKit v1.13.5.
     pub fn stop_egress(&mut self, egress_id: &str, now: i64) -> StopOutcome {
         let Some(egress) = self.egresses.get_mut(egress_id) else {
             return StopOutcome::NoWorker(TwirpError::new(TwirpCode::NotFound, EGRESS_NOT_FOUND));
@@ -326,15 +333,26 @@ impl World {
         match (egress.zombie, egress.status) {
             (false, EgressStatus::Active) => {
                 STOP_REASON.clone_into(&mut egress.details);
-                let mut reply = egress.info();
-                reply.status = EgressStatus::Ending as i32;
-                reply.updated_at = now;
-                egress.end(EgressStatus::Complete, now);
+                egress.status = EgressStatus::Ending;
+                egress.updated_ns = now;
+                let reply = egress.info();
+                let ending_ns = (self.settings.egress_ending_ms as i64) * NS_PER_MS;
+                if ending_ns == 0 {
+                    egress.end(EgressStatus::Complete, now);
+                } else {
+                    self.finishing.push((now + ending_ns, egress_id.to_owned()));
+                }
                 StopOutcome::Stopped(Box::new(reply))
             }
             (false, EgressStatus::Starting) => {
                 STOP_REASON.clone_into(&mut egress.details);
                 egress.end(EgressStatus::Aborted, now);
+                StopOutcome::Stopped(Box::new(egress.info()))
+            }
+            // The worker is still finishing the recording: it answers with the record.
+            (false, EgressStatus::Ending)
+                if self.finishing.iter().any(|(_, id)| id == egress_id) =>
+            {
                 StopOutcome::Stopped(Box::new(egress.info()))
             }
             (true, EgressStatus::Starting | EgressStatus::Active) => {
@@ -350,6 +368,22 @@ impl World {
         }
     }
 
+    /// Completes the stopped recordings whose worker has finished by `now`.
+    pub fn finish_due(&mut self, now: i64) {
+        let egresses = &mut self.egresses;
+        self.finishing.retain(|(at, id)| {
+            if *at > now {
+                return true;
+            }
+            if let Some(egress) = egresses.get_mut(id)
+                && egress.status == EgressStatus::Ending
+            {
+                egress.end(EgressStatus::Complete, *at);
+            }
+            false
+        });
+    }
+
     /// Applies the scripted events due after the `call`-th call of `method`.
     pub fn fire_events(&mut self, method: Method, call: u64, now: i64) {
         let due: Vec<EventSpec> = self
@@ -363,32 +397,39 @@ impl World {
             .collect();
         for event in due {
             if let Some(join) = &event.join {
-                self.join(&join.room, &join.identity, join.kind, now);
+                self.join(join, now);
             }
             if let Some(room) = &event.delete_room {
                 // A room already deleted by an API call is simply gone.
                 let _ = self.delete_room(room, now);
             }
+            if let Some(spec) = &event.create_room {
+                // CreateRoom of an existing room returns it unchanged, as in LiveKit.
+                if self.room(&spec.name).is_none() {
+                    self.add_room(spec, now);
+                }
+            }
         }
     }
 
-    fn join(&mut self, room_name: &str, identity: &str, kind: Kind, now: i64) {
-        let Some(room) = self.room_mut(room_name) else {
+    fn join(&mut self, join: &JoinSpec, now: i64) {
+        let Some(room) = self.room_mut(&join.room) else {
             return;
         };
         // A second connection with the same identity replaces the first, as in LiveKit.
-        room.participants.retain(|p| p.identity != identity);
+        room.participants.retain(|p| p.identity != join.identity);
         let spec = ParticipantSpec {
-            identity: identity.to_owned(),
-            kind,
+            identity: join.identity.clone(),
+            kind: join.kind,
             kind_details: Vec::new(),
             joined_s_ago: 0,
             state: ParticipantState::Active,
             hidden: false,
             tracks: 0,
+            attributes: join.attributes.clone(),
         };
         room.participants
-            .push(Participant::new(room_name, &spec, now));
+            .push(Participant::new(&join.room, &spec, now));
     }
 
     /// The current state in the scenario format: ages relative to `now`, current statuses,
@@ -457,6 +498,7 @@ impl Participant {
             state: spec.state,
             hidden: spec.hidden,
             tracks: spec.tracks,
+            attributes: spec.attributes.clone(),
         }
     }
 
@@ -483,6 +525,11 @@ impl Participant {
             is_publisher: self.tracks > 0,
             kind: self.kind as i32,
             kind_details: self.kind_details.iter().map(|&d| d as i32).collect(),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             // What current LiveKit SDKs advertise when they join.
             client_protocol: 2,
             capabilities: vec![
@@ -553,6 +600,7 @@ impl Participant {
             state: self.state,
             hidden: self.hidden,
             tracks: self.tracks,
+            attributes: self.attributes.clone(),
         }
     }
 }
@@ -781,6 +829,37 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_egress_stays_ending_while_its_worker_finishes() {
+        let mut scenario =
+            Scenario::parse(include_str!("../../tests/integration/scenarios/basic.json")).unwrap();
+        scenario.egress_ending_ms = 4000;
+        let mut world = World::new(&scenario, T0);
+        let StopOutcome::Stopped(reply) = world.stop_egress("EG_rec1", T0) else {
+            panic!("an active egress stops")
+        };
+        assert_eq!(reply.status, EgressStatus::Ending as i32);
+        assert_eq!(reply.details, STOP_REASON);
+        world.finish_due(T0 + 3_999 * NS_PER_MS);
+        assert_eq!(status_of(&world, "EG_rec1"), EgressStatus::Ending);
+        let StopOutcome::Stopped(again) = world.stop_egress("EG_rec1", T0 + NS_PER_MS) else {
+            panic!("the finishing worker answers a second stop")
+        };
+        assert_eq!(again.status, EgressStatus::Ending as i32);
+        world.finish_due(T0 + 4_000 * NS_PER_MS);
+        assert_eq!(status_of(&world, "EG_rec1"), EgressStatus::Complete);
+        let ended = world.list_egress(&proto::ListEgressRequest {
+            egress_id: "EG_rec1".into(),
+            ..Default::default()
+        });
+        assert_eq!(ended.unwrap().items[0].ended_at, T0 + 4_000 * NS_PER_MS);
+        let StopOutcome::NoWorker(err) = world.stop_egress("EG_rec1", T0 + 5_000 * NS_PER_MS)
+        else {
+            panic!("a finished egress has no worker")
+        };
+        assert_eq!(err.code, TwirpCode::FailedPrecondition);
+    }
+
+    #[test]
     fn starting_egress_aborts_zombie_times_out_ending_is_a_precondition_failure() {
         let scenario: Scenario = serde_json::from_str(
             r#"{"egresses": [
@@ -865,6 +944,27 @@ mod tests {
         world.fire_events(Method::ListRooms, 1, T0);
         assert_eq!(status_of(&world, "EG_standup"), EgressStatus::Complete);
         assert!(world.to_scenario(T0).events.is_empty());
+    }
+
+    #[test]
+    fn a_create_room_event_adds_the_room_once() {
+        let mut scenario =
+            Scenario::parse(r#"{"rooms": [{"name": "here", "age_s": 60}]}"#).unwrap();
+        scenario.events = serde_json::from_str(
+            r#"[{"after": {"method": "ListEgress", "calls": 1}, "create_room": {"name": "back"}},
+                {"after": {"method": "ListEgress", "calls": 1}, "create_room": {"name": "here"}}]"#,
+        )
+        .unwrap();
+        let mut world = World::new(&scenario, T0);
+        assert!(world.list_rooms(&["back".to_owned()]).is_empty());
+        world.fire_events(Method::ListEgress, 1, T0);
+        let rooms = world.list_rooms(&[]);
+        assert_eq!(room_named(&rooms, "back").creation_time, T0 / NS_PER_S);
+        assert_eq!(
+            room_named(&rooms, "here").creation_time,
+            T0 / NS_PER_S - 60,
+            "an existing room is left as it was"
+        );
     }
 
     #[test]

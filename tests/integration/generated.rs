@@ -8,6 +8,8 @@ use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 use lk_reaper::cli::Cli;
 
+use crate::flag::env_flag;
+
 const REFRESH: &str = "LK_REAPER_BLESS=1 cargo test --test integration generated";
 
 fn root() -> PathBuf {
@@ -17,12 +19,17 @@ fn root() -> PathBuf {
 /// Compares `want` with the file, or writes it when blessing.
 #[track_caller]
 fn check(path: &Path, want: &str) {
-    if std::env::var_os("LK_REAPER_BLESS").is_some() {
+    if env_flag("LK_REAPER_BLESS") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, want).unwrap();
         return;
     }
-    let have = std::fs::read_to_string(path).unwrap_or_default();
+    let have = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{} is missing ({e}); generate it with:\n    {REFRESH}",
+            path.display()
+        )
+    });
     assert!(
         have == want,
         "{} is out of date with the CLI definition; regenerate it with:\n    {REFRESH}",
@@ -238,11 +245,12 @@ fn completions_match_the_cli() {
 #[test]
 fn readme_names_only_flags_that_exist() {
     // Flags of other programs the README's recipes call (cargo, systemctl, podman, the benchmark).
-    const OTHERS: [&str; 11] = [
-        "--include-ignored",
+    const OTHERS: [&str; 12] = [
         "--network",
         "--rm",
         "--release",
+        "--no-fail-fast",
+        "--include-ignored",
         "--path",
         "--test",
         "--bench",

@@ -116,6 +116,13 @@ impl SimProcess {
         self.get_json("/_sim/stats")
     }
 
+    /// `GET /_sim/calls`: the latest calls' token lifetime, grants and timeout header, and
+    /// the most calls in flight at once.
+    #[track_caller]
+    pub fn call_log(&self) -> Value {
+        self.get_json("/_sim/calls")
+    }
+
     /// The calls of one method received so far.
     #[track_caller]
     pub fn calls(&self, method: &str) -> u64 {

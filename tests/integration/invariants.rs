@@ -18,6 +18,18 @@ const KINDS: [&str; 7] = [
     "BRIDGE",
 ];
 const STATES: [&str; 4] = ["JOINING", "JOINED", "ACTIVE", "DISCONNECTED"];
+/// `sip.callStatus` values ("" for none), known and not.
+const CALL_STATUSES: [&str; 7] = [
+    "",
+    "active",
+    "automation",
+    "hangup",
+    "dialing",
+    "ringing",
+    "on-hold",
+];
+/// How long ago a participant joined: well within or well past the default 5m ring limit.
+const JOINED: [u64; 2] = [30, 900];
 
 /// Whether the default policy counts this participant as human.
 fn is_human(p: &Value) -> bool {
@@ -25,14 +37,29 @@ fn is_human(p: &Value) -> bool {
     let simulated = p["kind_details"]
         .as_array()
         .is_some_and(|d| d.iter().any(|d| d == "SIMULATION"));
-    kind_is_human && !simulated && p["state"] != "DISCONNECTED"
+    let call = p["attributes"]["sip.callStatus"].as_str();
+    let long_ago = p["joined_s_ago"].as_u64().is_some_and(|s| s > 300);
+    let dead_call = p["kind"] == "SIP"
+        && (call == Some("hangup") || matches!(call, Some("dialing" | "ringing")) && long_ago);
+    kind_is_human && !simulated && p["state"] != "DISCONNECTED" && !dead_call
 }
 
 fn participant() -> impl Strategy<Value = Value> {
-    (0..KINDS.len(), 0..STATES.len(), any::<bool>()).prop_map(|(kind, state, simulated)| {
-        json!({"kind": KINDS[kind], "state": STATES[state],
-               "kind_details": if simulated { json!(["SIMULATION"]) } else { json!([]) }})
-    })
+    (
+        0..KINDS.len(),
+        0..STATES.len(),
+        any::<bool>(),
+        (0..CALL_STATUSES.len(), 0..JOINED.len()),
+    )
+        .prop_map(|(kind, state, simulated, (call, joined))| {
+            let mut p = json!({"kind": KINDS[kind], "state": STATES[state],
+                   "kind_details": if simulated { json!(["SIMULATION"]) } else { json!([]) },
+                   "joined_s_ago": JOINED[joined]});
+            if !CALL_STATUSES[call].is_empty() {
+                p["attributes"] = json!({"sip.callStatus": CALL_STATUSES[call]});
+            }
+            p
+        })
 }
 
 fn room() -> impl Strategy<Value = (Vec<Value>, u64, bool)> {

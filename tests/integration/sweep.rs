@@ -569,6 +569,35 @@ fn a_human_joining_after_the_inventory_skips_the_room() {
 }
 
 #[test]
+fn an_orphan_whose_room_comes_back_after_the_inventory_is_not_stopped() {
+    let mut scenario = scenario(
+        json!([]),
+        json!([egress("EG_orphan", "reborn", "track", 3600)]),
+    );
+    // The inventory's ListRooms does not see `reborn`; the re-check's ListRooms does.
+    scenario["events"] = json!([{"after": {"method": "ListRooms", "calls": 1},
+                                 "create_room": {"name": "reborn"}}]);
+    let sim = sim(scenario);
+    let report = sweep_json(&sim, &[], 0);
+    assert_eq!(
+        results(&report),
+        expected(&[("EG_orphan", "skipped_recheck")]),
+        "{report}"
+    );
+    assert_eq!(report["findings"][0]["rules"], json!(["orphan_egress"]));
+    assert!(
+        report["findings"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("the room exists again")),
+        "{report}"
+    );
+    assert_eq!(sim.calls("ListRooms"), 2, "listed, then re-checked once");
+    assert_eq!(mutations(&sim), (0, 0));
+    assert_eq!(sim.room_names(), ["reborn"]);
+    assert_eq!(status(&sim, "EG_orphan"), "EGRESS_ACTIVE");
+}
+
+#[test]
 fn rooms_that_vanish_before_the_action_are_already_gone() {
     let mut scenario = crate::harness::scenario("basic.json");
     // After the inventory's fourth and last ListParticipants (standup, left-running,

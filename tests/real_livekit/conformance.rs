@@ -1,7 +1,7 @@
 //! The conformance table (tests/conformance/cases.json): every case is sent to the real
 //! server loaded with the table's fixture, and what came back (status, content type, Twirp
 //! code, normalised body) must equal the golden file tests/conformance/real-answers.json
-//! (`LK_REAPER_UPDATE_GOLDEN=1` rewrites it). The same cases against `lk-reaper simulate`
+//! (`LK_REAPER_BLESS=1` rewrites it; a missing file is a failure). The same cases against `lk-reaper simulate`
 //! loaded with the same state must give the same answers, except for the differences listed
 //! with their reasons in tests/conformance/known-differences.json.
 
@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::flag::env_flag;
 use crate::harness::{self, LiveKit, Options, Participant, egress_record, eventually};
 use crate::token::{self, API_KEY, API_SECRET, Identity};
 use crate::twirp::{self, Encoding};
@@ -54,6 +55,10 @@ pub struct FixtureParticipant {
     /// agents framework sets, `{"hidden": true, "recorder": true}` as an egress recorder.
     #[serde(default)]
     pub video: Value,
+    /// Participant attributes, given in the join token's `attributes` claim, e.g.
+    /// `{"sip.callStatus": "active"}` as LiveKit's SIP service sets them.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,7 +353,9 @@ impl RealFixture {
                 continue;
             }
             for p in &room.participants {
-                let mut who = Identity::of_kind(&p.identity, &p.kind).with_video(&p.video);
+                let mut who = Identity::of_kind(&p.identity, &p.kind)
+                    .with_video(&p.video)
+                    .with_attributes(&json!(p.attributes));
                 who.kind_details.clone_from(&p.kind_details);
                 held.push(lk.join(&room.name, &who, p.publish_audio).await?);
                 lk.wait_active(&room.name, &p.identity, Duration::from_secs(20))
@@ -496,7 +503,7 @@ fn scenario_participant(p: &FixtureParticipant) -> Value {
     let details: Vec<String> = p.kind_details.iter().map(|d| d.to_uppercase()).collect();
     json!({ "identity": p.identity, "kind": kind, "kind_details": details, "joined_s_ago": 5,
             "state": "ACTIVE", "hidden": p.video["hidden"] == json!(true),
-            "tracks": u32::from(p.publish_audio) })
+            "tracks": u32::from(p.publish_audio), "attributes": p.attributes })
 }
 
 /// `lk-reaper simulate --scenario FILE --listen 127.0.0.1:0`, killed on drop.
@@ -743,10 +750,13 @@ pub async fn check_simulator(table: &Table, reference: &[Answer], against: &str)
     assert_eq!(
         reference.len(),
         sim.len(),
-        "real-answers.json is stale: regenerate it (LK_REAPER_UPDATE_GOLDEN=1)"
+        "real-answers.json is stale: regenerate it ({BLESS})"
     );
     let names_match = reference.iter().zip(&sim).all(|(r, s)| r.name == s.name);
-    assert!(names_match, "real-answers.json is stale: regenerate it");
+    assert!(
+        names_match,
+        "real-answers.json is stale: regenerate it ({BLESS})"
+    );
     let diffs = unexplained(reference, &sim, &known);
     visible!(
         "conformance: {} cases compared, simulator vs {against}",
@@ -769,15 +779,18 @@ fn golden_path() -> PathBuf {
     dir().join("real-answers.json")
 }
 
+/// How to rewrite the golden files from the real server.
+pub const BLESS: &str = "LK_REAPER_BLESS=1 cargo test --test real_livekit -- --include-ignored";
+
 fn as_map(answers: &[Answer]) -> BTreeMap<&str, &Answer> {
     answers.iter().map(|a| (a.name.as_str(), a)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real LiveKit server; scripts/test runs it"]
 async fn real_server_answers_match_the_golden_file() {
-    if !harness::available("real_server_answers_match_the_golden_file") {
-        return;
-    }
+    harness::available("real_server_answers_match_the_golden_file");
+    let bless = env_flag("LK_REAPER_BLESS");
     let table = load_table();
     let answers = real_answers(&table)
         .await
@@ -787,7 +800,7 @@ async fn real_server_answers_match_the_golden_file() {
         answers.len()
     );
     let fresh = serde_json::to_string_pretty(&answers).unwrap() + "\n";
-    if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") || !golden_path().exists() {
+    if bless {
         std::fs::write(golden_path(), &fresh).unwrap();
         visible!("wrote {}", golden_path().display());
     } else {
@@ -797,9 +810,20 @@ async fn real_server_answers_match_the_golden_file() {
     check_simulator(&table, &answers, "the live real server").await;
 }
 
+/// The recorded answers of the real server; a missing file fails with the command that
+/// writes it.
+fn load_golden() -> Vec<Answer> {
+    let text = std::fs::read_to_string(golden_path()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; record it from the real server with {BLESS}",
+            golden_path().display()
+        )
+    });
+    serde_json::from_str(&text).expect("real-answers.json parses")
+}
+
 fn compare_with_golden(answers: &[Answer]) {
-    let golden: Vec<Answer> =
-        serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let golden = load_golden();
     let (want, got) = (as_map(&golden), as_map(answers));
     let diffs: Vec<String> = got
         .iter()
@@ -809,7 +833,7 @@ fn compare_with_golden(answers: &[Answer]) {
     assert!(
         diffs.is_empty() && want.len() == got.len(),
         "the real server answered differently from tests/conformance/real-answers.json \
-         (LK_REAPER_UPDATE_GOLDEN=1 rewrites it after a deliberate change):\n{}",
+         ({BLESS} rewrites it after a deliberate change):\n{}",
         diffs.join("\n")
     );
 }
@@ -818,8 +842,7 @@ fn compare_with_golden(answers: &[Answer]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_answers_like_the_real_server() {
     let table = load_table();
-    let golden: Vec<Answer> =
-        serde_json::from_str(&std::fs::read_to_string(golden_path()).unwrap()).unwrap();
+    let golden = load_golden();
     check_simulator(
         &table,
         &golden,
@@ -926,5 +949,185 @@ fn readme_lists_every_known_difference() {
     assert!(
         section.contains(&count),
         "README.md \"Simulator vs real LiveKit\" should say the table has {count}"
+    );
+}
+
+/// What an egress worker answers, one step of `worker_steps`: the HTTP status, the Twirp
+/// code and message, and the egress status in the reply (StopEgress's record, or ListEgress's
+/// only item). Files, times and ids differ by nature and are left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerAnswer {
+    pub name: String,
+    pub status: u16,
+    pub code: Option<String>,
+    pub msg: Option<String>,
+    pub egress_status: Option<String>,
+    pub details: Option<String>,
+}
+
+fn worker_golden_path() -> PathBuf {
+    dir().join("worker-answers.json")
+}
+
+/// How long a stopped recording may take to be COMPLETE (a real worker: 4-4.5 s).
+const WORKER_COMPLETE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The live-worker cases, against `base`: StopEgress on `starting` (a STARTING egress), on
+/// `active` (ACTIVE), ListEgress while it is ENDING, a second StopEgress then, and once it
+/// is COMPLETE a third StopEgress and ListEgress.
+async fn worker_steps(base: &str, starting: &str, active: &str) -> Result<Vec<WorkerAnswer>> {
+    let mut answers = vec![
+        worker_call(base, "stop_egress.worker.starting", "StopEgress", starting).await?,
+        worker_call(base, "stop_egress.worker.active", "StopEgress", active).await?,
+        worker_call(base, "list_egress.worker.ending", "ListEgress", active).await?,
+        worker_call(base, "stop_egress.worker.ending", "StopEgress", active).await?,
+    ];
+    eventually(
+        "the stopped egress COMPLETE",
+        WORKER_COMPLETE_TIMEOUT,
+        || async {
+            let answer = worker_call(base, "", "ListEgress", active).await?;
+            Ok((answer.egress_status.as_deref() == Some("EGRESS_COMPLETE")).then_some(()))
+        },
+    )
+    .await?;
+    answers.push(worker_call(base, "stop_egress.worker.complete", "StopEgress", active).await?);
+    answers.push(worker_call(base, "list_egress.worker.complete", "ListEgress", active).await?);
+    Ok(answers)
+}
+
+/// Calls `method` about egress `id` and keeps what `WorkerAnswer` compares.
+async fn worker_call(base: &str, name: &str, method: &str, id: &str) -> Result<WorkerAnswer> {
+    let case = Case {
+        name: name.into(),
+        method: format!("livekit.Egress/{method}"),
+        encoding: Encoding::Protobuf,
+        auth: Auth::Valid,
+        grant: json!({ "roomRecord": true }),
+        body: json!({ "egress_id": id }),
+        server: Server::Redis,
+        content_type: None,
+        raw_body: None,
+    };
+    let started = std::time::Instant::now();
+    let answer = send(base, &case).await?;
+    if !name.is_empty() {
+        visible!(
+            "FINDING {name} at {base}: HTTP {} in {:.2} s",
+            answer.status,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let record = answer
+        .body
+        .get("items")
+        .and_then(|items| items.get(0))
+        .unwrap_or(&answer.body);
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    Ok(WorkerAnswer {
+        name: answer.name,
+        status: answer.status,
+        code: answer.code,
+        msg: text(&answer.body, "msg"),
+        egress_status: text(record, "status"),
+        details: text(record, "details"),
+    })
+}
+
+/// The simulator loaded like the live worker's server: a room, an ACTIVE and a STARTING
+/// track egress with a worker, and a worker that takes as long as a real one to finish.
+fn worker_scenario() -> Value {
+    let egress = |id: &str, status: &str| {
+        json!({ "egress_id": id, "room_name": "conf-rec", "type": "track", "status": status,
+                "started_s_ago": 5, "track_id": "TR_tone" })
+    };
+    json!({ "key": API_KEY, "secret": API_SECRET, "egress_ending_ms": 4000,
+            "rooms": [{ "name": "conf-rec", "age_s": 10 }],
+            "egresses": [egress("EG_active", "EGRESS_ACTIVE"), egress("EG_starting", "EGRESS_STARTING")] })
+}
+
+/// A real LiveKit Egress worker answers the live-worker cases as the golden file
+/// tests/conformance/worker-answers.json says (`LK_REAPER_BLESS=1` rewrites it), and
+/// the simulator answers them the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real LiveKit server and the egress worker; scripts/test runs it"]
+async fn a_live_egress_worker_answers_as_the_golden_file_and_the_simulator() {
+    let test = "a_live_egress_worker_answers_as_the_golden_file_and_the_simulator";
+    let lk = LiveKit::start_for(test, Options::default()).await;
+    let worker = harness::EgressWorker::start(&lk)
+        .await
+        .unwrap_or_else(|e| panic!("{test}: needs the egress worker: {e:#}"));
+    lk.create_room("conf-rec", 0, 0, "").await.unwrap();
+    let tone = lk
+        .publish_tone("conf-rec", &Identity::of_kind("bot", "agent"))
+        .await
+        .unwrap();
+    let file = worker.file("active.ogg");
+    let active = lk
+        .start_track_egress("conf-rec", &tone.track_sid, &file)
+        .await
+        .unwrap();
+    lk.wait_recording(&active.egress_id, &file, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", worker.log()));
+    let starting = lk
+        .start_track_egress("conf-rec", &tone.track_sid, &worker.file("starting.ogg"))
+        .await
+        .unwrap();
+    assert_eq!(
+        starting.status,
+        proto::EgressStatus::EgressStarting as i32,
+        "StartTrackEgress answers STARTING"
+    );
+    let real = worker_steps(&lk.url, &starting.egress_id, &active.egress_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", worker.log()));
+    visible!(
+        "conformance: {} live-worker cases ran against a real egress worker",
+        real.len()
+    );
+    let fresh = serde_json::to_string_pretty(&real).unwrap() + "\n";
+    if env_flag("LK_REAPER_BLESS") {
+        std::fs::write(worker_golden_path(), &fresh).unwrap();
+        visible!("wrote {}", worker_golden_path().display());
+    }
+    let golden = std::fs::read_to_string(worker_golden_path()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; record it from a live worker with {BLESS}",
+            worker_golden_path().display()
+        )
+    });
+    assert_eq!(
+        fresh, golden,
+        "the live worker answered differently from tests/conformance/worker-answers.json ({BLESS} rewrites it after a deliberate change)"
+    );
+    drop(tone);
+    // The live comparison: the simulator against what this worker just answered.
+    assert_eq!(
+        simulator_worker_answers().await,
+        real,
+        "the simulator answers the live-worker cases unlike the live worker"
+    );
+}
+
+/// The live-worker cases against a simulator loaded with `worker_scenario`.
+async fn simulator_worker_answers() -> Vec<WorkerAnswer> {
+    let sim = Simulator::start(&worker_scenario()).await.unwrap();
+    worker_steps(&sim.url, "EG_starting", "EG_active")
+        .await
+        .unwrap()
+}
+
+/// Runs everywhere: the simulator answers the live-worker cases as the golden file says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_answers_like_a_live_egress_worker() {
+    let golden: Vec<WorkerAnswer> = serde_json::from_str(
+        &std::fs::read_to_string(worker_golden_path()).expect("worker-answers.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        simulator_worker_answers().await,
+        golden,
+        "the simulator answers the live-worker cases unlike a real worker (tests/conformance/worker-answers.json)"
     );
 }

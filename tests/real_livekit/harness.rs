@@ -1,6 +1,25 @@
 //! The real LiveKit server for a test: Redis and `server --dev` inside a namespace of the
 //! test's own (see `netns`), typed helpers to set up rooms, participants and egress
 //! records, and cleanup on drop. One server per test: it starts in well under a second.
+//!
+//! Real recordings (LiveKit Egress v1.8.6, built by `scripts/install-test-deps` as `egress`
+//! in `bin_dir()`; the track and participant egress kinds, as room-composite and web egress
+//! need Chrome):
+//!
+//! ```text
+//! let lk = LiveKit::start(Options::default()).await?;
+//! let worker = EgressWorker::start(&lk).await?;          // beside the server, ready
+//! let agent = lk.publish_tone("room", &Identity::of_kind("bot", "agent")).await?;
+//! let file = worker.file("rec.ogg");                      // in the worker's temp dir
+//! let e = lk.start_track_egress("room", &agent.track_sid, &file).await?;
+//! lk.wait_recording(&e.egress_id, &file, T).await?;       // ACTIVE and bytes on disk
+//! lk.stop_egress(&e.egress_id).await?;
+//! lk.wait_egress(&e.egress_id, EgressStatus::EgressComplete, T).await?;
+//! assert_decodes_whole(&file)?;                          // gst-launch-1.0 decodes it all
+//! ```
+//!
+//! `start_participant_egress` records a participant to MP4 with Opus (Debian's GStreamer has
+//! no AAC encoder). Drop the worker before its server (declare it after).
 
 use std::fs::File;
 use std::future::Future;
@@ -81,22 +100,17 @@ fn on_path(tool: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }
 
-/// True when the real server can run here. Otherwise prints a visible SKIPPED line and
-/// returns false, or panics when `LK_REAPER_REQUIRE_REAL_LIVEKIT=1`.
-pub fn available(test: &str) -> bool {
+/// Fails `test`, naming what this machine lacks, unless the real server can run here.
+/// Real-server tests carry `#[ignore]`, so this runs only when they were asked for
+/// (`--include-ignored`, as scripts/test does): then a missing dependency is a failure,
+/// never a skip.
+pub fn available(test: &str) {
     let missing = missing();
-    if missing.is_empty() {
-        return true;
-    }
-    let what = missing.join(", ");
     assert!(
-        std::env::var("LK_REAPER_REQUIRE_REAL_LIVEKIT").as_deref() != Ok("1"),
-        "{test}: real LiveKit required (LK_REAPER_REQUIRE_REAL_LIVEKIT=1) but missing: {what}; run scripts/install-test-deps"
+        missing.is_empty(),
+        "{test}: needs the real LiveKit server, but this machine lacks: {}; run scripts/install-test-deps",
+        missing.join(", ")
     );
-    visible!(
-        "SKIPPED {test}: real LiveKit not available (missing: {what}); run scripts/install-test-deps"
-    );
-    false
 }
 
 /// How to start the server.
@@ -136,16 +150,13 @@ pub struct LiveKit {
 }
 
 impl LiveKit {
-    /// Starts a server, or returns None after a visible skip message (see `available`).
-    pub async fn start_or_skip(test: &str, options: Options) -> Option<Self> {
-        if !available(test) {
-            return None;
-        }
-        Some(
-            Self::start(options)
-                .await
-                .unwrap_or_else(|e| panic!("{test}: could not start LiveKit: {e:#}")),
-        )
+    /// Starts a server for `test`, which fails if the machine lacks a dependency (see
+    /// `available`) or the server does not come up.
+    pub async fn start_for(test: &str, options: Options) -> Self {
+        available(test);
+        Self::start(options)
+            .await
+            .unwrap_or_else(|e| panic!("{test}: could not start LiveKit: {e:#}"))
     }
 
     /// Starts Redis (if asked) and the server in a new namespace and waits until it answers.
@@ -353,16 +364,25 @@ impl LiveKit {
         who: &Identity,
         publish_audio: bool,
     ) -> Result<Participant> {
+        let publish: &[&str] = if publish_audio {
+            &["--publish-audio"]
+        } else {
+            &[]
+        };
+        self.run_join(room, who, publish).await
+    }
+
+    /// Runs join.py with `publish` (its publishing options, none to only connect) and waits
+    /// until it printed CONNECTED, or PUBLISHED when it publishes.
+    async fn run_join(&self, room: &str, who: &Identity, publish: &[&str]) -> Result<Participant> {
         let script = repo_root().join("tests/real_livekit/join.py");
         let stderr_path = self.logs.path().join(format!("join-{}.log", who.identity));
         let mut cmd = self
             .ns
             .tokio_command(venv_python().to_str().context("venv path")?);
         cmd.arg(script)
-            .args(["--url", &self.ws_url(), "--token", &who.join_token(room)]);
-        if publish_audio {
-            cmd.arg("--publish-audio");
-        }
+            .args(["--url", &self.ws_url(), "--token", &who.join_token(room)])
+            .args(publish);
         for var in [
             "http_proxy",
             "https_proxy",
@@ -382,12 +402,12 @@ impl LiveKit {
             .context("could not start join.py")?;
         let stdout = child.stdout.take().context("join.py stdout")?;
         let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let want = if publish_audio {
-            "PUBLISHED"
-        } else {
+        let want = if publish.is_empty() {
             "CONNECTED"
+        } else {
+            "PUBLISHED"
         };
-        let mut sid = String::new();
+        let (mut sid, mut track_sid) = (String::new(), String::new());
         let waited = tokio::time::timeout(JOIN_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(rest) = line.strip_prefix("CONNECTED ") {
@@ -395,6 +415,9 @@ impl LiveKit {
                         .nth(1)
                         .unwrap_or_default()
                         .clone_into(&mut sid);
+                }
+                if let Some(rest) = line.strip_prefix("PUBLISHED ") {
+                    rest.trim().clone_into(&mut track_sid);
                 }
                 if line.starts_with(want) {
                     return Ok(());
@@ -423,7 +446,14 @@ impl LiveKit {
             stdin,
             identity: who.identity.clone(),
             sid,
+            track_sid,
         })
+    }
+
+    /// Joins `room` as `who` and publishes a microphone track that plays a 440 Hz tone until
+    /// the participant leaves: media an egress worker can record.
+    pub async fn publish_tone(&self, room: &str, who: &Identity) -> Result<Participant> {
+        self.run_join(room, who, &["--tone", "440"]).await
     }
 
     /// Waits until `room` lists `identity` in state ACTIVE; returns how long that took.
@@ -455,6 +485,8 @@ pub struct Participant {
     stdin: Option<tokio::process::ChildStdin>,
     pub identity: String,
     pub sid: String,
+    /// The sid of the track it published ("" when it publishes nothing).
+    pub track_sid: String,
 }
 
 impl Participant {
@@ -649,4 +681,292 @@ pub async fn run_reaper(lk: &LiveKit, args: &[&str]) -> Result<(i32, String, Str
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
+}
+
+/// Health port of an egress worker inside its server's namespace.
+const EGRESS_HEALTH_PORT: u16 = 9090;
+/// How long an egress worker may take to answer on its health port (it takes about 1 s).
+const EGRESS_READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long decoding a recording may take.
+const DECODE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The egress worker binary `scripts/install-test-deps` builds.
+pub fn egress_bin() -> PathBuf {
+    bin_dir().join("egress")
+}
+
+/// A LiveKit Egress worker beside a server: same namespace, same Redis. Its process group
+/// (the worker and the `egress run-handler` it starts per recording) is killed on drop,
+/// and its folder (config, log, recordings made with `file`) deleted.
+pub struct EgressWorker {
+    worker: Proc,
+    dir: tempfile::TempDir,
+}
+
+impl EgressWorker {
+    /// Starts a worker for `lk` (which must run with Redis) and waits until it answers on
+    /// its health port. Fails when the worker binary is missing: a test that asks for a
+    /// worker needs one.
+    pub async fn start(lk: &LiveKit) -> Result<Self> {
+        use std::os::unix::process::CommandExt as _;
+        let bin = egress_bin();
+        if !bin.is_file() {
+            bail!(
+                "no egress worker at {}; run scripts/install-test-deps",
+                bin.display()
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("lk-reaper-egress-")
+            .tempdir()?;
+        let config = dir.path().join("egress.yaml");
+        std::fs::write(&config, egress_config(lk))?;
+        // The worker re-runs itself as `egress run-handler`, found on PATH.
+        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))?;
+        let log = File::create(dir.path().join("egress.log"))?;
+        let worker = lk
+            .ns
+            .command("egress")
+            .arg("--config")
+            .arg(&config)
+            .env("PATH", path)
+            // Each handler's sockets and scratch files go under the worker's own folder.
+            .env("TMPDIR", dir.path())
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("could not start the egress worker")?;
+        let mut worker = Self {
+            worker: Proc(worker),
+            dir,
+        };
+        worker.wait_ready(lk).await?;
+        Ok(worker)
+    }
+
+    async fn wait_ready(&mut self, lk: &LiveKit) -> Result<()> {
+        let url = format!("http://{}:{EGRESS_HEALTH_PORT}/", lk.ns.addr);
+        let deadline = Instant::now() + EGRESS_READY_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.worker.0.try_wait()? {
+                bail!("egress worker exited with {status}; log:\n{}", self.log());
+            }
+            let ok = twirp::client()
+                .get(&url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if ok.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "egress worker did not answer within {EGRESS_READY_TIMEOUT:?}; log:\n{}",
+            self.log()
+        )
+    }
+
+    /// A path for a recording inside the worker's folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The worker's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("egress.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for EgressWorker {
+    fn drop(&mut self) {
+        // The handlers are the worker's children, in its process group.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.worker.0.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// egress.yaml: the server's key, URL and Redis; CPU costs low enough that a 2-core machine
+/// accepts several recordings at once.
+fn egress_config(lk: &LiveKit) -> String {
+    let ip = lk.ns.addr;
+    format!(
+        "api_key: {key}\napi_secret: {secret}\nws_url: {ws}\nredis:\n  address: {ip}:{REDIS_PORT}\n\
+         health_port: {EGRESS_HEALTH_PORT}\nlogging:\n  level: info\ncpu_cost:\n  \
+         max_cpu_utilization: 0.99\n  track_cpu_cost: 0.01\n  participant_cpu_cost: 0.01\n  \
+         track_composite_cpu_cost: 0.01\n",
+        key = token::API_KEY,
+        secret = token::API_SECRET,
+        ws = lk.ws_url(),
+    )
+}
+
+impl LiveKit {
+    /// StartTrackEgress: records track `track_sid` of `room` into `file` (its codec's own
+    /// container: Ogg for Opus audio).
+    pub async fn start_track_egress(
+        &self,
+        room: &str,
+        track_sid: &str,
+        file: &Path,
+    ) -> Result<proto::EgressInfo> {
+        let req = proto::TrackEgressRequest {
+            room_name: room.into(),
+            track_id: track_sid.into(),
+            output: Some(proto::track_egress_request::Output::File(
+                proto::DirectFileOutput {
+                    filepath: file.to_str().context("file path")?.into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        };
+        let tok = token::api(json!({ "roomRecord": true }));
+        twirp::proto(&self.url, "livekit.Egress/StartTrackEgress", &tok, &req).await
+    }
+
+    /// StartParticipantEgress: records `identity` in `room` into an MP4 `file` with Opus
+    /// audio (the default AAC encoder is not in Debian's GStreamer, and Ogg is refused
+    /// because participant egress always adds video).
+    pub async fn start_participant_egress(
+        &self,
+        room: &str,
+        identity: &str,
+        file: &Path,
+    ) -> Result<proto::EgressInfo> {
+        let req = proto::ParticipantEgressRequest {
+            room_name: room.into(),
+            identity: identity.into(),
+            options: Some(proto::participant_egress_request::Options::Advanced(
+                proto::EncodingOptions {
+                    audio_codec: proto::AudioCodec::Opus as i32,
+                    ..Default::default()
+                },
+            )),
+            file_outputs: vec![proto::EncodedFileOutput {
+                file_type: proto::EncodedFileType::Mp4 as i32,
+                filepath: file.to_str().context("file path")?.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let tok = token::api(json!({ "roomRecord": true }));
+        twirp::proto(
+            &self.url,
+            "livekit.Egress/StartParticipantEgress",
+            &tok,
+            &req,
+        )
+        .await
+    }
+
+    /// The stored record of one egress (ListEgress by id).
+    pub async fn egress(&self, egress_id: &str) -> Result<proto::EgressInfo> {
+        let req = proto::ListEgressRequest {
+            egress_id: egress_id.into(),
+            ..Default::default()
+        };
+        let tok = token::api(json!({ "roomRecord": true }));
+        let resp: proto::ListEgressResponse =
+            twirp::proto(&self.url, "livekit.Egress/ListEgress", &tok, &req).await?;
+        resp.items
+            .into_iter()
+            .next()
+            .with_context(|| format!("ListEgress has no {egress_id}"))
+    }
+
+    /// Waits until egress `egress_id` has `status`; returns its record then.
+    pub async fn wait_egress(
+        &self,
+        egress_id: &str,
+        status: proto::EgressStatus,
+        timeout: Duration,
+    ) -> Result<proto::EgressInfo> {
+        let what = format!("{egress_id} {}", status.as_str_name());
+        eventually(&what, timeout, || async {
+            let info = self.egress(egress_id).await?;
+            Ok((info.status == status as i32).then_some(info))
+        })
+        .await
+    }
+
+    /// Waits until egress `egress_id` is ACTIVE and its `file` holds data (it stays empty
+    /// for the first 2-4 s), so that stopping it leaves a recording with content.
+    pub async fn wait_recording(
+        &self,
+        egress_id: &str,
+        file: &Path,
+        timeout: Duration,
+    ) -> Result<()> {
+        let what = format!("{egress_id} ACTIVE with data in {}", file.display());
+        eventually(&what, timeout, || async {
+            let info = self.egress(egress_id).await?;
+            let active = info.status == proto::EgressStatus::EgressActive as i32;
+            let size = std::fs::metadata(file).map_or(0, |m| m.len());
+            Ok((active && size > 0).then_some(()))
+        })
+        .await
+    }
+}
+
+/// Decodes `file` from its first byte to its last (`gst-launch-1.0 -q filesrc ! decodebin !
+/// fakesink` must exit 0) and returns its duration as `gst-discoverer-1.0` reports it.
+pub async fn decode_whole(file: &Path) -> Result<Duration> {
+    let location = format!("location={}", file.display());
+    let decode = run_tool(
+        "gst-launch-1.0",
+        &[
+            "-q",
+            "filesrc",
+            &location,
+            "!",
+            "decodebin",
+            "!",
+            "fakesink",
+        ],
+    )
+    .await?;
+    if !decode.status.success() {
+        bail!(
+            "{} does not decode whole ({}): {}{}",
+            file.display(),
+            decode.status,
+            String::from_utf8_lossy(&decode.stdout),
+            String::from_utf8_lossy(&decode.stderr)
+        );
+    }
+    let file_str = file.to_str().context("file path")?;
+    let discover = run_tool("gst-discoverer-1.0", &[file_str]).await?;
+    let text = String::from_utf8_lossy(&discover.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Duration: "))
+        .and_then(parse_gst_duration)
+        .with_context(|| format!("gst-discoverer-1.0 {file_str} gave no duration:\n{text}"))
+}
+
+async fn run_tool(tool: &str, args: &[&str]) -> Result<std::process::Output> {
+    let run = tokio::process::Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(DECODE_TIMEOUT, run)
+        .await
+        .with_context(|| format!("{tool} did not finish within {DECODE_TIMEOUT:?}"))?
+        .with_context(|| format!("could not run {tool}; run scripts/install-test-deps"))
+}
+
+/// `H:MM:SS.fraction`, as GStreamer prints a duration.
+fn parse_gst_duration(text: &str) -> Option<Duration> {
+    let mut parts = text.trim().splitn(3, ':');
+    let hours: u64 = parts.next()?.parse().ok()?;
+    let minutes: u64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    Some(Duration::from_secs(hours * 3600 + minutes * 60) + Duration::from_secs_f64(seconds))
 }

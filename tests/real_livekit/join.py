@@ -1,19 +1,26 @@
 """Joins a LiveKit room as one real participant, for the real-LiveKit tests.
 
 Run inside the test's network namespace with the project's .venv:
-    join.py --url ws://10.203.X.2:7880 --token JWT [--publish-audio] [--max-seconds 300]
+    join.py --url ws://10.203.X.2:7880 --token JWT [--publish-audio | --tone HZ]
+            [--max-seconds 300]
 
-Prints `CONNECTED <identity> <participant sid>` once joined (and `PUBLISHED <track sid>`
-after publishing), then stays until a line `leave` or end of stdin arrives, or
+--publish-audio publishes a microphone track carrying one frame of silence; --tone HZ
+publishes one that plays a sine tone of HZ without end, so an egress worker has something to
+record. Prints `CONNECTED <identity> <participant sid>` once joined (and `PUBLISHED <track
+sid>` after publishing), then stays until a line `leave` or end of stdin arrives, or
 --max-seconds pass; then disconnects and prints `LEFT`. Errors go to stderr with exit 1.
 The token decides who this is (identity, kind, kind details, grants): the harness signs it.
 """
 
 import argparse
 import asyncio
+import math
 import sys
 
 from livekit import rtc
+
+RATE = 48000
+FRAME = RATE // 100  # 10 ms
 
 
 async def publish_audio(room: rtc.Room) -> rtc.LocalTrackPublication:
@@ -24,6 +31,29 @@ async def publish_audio(room: rtc.Room) -> rtc.LocalTrackPublication:
     # One frame of silence so the track carries media, not only a publication.
     await source.capture_frame(rtc.AudioFrame.create(48000, 1, 480))
     return publication
+
+
+async def publish_tone(room: rtc.Room, hz: float) -> tuple[rtc.LocalTrackPublication, asyncio.Task]:
+    source = rtc.AudioSource(RATE, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("tone", source)
+    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+    publication = await room.local_participant.publish_track(track, options)
+    return publication, asyncio.create_task(play_tone(source, hz))
+
+
+async def play_tone(source: rtc.AudioSource, hz: float) -> None:
+    # One second of the tone, played 10 ms at a time in a loop (a whole number of periods
+    # when HZ is whole). capture_frame waits while the source's buffer is full, which paces
+    # this loop to real time.
+    second = b"".join(
+        int(8000 * math.sin(2 * math.pi * hz * i / RATE)).to_bytes(2, "little", signed=True)
+        for i in range(RATE)
+    )
+    at = 0
+    while True:
+        chunk = second[at * 2 : (at + FRAME) * 2]
+        await source.capture_frame(rtc.AudioFrame(chunk, RATE, 1, FRAME))
+        at = (at + FRAME) % RATE
 
 
 async def wait_for_leave(max_seconds: float) -> None:
@@ -46,6 +76,7 @@ async def main() -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--publish-audio", action="store_true")
+    parser.add_argument("--tone", type=float, default=0.0)
     parser.add_argument("--connect-timeout", type=float, default=20.0)
     parser.add_argument("--max-seconds", type=float, default=300.0)
     args = parser.parse_args()
@@ -61,7 +92,13 @@ async def main() -> int:
     if args.publish_audio:
         publication = await asyncio.wait_for(publish_audio(room), timeout=args.connect_timeout)
         print(f"PUBLISHED {publication.sid}", flush=True)
+    tone = None
+    if args.tone > 0:
+        publication, tone = await asyncio.wait_for(publish_tone(room, args.tone), timeout=args.connect_timeout)
+        print(f"PUBLISHED {publication.sid}", flush=True)
     await wait_for_leave(args.max_seconds)
+    if tone is not None:
+        tone.cancel()
     await asyncio.wait_for(room.disconnect(), timeout=10)
     print("LEFT", flush=True)
     return 0

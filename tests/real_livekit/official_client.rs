@@ -3,7 +3,7 @@
 //! simulate` and against the real server, both loaded with the conformance fixture: list,
 //! stop, delete and auth must give the same results and the same errors (code, HTTP status,
 //! message). The real server's output is kept in
-//! tests/conformance/official-client-answers.json (`LK_REAPER_UPDATE_GOLDEN=1` rewrites it),
+//! tests/conformance/official-client-answers.json (`LK_REAPER_BLESS=1` rewrites it; a missing file is a failure),
 //! so the simulator side runs wherever the venv is, real server or not.
 
 use std::path::PathBuf;
@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::conformance::{self, RealFixture, Server, Simulator};
+use crate::conformance::{self, BLESS, RealFixture, Server, Simulator};
+use crate::flag::env_flag;
 use crate::harness;
 use crate::token::{API_KEY, API_SECRET};
 
@@ -24,19 +25,14 @@ fn golden_path() -> PathBuf {
     harness::repo_root().join("tests/conformance/official-client-answers.json")
 }
 
-/// True when the venv with livekit-api is there; otherwise a visible skip, or a failure
-/// under `LK_REAPER_REQUIRE_REAL_LIVEKIT=1`.
-fn venv_available(test: &str) -> bool {
-    if venv_python().is_file() {
-        return true;
-    }
-    let missing = format!("Python venv ({})", venv_python().display());
+/// Fails `test` unless the venv with livekit-api is there (the test was asked for with
+/// `--include-ignored`, so a missing venv is a failure, never a skip).
+fn venv_available(test: &str) {
     assert!(
-        std::env::var("LK_REAPER_REQUIRE_REAL_LIVEKIT").as_deref() != Ok("1"),
-        "{test}: LK_REAPER_REQUIRE_REAL_LIVEKIT=1 but missing: {missing}; run scripts/install-test-deps"
+        venv_python().is_file(),
+        "{test}: needs the Python venv ({}); run scripts/install-test-deps",
+        venv_python().display()
     );
-    visible!("SKIPPED {test}: missing {missing}; run scripts/install-test-deps");
-    false
 }
 
 /// Runs official_client.py against `url` (part `redis` or `no_redis`) and returns its steps.
@@ -112,8 +108,12 @@ fn differing(want: &[Value], got: &[Value]) -> Vec<String> {
 }
 
 fn load_golden() -> Vec<Value> {
-    let text = std::fs::read_to_string(golden_path())
-        .expect("tests/conformance/official-client-answers.json (LK_REAPER_UPDATE_GOLDEN=1 with the real server writes it)");
+    let text = std::fs::read_to_string(golden_path()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; record it from the real server with {BLESS}",
+            golden_path().display()
+        )
+    });
     serde_json::from_str(&text).expect("official-client-answers.json parses")
 }
 
@@ -130,11 +130,10 @@ fn assert_same(want: &[Value], got: &[Value], what: &str) {
 /// Runs wherever the venv is: the simulator must answer the official SDK as the real server
 /// did (golden file).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Python venv with livekit-api (scripts/install-test-deps); scripts/test runs it"]
 async fn official_python_client_gets_the_same_answers_from_the_simulator() {
     let test = "official_python_client_gets_the_same_answers_from_the_simulator";
-    if !venv_available(test) {
-        return;
-    }
+    venv_available(test);
     let sim = simulator_steps()
         .await
         .expect("official client vs simulator");
@@ -153,16 +152,17 @@ async fn official_python_client_gets_the_same_answers_from_the_simulator() {
 
 /// With the real server: the same client against it, live, and against the simulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the real LiveKit server; scripts/test runs it"]
 async fn official_python_client_gets_the_same_answers_from_the_real_server() {
     let test = "official_python_client_gets_the_same_answers_from_the_real_server";
-    if !venv_available(test) || !harness::available(test) {
-        return;
-    }
+    venv_available(test);
+    harness::available(test);
+    let bless = env_flag("LK_REAPER_BLESS");
     let real = real_steps().await.expect("official client vs real server");
     let sim = simulator_steps()
         .await
         .expect("official client vs simulator");
-    if std::env::var("LK_REAPER_UPDATE_GOLDEN").as_deref() == Ok("1") || !golden_path().exists() {
+    if bless {
         let fresh = serde_json::to_string_pretty(&real).unwrap() + "\n";
         std::fs::write(golden_path(), fresh).unwrap();
         visible!("wrote {}", golden_path().display());
@@ -170,7 +170,9 @@ async fn official_python_client_gets_the_same_answers_from_the_real_server() {
         assert_same(
             &load_golden(),
             &real,
-            "different answers from the real server than recorded (LK_REAPER_UPDATE_GOLDEN=1 rewrites the golden file after a deliberate change)",
+            &format!(
+                "different answers from the real server than recorded ({BLESS} rewrites the golden file after a deliberate change)"
+            ),
         );
     }
     assert_same(&real, &sim, "different answers from the two servers");

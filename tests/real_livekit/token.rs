@@ -41,14 +41,16 @@ pub fn api(video: Value) -> String {
 }
 
 /// Who a joining participant is: identity, kind (lowercase claim: "", "agent", "egress",
-/// "sip", "ingress"…), kind details ("simulation"…), and extra `video` grant fields such
-/// as `{"hidden": true}` or `{"recorder": true}`.
+/// "sip", "ingress"…), kind details ("simulation"…), extra `video` grant fields such
+/// as `{"hidden": true}` or `{"recorder": true}`, and participant attributes (the
+/// `attributes` claim, as LiveKit's SIP service sets `sip.callStatus`).
 #[derive(Clone, Debug)]
 pub struct Identity {
     pub identity: String,
     pub kind: String,
     pub kind_details: Vec<String>,
     pub extra_video: Value,
+    pub attributes: Value,
 }
 
 impl Identity {
@@ -59,6 +61,7 @@ impl Identity {
             kind: String::new(),
             kind_details: vec![],
             extra_video: json!({}),
+            attributes: json!({}),
         }
     }
 
@@ -86,6 +89,13 @@ impl Identity {
         self
     }
 
+    /// Sets participant attributes, e.g. `{"sip.callStatus": "hangup"}`.
+    #[must_use]
+    pub fn with_attributes(mut self, attributes: &Value) -> Self {
+        self.attributes = attributes.clone();
+        self
+    }
+
     /// The join token for `room`.
     pub fn join_token(&self, room: &str) -> String {
         let mut video = json!({ "roomJoin": true, "room": room });
@@ -98,6 +108,9 @@ impl Identity {
         }
         if !self.kind_details.is_empty() {
             claims["kindDetails"] = json!(self.kind_details);
+        }
+        if self.attributes.as_object().is_some_and(|a| !a.is_empty()) {
+            claims["attributes"] = self.attributes.clone();
         }
         sign(claims, API_KEY, API_SECRET)
     }
