@@ -269,7 +269,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__egress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,6 +324,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --shard-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -513,7 +517,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__rooms)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +572,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --shard-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -799,7 +807,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__sweep)
-            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -866,6 +874,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --shard-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

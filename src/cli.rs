@@ -11,6 +11,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 5m, 4h, '1h 30m')"))
 }
 
+/// `--timeout`: 1 s (less cannot take any inventory) to 24 h (a run is a minute's work).
+pub const TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(24 * 3600));
+/// `--request-timeout`: 100 ms (less fails every call on a healthy server) to 1 h.
+pub const REQUEST_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(3600));
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_within(s, TIMEOUT_RANGE)
+}
+
+fn parse_request_timeout(s: &str) -> Result<Duration, String> {
+    parse_within(s, REQUEST_TIMEOUT_RANGE)
+}
+
+/// A duration within `[min, max]`.
+fn parse_within(s: &str, (min, max): (Duration, Duration)) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < min || d > max {
+        return Err(format!(
+            "must be between {} and {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lk-reaper",
@@ -70,12 +98,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "LK_REAPER_CONFIG", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Deadline for the whole run; past it no new work starts [default: 60s]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
-    /// Deadline for one API call [default: 10s]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// Deadline for one API call, 100ms to 1h [default: 10s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
     pub request_timeout: Option<Duration>,
 
     /// API calls in flight at most [default: 16]
@@ -152,6 +180,11 @@ pub struct SweepArgs {
     #[arg(long, requires = "notify_url")]
     pub notify_dry_run: bool,
 
+    /// Remove zombie rooms' records from LiveKit's Redis, as LiveKit's own DeleteRoom would
+    /// (needs --redis-url; counts against --max-actions)
+    #[arg(long)]
+    pub purge_zombies: bool,
+
     #[command(flatten)]
     pub inventory: InventoryArgs,
 }
@@ -215,6 +248,16 @@ pub struct InventoryArgs {
     /// Exit with code 3 when offenders were found (for CI smoke checks)
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Read LiveKit's own Redis (redis:// or rediss://) to find zombie rooms, whose node is
+    /// gone; read-only unless --purge-zombies
+    #[arg(
+        long,
+        env = "LK_REAPER_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub redis_url: Option<String>,
 }
 
 /// One of N disjoint slices of the fleet.
@@ -360,6 +403,25 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_have_sensible_bounds() {
+        assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            parse_request_timeout("100ms"),
+            Ok(Duration::from_millis(100))
+        );
+        for bad in ["0s", "1ns", "999ms", "25h", "18446744073709551615s"] {
+            let err = parse_timeout(bad).unwrap_err();
+            assert!(
+                err.contains("between 1s and 1day") || err.contains("too large"),
+                "{bad}: {err}"
+            );
+        }
+        for bad in ["0s", "1ns", "99ms", "2h"] {
+            assert!(parse_request_timeout(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

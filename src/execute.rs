@@ -1,9 +1,12 @@
 //! Runs a plan: re-check, act, classify every outcome. One failure never stops the rest.
 
+use std::time::Duration;
+
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::cluster::{Purge, PurgeOutcome};
 use crate::inventory::Participant;
 use crate::livekit::error::code;
 use crate::livekit::{ApiError, LiveKit};
@@ -21,6 +24,11 @@ pub enum Outcome {
     AlreadyGone,
     /// The re-check right before acting showed the reason no longer holds.
     SkippedRecheck,
+    /// Not acted on by choice: a zombie room without `--purge-zombies`.
+    Skipped,
+    /// DeleteRoom said the room's node is gone (livekit#3766): LiveKit's API cannot
+    /// delete it. Not a failure of this run; the summary warns about every one.
+    Zombie,
     Failed,
 }
 
@@ -31,6 +39,8 @@ impl Outcome {
             Self::Done => "done",
             Self::AlreadyGone => "already_gone",
             Self::SkippedRecheck => "skipped_recheck",
+            Self::Skipped => "skipped",
+            Self::Zombie => "zombie",
             Self::Failed => "failed",
         }
     }
@@ -44,10 +54,18 @@ pub struct ActionResult {
 }
 
 impl ActionResult {
-    fn of(outcome: Outcome) -> Self {
+    pub fn of(outcome: Outcome) -> Self {
         Self {
             outcome,
             error: None,
+        }
+    }
+
+    /// An outcome with the reason the operator reads beside it.
+    pub fn because(outcome: Outcome, why: impl Into<String>) -> Self {
+        Self {
+            outcome,
+            error: Some(why.into()),
         }
     }
 
@@ -59,11 +77,25 @@ impl ActionResult {
     }
 }
 
-/// Runs the jobs oldest first, `concurrency` at a time. Past `deadline` nothing new starts
-/// and calls still in flight are abandoned; both are reported as failed, while what had
-/// finished keeps its result. Returns one result per finding, in the findings' order.
+/// How long a DeleteRoom may take in the first pass before it is put behind all other work.
+///
+/// A zombie room (its node gone, livekit#3766) answers DeleteRoom only after LiveKit's own
+/// 3 s wait for the dead node, and a healthy room in milliseconds. Waiting those 3 s in
+/// worst-first order would let a few hundred zombies hold every slot while healthy rooms
+/// behind them never start. So the first pass gives each DeleteRoom one second: a zombie
+/// costs at most that, one slot, once, and healthy work behind it goes on. What did not
+/// answer in time is asked again, with the full `--request-timeout`, after everything
+/// else (the second pass), which is where a zombie gets its `zombie` result. A slow but
+/// healthy room loses nothing but its place in the queue.
+pub const FIRST_TRY: Duration = Duration::from_secs(1);
+
+/// Runs the jobs oldest first, `concurrency` at a time, in two passes (see [`FIRST_TRY`]).
+/// Past `deadline` nothing new starts and calls still in flight are abandoned; both are
+/// reported as failed, while what had finished keeps its result. Returns one result per
+/// finding, in the findings' order.
 pub async fn execute(
     lk: &impl LiveKit,
+    purger: Option<&impl Purge>,
     plan: &Plan,
     findings: &[Finding],
     humans: &HumanSpec,
@@ -71,20 +103,61 @@ pub async fn execute(
     deadline: Instant,
 ) -> Vec<ActionResult> {
     let mut results = vec![ActionResult::of(Outcome::Planned); findings.len()];
-    let mut runs = futures::stream::iter(&plan.jobs)
-        .map(|job| async move {
-            if Instant::now() >= deadline {
-                return failed_all(job, "not started: the run deadline (--timeout) had passed");
-            }
-            run_job(lk, job, findings, humans, deadline).await
-        })
-        .buffer_unordered(concurrency);
-    while let Some(job_results) = runs.next().await {
+    let ctx = Context {
+        lk,
+        purger,
+        findings,
+        humans,
+        deadline,
+    };
+    let mut deferred = Vec::new();
+    let first = plan.jobs.iter().map(|job| (job.clone(), Some(FIRST_TRY)));
+    for (job_results, slow) in run_pass(&ctx, first, concurrency).await {
+        for (index, result) in job_results {
+            results[index] = result;
+        }
+        deferred.extend(slow);
+    }
+    // Worst first again (findings are in that order), whatever order the first pass ended
+    // in. The egress stops of a deferred job are done: the second pass only deletes.
+    deferred.sort_by_key(|job: &Job| job.delete);
+    let second = deferred.into_iter().map(|job| (job, None));
+    for (job_results, _) in run_pass(&ctx, second, concurrency).await {
         for (index, result) in job_results {
             results[index] = result;
         }
     }
     results
+}
+
+/// What every job of a run shares.
+struct Context<'a, L, P> {
+    lk: &'a L,
+    purger: Option<&'a P>,
+    findings: &'a [Finding],
+    humans: &'a HumanSpec,
+    deadline: Instant,
+}
+
+/// A job's results, and the job again (its deletion only) when DeleteRoom was too slow.
+type JobOutput = (Vec<(usize, ActionResult)>, Option<Job>);
+
+async fn run_pass<L: LiveKit, P: Purge>(
+    ctx: &Context<'_, L, P>,
+    jobs: impl Iterator<Item = (Job, Option<Duration>)>,
+    concurrency: usize,
+) -> Vec<JobOutput> {
+    futures::stream::iter(jobs)
+        .map(|(job, delete_within)| async move {
+            if Instant::now() >= ctx.deadline {
+                let why = "not started: the run deadline (--timeout) had passed";
+                return (failed_all(&job, why), None);
+            }
+            run_job(ctx, &job, delete_within).await
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
 }
 
 /// One call, given up when the run's deadline passes.
@@ -101,20 +174,25 @@ fn failed_all(job: &Job, why: &str) -> Vec<(usize, ActionResult)> {
     job.stops
         .iter()
         .chain(&job.delete)
+        .chain(&job.purge)
         .map(|&i| (i, ActionResult::failed(why)))
         .collect()
 }
 
-async fn run_job(
-    lk: &impl LiveKit,
+/// Runs one job; `delete_within` bounds its DeleteRoom (first pass), and a deletion that
+/// did not answer in time comes back as a job to run again.
+async fn run_job<L: LiveKit, P: Purge>(
+    ctx: &Context<'_, L, P>,
     job: &Job,
-    findings: &[Finding],
-    humans: &HumanSpec,
-    deadline: Instant,
-) -> Vec<(usize, ActionResult)> {
+    delete_within: Option<Duration>,
+) -> JobOutput {
+    let (lk, findings, deadline) = (ctx.lk, ctx.findings, ctx.deadline);
+    if let Some(i) = job.purge {
+        return (vec![(i, purge(ctx, job, i).await)], None);
+    }
     let mut out = Vec::with_capacity(job.stops.len() + 1);
     // A failed or positive re-check blocks only the findings that depend on it.
-    let blocked = match until(deadline, recheck(lk, job, humans)).await {
+    let blocked = match until(deadline, recheck(lk, job, ctx.humans)).await {
         Ok(None) => None,
         Ok(Some(why)) => Some(ActionResult {
             outcome: Outcome::SkippedRecheck,
@@ -143,16 +221,47 @@ async fn run_job(
     .await;
     out.extend(stopped);
 
+    let mut again = None;
     if let Some(i) = job.delete {
         let result = match &blocked {
             Some(result) if depends(i) => result.clone(),
             // Deleting goes ahead even if a stop failed: LiveKit ends room-bound egress
             // when its room closes, and the failed stop is reported on its own row.
-            _ => delete_result(until(deadline, lk.delete_room(&job.room)).await),
+            _ => {
+                let call = until(deadline, lk.delete_room(&job.room));
+                let answer = match delete_within {
+                    Some(limit) => tokio::time::timeout(limit, call).await.ok(),
+                    None => Some(call.await),
+                };
+                if let Some(answer) = answer {
+                    delete_result(answer)
+                } else {
+                    again = Some(Job {
+                        stops: Vec::new(),
+                        ..job.clone()
+                    });
+                    // Replaced by the second pass's result.
+                    ActionResult::failed("DeleteRoom was slow; asked again later")
+                }
+            }
         };
         out.push((i, result));
     }
-    out
+    (out, again)
+}
+
+/// Purges a zombie room's records from LiveKit's Redis, after the purger's own re-check.
+async fn purge<L, P: Purge>(ctx: &Context<'_, L, P>, job: &Job, i: usize) -> ActionResult {
+    let (Some(store), Some(node)) = (ctx.purger, ctx.findings[i].dead_node.as_ref()) else {
+        return ActionResult::failed("no Redis connection to purge with (--redis-url)");
+    };
+    let answer = tokio::time::timeout_at(ctx.deadline, store.purge_room(&job.room, node)).await;
+    match answer {
+        Ok(Ok(PurgeOutcome::Purged)) => ActionResult::of(Outcome::Done),
+        Ok(Ok(PurgeOutcome::Revived(why))) => ActionResult::because(Outcome::SkippedRecheck, why),
+        Ok(Err(err)) => ActionResult::failed(format!("could not purge the room: {err:#}")),
+        Err(_) => ActionResult::failed(ApiError::RunDeadline.to_string()),
+    }
 }
 
 /// Checks, right before acting, that the reason still holds. `Ok(Some(why))`: skip.
@@ -175,7 +284,7 @@ async fn recheck(
             Ok((!present.is_empty()).then(|| {
                 format!(
                     "a human is present now: {}",
-                    crate::report::sanitize::line(&present.join(", "))
+                    crate::redact::line(&present.join(", "))
                 )
             }))
         }
@@ -208,9 +317,12 @@ fn delete_result(result: std::result::Result<(), ApiError>) -> ActionResult {
         Ok(()) => ActionResult::of(Outcome::Done),
         Err(err) => match err.code() {
             Some(code::NOT_FOUND) => ActionResult::of(Outcome::AlreadyGone),
-            Some(code::UNKNOWN) => ActionResult::failed(format!(
-                "server could not reach the room's node: a zombie room left in Redis after a node rotation? (livekit#3766) — server said {err}"
-            )),
+            _ if err.is_node_gone() => ActionResult::because(
+                Outcome::Zombie,
+                format!(
+                    "the room's node is gone, so LiveKit cannot delete it (livekit#3766); it stays listed until its records leave LiveKit's Redis: run with --redis-url URL --purge-zombies — server said {err}"
+                ),
+            ),
             _ => ActionResult::failed(format!("could not delete the room: {err}")),
         },
     }

@@ -1,10 +1,44 @@
-//! Writing files that other programs read while we write them.
+//! Files the operator names: read only when small and regular, written atomically for other
+//! programs that read them while we write.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use anyhow::Context;
+
+use crate::error::usage;
+
+/// The API secret file's size limit: a secret is a few dozen bytes.
+pub const MAX_SECRET_FILE: u64 = 64 << 10;
+/// The policy file's (and the lk CLI config's) size limit.
+pub const MAX_CONFIG_FILE: u64 = 1 << 20;
+
+/// Reads `what` (e.g. "the API secret file") at `path` as text: a regular file of at most
+/// `cap` bytes. Anything else (a device such as /dev/zero, a FIFO, a huge file) is a usage
+/// error, so a wrong path can never read for ever, nor block on a pipe with no writer.
+pub fn read_small(path: &Path, cap: u64, what: &str) -> anyhow::Result<String> {
+    let fail = |why: String| usage(format!("cannot read {what} {}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    let too_large = || fail(format!("larger than {} KiB", cap >> 10));
+    if meta.len() > cap {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    // The size can change after the check (or be 0 in /proc): read one byte past the cap
+    // at most.
+    let mut bytes = Vec::new();
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))
+}
 
 /// Writes `text` to `path` atomically (a temp file in the same folder, then a rename), so a
 /// reader never sees half a file, with permission bits `mode`.
@@ -26,6 +60,30 @@ pub fn write_atomically(path: &Path, text: &str, mode: u32) -> anyhow::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_small_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("secret");
+        std::fs::write(&small, "s3cr3t\n").unwrap();
+        assert_eq!(read_small(&small, 64, "the file").unwrap(), "s3cr3t\n");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 65]).unwrap();
+        let cases = [
+            (big.as_path(), "larger than 0 KiB"),
+            (Path::new("/dev/zero"), "not a regular file"),
+            (dir.path(), "not a regular file"),
+            (Path::new("/nonexistent/x"), "No such file"),
+        ];
+        for (path, want) in cases {
+            let err = read_small(path, 64, "the file").unwrap_err();
+            assert!(err.to_string().contains(want), "{}: {err}", path.display());
+            assert_eq!(
+                crate::error::exit_code_of(&err),
+                crate::exit_code::ExitCode::Usage
+            );
+        }
+    }
 
     #[test]
     fn replaces_the_file_whole_with_the_mode() {

@@ -3,7 +3,7 @@
 //! Server types are reduced to the few fields the rules and reports use, so a 10,000-room
 //! inventory stays small.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use crate::cli::ParticipantKind;
-use crate::livekit::{ApiError, LiveKit, proto};
+use crate::cluster::DeadNode;
+use crate::livekit::{ApiError, LiveKit, proto, wire};
 
 /// A room as lk-reaper judges it.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +108,8 @@ pub struct Inventory {
     pub egresses: Vec<Egress>,
     /// Why egress could not be checked (e.g. a server without Redis), if so.
     pub egress_unchecked: Option<String>,
+    /// Rooms whose node is gone, by room name, as LiveKit's Redis told (`--redis-url`).
+    pub dead_nodes: HashMap<String, DeadNode>,
 }
 
 /// Reads the inventory. `wants_participants` says which rooms need a ListParticipants;
@@ -119,19 +122,19 @@ pub async fn fetch(
 ) -> anyhow::Result<Inventory> {
     let taken_at = Utc::now();
     let (rooms, egresses) = tokio::join!(lk.list_rooms(&[]), lk.list_active_egress());
-    let mut rooms: Vec<Room> = rooms
-        .context("could not list rooms")?
-        .into_iter()
-        .map(Room::from)
-        .collect();
     // A room or egress listed twice (zombie rooms left in Redis, overlapping pages) must
     // still get one action.
-    let mut seen = HashSet::new();
-    rooms.retain(|r| seen.insert(r.name.clone()));
+    let rooms = rooms.context("could not list rooms")?;
+    let mut first = first_of_each(rooms.iter().map(|r| r.name.as_str())).into_iter();
+    let mut rooms: Vec<Room> = rooms
+        .into_iter()
+        .filter(|_| first.next().unwrap_or(false))
+        .map(Room::from)
+        .collect();
     let (egresses, egress_unchecked) = match egresses {
         Ok(items) => {
-            let mut seen = HashSet::new();
-            let unique = items.iter().filter(|e| seen.insert(e.egress_id.as_str()));
+            let mut first = first_of_each(items.iter().map(|e| e.egress_id.as_str())).into_iter();
+            let unique = items.into_iter().filter(|_| first.next().unwrap_or(false));
             (unique.map(Egress::from).collect(), None)
         }
         // A server without an egress service (single node, no Redis) answers `internal`;
@@ -171,7 +174,15 @@ pub async fn fetch(
         rooms,
         egresses,
         egress_unchecked,
+        dead_nodes: HashMap::new(),
     })
+}
+
+/// For each key, whether it is the first of its value: the set borrows the keys instead of
+/// copying 100,000 room names.
+fn first_of_each<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<bool> {
+    let mut seen = HashSet::new();
+    keys.map(|key| seen.insert(key)).collect()
 }
 
 /// A room's listing in compact form; a fatal error (auth, not LiveKit) ends the run.
@@ -185,23 +196,24 @@ fn participants_of(
         )),
         Err(err) if err.is_fatal() => Err(err).context("could not list participants"),
         Err(err) => {
-            tracing::warn!(room, error = %err, "could not list participants; humanless not judged");
+            // One warning for all of them comes with the evaluation.
+            tracing::debug!(room = %crate::redact::line(room), error = %err, "could not list participants");
             Ok(Participants::Failed(err.to_string()))
         }
     }
 }
 
 impl Room {
-    /// Age at `now`; a creation time in the future counts as age 0.
-    pub fn age(&self, now: DateTime<Utc>) -> Duration {
-        age_since_ms(self.created_ms, now)
+    /// Age at `now`; `None` when the creation time is impossible (see [`age_at`]).
+    pub fn age(&self, now: DateTime<Utc>) -> Option<Duration> {
+        age_at(self.created_ms, now)
     }
 }
 
 impl Egress {
-    /// Time since it started, at `now`.
-    pub fn age(&self, now: DateTime<Utc>) -> Duration {
-        age_since_ms(self.started_ns / 1_000_000, now)
+    /// Time since it started, at `now`; `None` when the start time is impossible.
+    pub fn age(&self, now: DateTime<Utc>) -> Option<Duration> {
+        age_at(self.started_ns.div_euclid(1_000_000), now)
     }
 
     /// STARTING or ACTIVE: running, and stoppable. (ENDING is already on its way out.)
@@ -213,13 +225,48 @@ impl Egress {
     }
 }
 
-fn age_since_ms(then_ms: i64, now: DateTime<Utc>) -> Duration {
-    let ms = now.timestamp_millis().saturating_sub(then_ms);
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+/// Before this (2020-01-01, before LiveKit's first release) no room or egress was created.
+const EARLIEST_MS: i64 = 1_577_836_800_000;
+/// Clocks of LiveKit's nodes and ours may disagree by this much.
+const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+
+/// Time from `then_ms` (Unix ms) to `now`. A time a little ahead of ours (clock skew) is age
+/// 0; one before LiveKit existed (0, negative) or far in the future is impossible: `None`,
+/// so no age rule can act on a server's nonsense.
+pub fn age_at(then_ms: i64, now: DateTime<Utc>) -> Option<Duration> {
+    let now_ms = now.timestamp_millis();
+    if then_ms < EARLIEST_MS || then_ms > now_ms.saturating_add(CLOCK_SKEW_MS) {
+        return None;
+    }
+    Some(Duration::from_millis(
+        u64::try_from(now_ms.saturating_sub(then_ms)).unwrap_or(0),
+    ))
 }
 
-impl From<proto::Room> for Room {
-    fn from(room: proto::Room) -> Self {
+impl Inventory {
+    /// Rooms whose participants were to be listed, and how many of those lists failed.
+    pub fn participant_lists(&self) -> (usize, usize) {
+        let (mut tried, mut failed) = (0, 0);
+        for room in &self.rooms {
+            match room.participants {
+                Participants::NotListed => {}
+                Participants::Listed(_) => tried += 1,
+                Participants::Failed(_) => (tried, failed) = (tried + 1, failed + 1),
+            }
+        }
+        (tried, failed)
+    }
+
+    /// Whether every participant list the run needed failed, so that no room could be
+    /// judged by `humanless`.
+    pub fn nothing_judged(&self) -> bool {
+        let (tried, failed) = self.participant_lists();
+        tried > 0 && failed == tried
+    }
+}
+
+impl From<wire::Room> for Room {
+    fn from(room: wire::Room) -> Self {
         let created_ms = if room.creation_time_ms > 0 {
             room.creation_time_ms
         } else {
@@ -278,21 +325,26 @@ impl Kind {
     }
 }
 
-impl From<&proto::EgressInfo> for Egress {
-    fn from(e: &proto::EgressInfo) -> Self {
-        use proto::egress_info::Request;
-        let kind = match &e.request {
-            Some(Request::RoomComposite(_)) => EgressKind::RoomComposite,
-            Some(Request::Web(_)) => EgressKind::Web,
-            Some(Request::Participant(_)) => EgressKind::Participant,
-            Some(Request::TrackComposite(_)) => EgressKind::TrackComposite,
-            Some(Request::Track(_)) => EgressKind::Track,
-            _ if e.room_name.is_empty() => EgressKind::Web,
-            _ => EgressKind::Other,
+impl From<wire::Egress> for Egress {
+    fn from(e: wire::Egress) -> Self {
+        let kind = if e.room_composite.is_some() {
+            EgressKind::RoomComposite
+        } else if e.web.is_some() {
+            EgressKind::Web
+        } else if e.participant.is_some() {
+            EgressKind::Participant
+        } else if e.track_composite.is_some() {
+            EgressKind::TrackComposite
+        } else if e.track.is_some() {
+            EgressKind::Track
+        } else if e.room_name.is_empty() {
+            EgressKind::Web
+        } else {
+            EgressKind::Other
         };
         Self {
-            egress_id: e.egress_id.clone(),
-            room_name: e.room_name.clone(),
+            egress_id: e.egress_id,
+            room_name: e.room_name,
             kind,
             status: proto::EgressStatus::try_from(e.status)
                 .unwrap_or(proto::EgressStatus::EgressFailed),
@@ -313,8 +365,8 @@ mod tests {
     struct Repeating;
 
     impl LiveKit for Repeating {
-        async fn list_rooms(&self, _: &[String]) -> Result<Vec<proto::Room>, ApiError> {
-            let room = proto::Room {
+        async fn list_rooms(&self, _: &[String]) -> Result<Vec<wire::Room>, ApiError> {
+            let room = wire::Room {
                 name: "r1".into(),
                 sid: "RM_1".into(),
                 ..Default::default()
@@ -330,19 +382,38 @@ mod tests {
                 ..Default::default()
             }])
         }
-        async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError> {
-            let egress = proto::EgressInfo {
+        async fn list_active_egress(&self) -> Result<Vec<wire::Egress>, ApiError> {
+            let egress = wire::Egress {
                 egress_id: "EG_1".into(),
                 room_name: "r1".into(),
                 ..Default::default()
             };
             Ok(vec![egress.clone(), egress])
         }
-        async fn stop_egress(&self, _: &str) -> Result<proto::EgressInfo, ApiError> {
+        async fn stop_egress(&self, _: &str) -> Result<(), ApiError> {
             unreachable!("the inventory is read-only")
         }
         async fn delete_room(&self, _: &str) -> Result<(), ApiError> {
             unreachable!("the inventory is read-only")
+        }
+    }
+
+    #[test]
+    fn impossible_times_have_no_age() {
+        let now = DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+        let ms = now.timestamp_millis();
+        assert_eq!(age_at(ms - 1500, now), Some(Duration::from_millis(1500)));
+        assert_eq!(age_at(ms + 60_000, now), Some(Duration::ZERO), "clock skew");
+        for impossible in [
+            -5_000,
+            0,
+            1000,
+            ms + 3_600_000,
+            253_402_300_799_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(age_at(impossible, now), None, "{impossible}");
         }
     }
 

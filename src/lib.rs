@@ -5,6 +5,8 @@
 
 /// The command line as typed (clap).
 pub mod cli;
+/// The second seam: LiveKit's own Redis (zombie rooms, purges).
+pub mod cluster;
 /// One function per command.
 mod commands;
 /// Flags, environment and files joined into what a run uses.
@@ -31,6 +33,8 @@ pub mod plan;
 pub mod policy;
 /// The progress bar on stderr.
 mod progress;
+/// Keeping secrets and terminal controls out of what is printed.
+pub mod redact;
 /// Rendering reports for people and pipes.
 pub mod report;
 /// The API secret, never printed.
@@ -68,6 +72,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 metrics_file: args.metrics_file,
                 notify_url: args.notify_url,
                 notify_dry_run: args.notify_dry_run,
+                purge_zombies: args.purge_zombies,
             };
             commands::sweep::run(&config, &options).await
         }

@@ -16,10 +16,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         Err(err) => {
             let code = lk_reaper::error::exit_code_of(&err);
-            eprintln!(
-                "error: {}",
-                lk_reaper::report::sanitize::line(&format!("{err:#}"))
-            );
+            eprintln!("error: {}", lk_reaper::redact::line(&format!("{err:#}")));
             code.into()
         }
     }

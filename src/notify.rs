@@ -7,7 +7,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::execute::Outcome;
-use crate::report::{Report, Summary, sanitize};
+use crate::redact;
+use crate::report::{Report, Summary};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -32,14 +33,17 @@ struct NotifiedAction<'a> {
 }
 
 /// Whether there is anything to tell: an action taken or failed, a refused plan, or (a dry
-/// run the operator asked to hear about) an action planned.
+/// run the operator asked to hear about) an action planned. Zombie rooms alone are not
+/// news: they stay until purged, and a message every minute about them is a storm.
 pub fn worth_sending(report: &Report) -> bool {
     report.refused
         || (report.dry_run && !report.findings.is_empty())
-        || report
-            .findings
-            .iter()
-            .any(|(_, r)| r.outcome != Outcome::Planned)
+        || report.findings.iter().any(|(_, r)| {
+            !matches!(
+                r.outcome,
+                Outcome::Planned | Outcome::Zombie | Outcome::Skipped
+            )
+        })
 }
 
 /// Posts the summary. Errors never name the URL: webhook URLs are secrets.
@@ -77,8 +81,8 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
             lines.push(format!(
                 "• {} {} ({}): {}",
                 f.action.as_str(),
-                sanitize::line(target),
-                sanitize::line(&f.reason),
+                redact::line(target),
+                redact::line(&f.reason),
                 r.outcome.as_str()
             ));
             NotifiedAction {

@@ -13,6 +13,8 @@ pub struct Job {
     pub delete: Option<usize>,
     /// Indices of `stop_egress` findings, stopped before any deletion.
     pub stops: Vec<usize>,
+    /// Index of a zombie room's `purge_room` finding: alone in its job.
+    pub purge: Option<usize>,
     pub recheck: Recheck,
 }
 
@@ -24,13 +26,26 @@ pub struct Plan {
 
 impl Plan {
     /// Groups findings (already oldest first) so that a room's egresses are stopped before
-    /// it is deleted, and a room is re-checked once for all of them.
-    pub fn from_findings(findings: &[Finding]) -> Self {
+    /// it is deleted, and a room is re-checked once for all of them. Zombie rooms get a job
+    /// only with `purge_zombies`: otherwise nothing will be done to them.
+    pub fn from_findings(findings: &[Finding], purge_zombies: bool) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
         // Per room, the first job that room-level findings join (any but an orphan's
         // re-check), so grouping stays linear: a large fleet has thousands of findings.
         let mut joinable: HashMap<&str, usize> = HashMap::new();
         for (index, finding) in findings.iter().enumerate() {
+            if finding.action == Action::PurgeRoom {
+                if purge_zombies {
+                    jobs.push(Job {
+                        room: finding.room.clone(),
+                        delete: None,
+                        stops: Vec::new(),
+                        purge: Some(index),
+                        recheck: Recheck::None,
+                    });
+                }
+                continue;
+            }
             let room_level = finding.is_room_level();
             let existing = room_level
                 .then(|| joinable.get(finding.room.as_str()).copied())
@@ -45,6 +60,7 @@ impl Plan {
                     room: finding.room.clone(),
                     delete: None,
                     stops: Vec::new(),
+                    purge: None,
                     recheck,
                 });
                 if recheck != Recheck::RoomGone {
@@ -56,6 +72,7 @@ impl Plan {
             match finding.action {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
+                Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
             if let Recheck::NoHuman { .. } = finding.recheck {
                 job.recheck = finding.recheck;
@@ -68,7 +85,9 @@ impl Plan {
     pub fn actions(&self) -> usize {
         self.jobs
             .iter()
-            .map(|j| j.stops.len() + usize::from(j.delete.is_some()))
+            .map(|j| {
+                j.stops.len() + usize::from(j.delete.is_some()) + usize::from(j.purge.is_some())
+            })
             .sum()
     }
 }
@@ -111,6 +130,7 @@ mod tests {
                 Action::DeleteRoom
             },
             recheck,
+            dead_node: None,
         }
     }
 
@@ -142,7 +162,7 @@ mod tests {
             ),
             finding("r2", None, &[Rule::MaxRoomAge], Recheck::None, 400),
         ];
-        let plan = Plan::from_findings(&findings);
+        let plan = Plan::from_findings(&findings, false);
         assert_eq!(plan.actions(), 6);
         assert_eq!(
             plan.jobs,
@@ -151,27 +171,56 @@ mod tests {
                     room: String::new(),
                     delete: None,
                     stops: vec![0],
+                    purge: None,
                     recheck: Recheck::None
                 },
                 Job {
                     room: "r1".into(),
                     delete: Some(3),
                     stops: vec![1, 4],
+                    purge: None,
                     recheck: NO_HUMAN
                 },
                 Job {
                     room: "gone".into(),
                     delete: None,
                     stops: vec![2],
+                    purge: None,
                     recheck: Recheck::RoomGone
                 },
                 Job {
                     room: "r2".into(),
                     delete: Some(5),
                     stops: vec![],
+                    purge: None,
                     recheck: Recheck::None
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn zombie_rooms_get_a_job_of_their_own_only_when_purging() {
+        let mut zombie = finding("z", None, &[Rule::ZombieRoom], Recheck::None, 900);
+        zombie.action = Action::PurgeRoom;
+        let findings = [
+            zombie,
+            finding("r1", None, &[Rule::Humanless], NO_HUMAN, 600),
+        ];
+        let kept = Plan::from_findings(&findings, false);
+        assert_eq!(kept.actions(), 1);
+        assert_eq!(kept.jobs[0].room, "r1");
+        let purging = Plan::from_findings(&findings, true);
+        assert_eq!(purging.actions(), 2);
+        assert_eq!(
+            purging.jobs[0],
+            Job {
+                room: "z".into(),
+                delete: None,
+                stops: vec![],
+                purge: Some(0),
+                recheck: Recheck::None
+            }
         );
     }
 }

@@ -9,8 +9,8 @@ use crate::inventory::{
 use crate::livekit::proto;
 use crate::livekit::proto::participant_info::{KindDetail as ProtoDetail, State};
 use crate::sim::{
-    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, NodeState, ParticipantSpec,
+    ParticipantState, RoomSpec, Scenario,
 };
 
 /// Builds a scenario of `inventory` with ages relative to `now`. The key and secret are the
@@ -52,6 +52,7 @@ fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
         empty_timeout: room.empty_timeout,
         departure_timeout: room.departure_timeout,
         participants,
+        node: NodeState::Live,
     }
 }
 
@@ -60,7 +61,7 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSp
     let kind = match p.kind {
         inventory::Kind::Known(kind) => kind,
         inventory::Kind::Unknown(n) => {
-            tracing::warn!(identity = %p.identity, kind = n, "participant of an unknown kind left out of the snapshot");
+            tracing::warn!(identity = %crate::redact::line(&p.identity), kind = n, "participant of an unknown kind left out of the snapshot");
             return None;
         }
     };

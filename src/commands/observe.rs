@@ -4,6 +4,7 @@ use anyhow::anyhow;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use crate::cluster::{ClusterView, Store};
 use crate::config::Config;
 use crate::inventory::{self, Inventory};
 use crate::livekit::{CallLimits, Client};
@@ -12,15 +13,32 @@ use crate::policy::{self, Evaluation, human_duration};
 /// A client, the inventory and its evaluation, plus the run's deadline.
 pub struct Observation {
     pub client: Client,
+    /// LiveKit's Redis, with `--redis-url`.
+    pub store: Option<Store>,
     pub inventory: Inventory,
     pub evaluation: Evaluation,
     pub deadline: Instant,
     pub warnings: Vec<String>,
+    /// Every participant list the run needed failed: no room could be judged (exit 1).
+    pub nothing_judged: bool,
+}
+
+/// What a command needs from the observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A sweep: the findings; participants only where a rule may act.
+    Findings,
+    /// `egress`: a view of each egress too.
+    Views,
+    /// `rooms`, `snapshot`: views, and every in-scope room's participants.
+    Everything,
 }
 
 /// Connects and judges. Fails (exit 1) when the inventory cannot be taken in time.
-pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Observation> {
-    let deadline = Instant::now() + config.run.timeout;
+pub async fn observe(config: &Config, need: Need) -> anyhow::Result<Observation> {
+    let deadline = Instant::now()
+        .checked_add(config.run.timeout)
+        .ok_or_else(|| crate::error::usage("--timeout is too large for this machine's clock"))?;
     let client = Client::new(
         config.connection.endpoint.clone(),
         config.connection.credentials.clone(),
@@ -34,7 +52,7 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
     let started = Utc::now();
     let policy = &config.policy;
     let wants = |room: &inventory::Room| {
-        if full_detail {
+        if need == Need::Everything {
             policy.scope.classify(&room.name) != policy::InScope::No
         } else {
             policy.needs_participants(room, started)
@@ -44,31 +62,72 @@ pub async fn observe(config: &Config, full_detail: bool) -> anyhow::Result<Obser
     let fetch = inventory::fetch(&client, config.run.concurrency, wants, |done, total| {
         progress.update(done, total);
     });
-    let inventory = tokio::time::timeout_at(deadline, fetch)
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "the run deadline (--timeout {}) passed before the inventory of {} was complete",
-                human_duration(config.run.timeout),
-                config.connection.endpoint
-            )
-        })??;
+    // Redis is read while the API lists: a room created after this read has no entry in
+    // the copy of `room_node_map` and so is never judged a zombie.
+    let (inventory, cluster) = tokio::time::timeout_at(deadline, async {
+        tokio::join!(fetch, read_cluster(config))
+    })
+    .await
+    .map_err(|_| {
+        anyhow!(
+            "the run deadline (--timeout {}) passed before the inventory of {} was complete",
+            human_duration(config.run.timeout),
+            config.connection.endpoint
+        )
+    })?;
+    let mut inventory = inventory?;
     progress.finish();
     let mut warnings = Vec::new();
+    // Like a missing egress service: Redis trouble must not stop the sweep of healthy
+    // rooms. Without the read no room is a zombie and every ghost counts as human, which
+    // only ever protects rooms; the warning says what was not done.
+    let (store, view) = match cluster {
+        Ok(found) => found.unzip(),
+        Err(err) => {
+            let why = format!("zombie rooms were not looked for: {err:#}");
+            tracing::warn!("{why}");
+            warnings.push(why);
+            (None, None)
+        }
+    };
+    if let Some(view) = view {
+        inventory.dead_nodes = view.dead_nodes(Utc::now());
+    }
     if let Some(why) = &inventory.egress_unchecked {
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }
-    let evaluation = policy::evaluate(policy, &inventory, Utc::now());
+    let mut evaluation = if need == Need::Findings {
+        policy::findings(policy, &inventory, Utc::now())
+    } else {
+        policy::evaluate(policy, &inventory, Utc::now())
+    };
     for doubt in &evaluation.doubts {
-        tracing::warn!("{}", crate::report::sanitize::line(&doubt.to_string()));
+        tracing::warn!("{}", crate::redact::line(&doubt.to_string()));
         warnings.push(doubt.to_string());
     }
+    for why in std::mem::take(&mut evaluation.warnings) {
+        tracing::warn!("{why}");
+        warnings.push(why);
+    }
+    let nothing_judged = inventory.nothing_judged();
     Ok(Observation {
         client,
+        store,
         inventory,
         evaluation,
         deadline,
         warnings,
+        nothing_judged,
     })
+}
+
+/// Connects to LiveKit's Redis and reads its nodes, when `--redis-url` is given.
+async fn read_cluster(config: &Config) -> anyhow::Result<Option<(Store, ClusterView)>> {
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
+    let store = Store::connect(url, config.run.request_timeout).await?;
+    let view = store.read().await?;
+    Ok(Some((store, view)))
 }

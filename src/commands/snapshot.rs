@@ -11,7 +11,7 @@ use crate::snapshot::scenario_of;
 /// Takes a full inventory (every room's participants) and writes it as scenario JSON to
 /// `file`, or stdout.
 pub async fn run(config: &Config, file: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let seen = super::observe::observe(config, true).await?;
+    let seen = super::observe::observe(config, super::observe::Need::Everything).await?;
     let scenario = scenario_of(&seen.inventory, seen.inventory.taken_at);
     let mut json = serde_json::to_string_pretty(&scenario)?;
     json.push('\n');

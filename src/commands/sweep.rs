@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
+use crate::cluster::PURGED_RECORDS;
 use crate::config::Config;
 use crate::error::usage;
 use crate::execute::{self, ActionResult, Outcome};
 use crate::exit_code::ExitCode;
 use crate::notify;
 use crate::plan::Plan;
+use crate::policy::Action;
 use crate::report::Report;
 use crate::report::metrics::{self, RunMetrics};
 
@@ -22,6 +24,8 @@ pub struct SweepOptions {
     pub notify_url: Option<String>,
     /// Notify after a dry run too.
     pub notify_dry_run: bool,
+    /// Purge zombie rooms' records from LiveKit's Redis.
+    pub purge_zombies: bool,
 }
 
 impl SweepOptions {
@@ -52,9 +56,15 @@ impl SweepOptions {
 
 /// Runs one sweep and returns its report.
 pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
-    let seen = super::observe::observe(config, false).await?;
+    if options.purge_zombies && config.redis_url.is_none() {
+        return Err(usage(
+            "--purge-zombies needs --redis-url (or LK_REAPER_REDIS_URL, or redis_url in the config file): zombie rooms are found and purged in LiveKit's Redis",
+        ));
+    }
+    let seen = super::observe::observe(config, super::observe::Need::Findings).await?;
+    let rooms_unjudged = seen.evaluation.unjudged_rooms;
     let findings = seen.evaluation.findings;
-    let plan = Plan::from_findings(&findings);
+    let plan = Plan::from_findings(&findings, options.purge_zombies);
     let mut warnings = seen.warnings;
     let refused = plan.actions() > config.max_actions;
     if refused {
@@ -66,17 +76,12 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
         tracing::warn!("{why}");
         warnings.push(why);
     }
-    let results = if options.dry_run || refused {
-        vec![
-            ActionResult {
-                outcome: Outcome::Planned,
-                error: None
-            };
-            findings.len()
-        ]
+    let mut results = if options.dry_run || refused {
+        vec![ActionResult::of(Outcome::Planned); findings.len()]
     } else {
         execute::execute(
             &seen.client,
+            seen.store.as_ref().filter(|_| options.purge_zombies),
             &plan,
             &findings,
             &config.policy.humans,
@@ -85,6 +90,19 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
         )
         .await
     };
+    if !options.purge_zombies {
+        for (finding, result) in findings.iter().zip(&mut results) {
+            if finding.action == Action::PurgeRoom {
+                *result = ActionResult::because(
+                    Outcome::Skipped,
+                    format!(
+                        "--purge-zombies would remove its records from LiveKit's Redis ({PURGED_RECORDS}) after re-checking that its node is still gone"
+                    ),
+                );
+            }
+        }
+    }
+    warnings.extend(zombie_warnings(&results));
     for (finding, result) in findings
         .iter()
         .zip(&results)
@@ -100,7 +118,33 @@ pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Re
         findings: findings.into_iter().zip(results).collect(),
         warnings,
         refused,
+        rooms_unjudged,
+        nothing_judged: seen.nothing_judged,
     })
+}
+
+/// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
+/// They are warnings, not failures: a zombie stays until its records leave Redis, and an
+/// exit code 4 every minute until then would teach operators to ignore the alert.
+fn zombie_warnings(results: &[ActionResult]) -> Vec<String> {
+    let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+    let mut out = Vec::new();
+    let api = count(Outcome::Zombie);
+    if api > 0 {
+        out.push(format!(
+            "{api} zombie rooms could not be deleted: their node is gone (livekit#3766); run with --redis-url URL --purge-zombies to remove them"
+        ));
+    }
+    let found = count(Outcome::Skipped);
+    if found > 0 {
+        out.push(format!(
+            "{found} zombie rooms found in LiveKit's Redis (their node is gone, livekit#3766); --purge-zombies removes them"
+        ));
+    }
+    for line in &out {
+        tracing::warn!("{line}");
+    }
+    out
 }
 
 /// `lk-reaper sweep`: prints the report, writes metrics, notifies; returns the exit code.
@@ -137,16 +181,17 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
 /// One structured log event per action taken, with the same fields whatever its result
 /// (a failure at warn level), so a log query by `result` finds every one.
 fn log_action(finding: &crate::policy::Finding, result: &ActionResult) {
+    use crate::redact::line;
     let rules: Vec<&str> = finding.rules.iter().map(|r| r.as_str()).collect();
     macro_rules! event {
         ($level:ident, $msg:literal) => {
             tracing::$level!(
                 action = finding.action.as_str(),
-                room = %crate::report::sanitize::line(&finding.room),
-                egress_id = finding.egress_id.as_deref().unwrap_or(""),
+                room = %line(&finding.room),
+                egress_id = %line(finding.egress_id.as_deref().unwrap_or("")),
                 rules = rules.join(","),
                 result = result.outcome.as_str(),
-                error = result.error.as_deref().unwrap_or(""),
+                error = %line(result.error.as_deref().unwrap_or("")),
                 $msg
             )
         };

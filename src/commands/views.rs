@@ -1,12 +1,21 @@
 //! `lk-reaper rooms` and `lk-reaper egress`: read-only, the same evaluation as a sweep.
 
+use super::observe::Need;
 use crate::config::Config;
 use crate::exit_code::ExitCode;
 use crate::report::{InventoryReport, ViewKind};
 
 /// Shows the rooms or egress view.
 pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
-    let seen = super::observe::observe(config, kind == ViewKind::Rooms).await?;
+    let seen = super::observe::observe(
+        config,
+        if kind == ViewKind::Rooms {
+            Need::Everything
+        } else {
+            Need::Views
+        },
+    )
+    .await?;
     let report = InventoryReport {
         kind,
         now: seen.inventory.taken_at,
@@ -18,7 +27,9 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;
-    Ok(if config.exit_code && report.offending() > 0 {
+    Ok(if seen.nothing_judged {
+        ExitCode::CouldNotRun
+    } else if config.exit_code && report.offending() > 0 {
         ExitCode::OffendersFound
     } else {
         ExitCode::Success

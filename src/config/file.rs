@@ -62,6 +62,7 @@ with_rule_keys! {
         exclude_rooms: Vec<Spanned<String>>,
         max_actions: Option<usize>,
         metadata_key: Option<String>,
+        redis_url: Option<String>,
         #[serde(default)]
         policy: Vec<PolicyBlockFile>,
     }
@@ -105,8 +106,7 @@ pub struct Loaded {
 impl Loaded {
     /// Reads and parses `path`.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("cannot read config file {}: {e}", path.display())))?;
+        let text = crate::files::read_small(path, crate::files::MAX_CONFIG_FILE, "config file")?;
         let config = toml::from_str(&text).map_err(|e: toml::de::Error| {
             let at = e
                 .span()

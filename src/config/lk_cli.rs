@@ -35,10 +35,10 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Finds project `name` in the file at `path`.
 pub fn project(path: &Path, name: &str) -> anyhow::Result<Project> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_small(path, crate::files::MAX_CONFIG_FILE, "the lk CLI config")
+        .map_err(|e| {
         usage(format!(
-            "--project {name}: cannot read {}: {e} (create it with `lk project add`)",
-            path.display()
+            "--project {name}: {e} (create it with `lk project add`)"
         ))
     })?;
     super::warn_if_readable_by_others(path, "the lk CLI config");

@@ -11,6 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 
 use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Shard, Switch};
+use crate::cluster::RedisUrl;
 use crate::error::usage;
 use crate::livekit::{Credentials, Endpoint};
 use crate::policy::{HumanSpec, Limit, Policy, PolicyBlock, RulePatch, Scope};
@@ -53,6 +54,8 @@ pub struct Config {
     pub max_actions: usize,
     /// Exit 3 when offenders were found.
     pub exit_code: bool,
+    /// LiveKit's Redis, to find zombie rooms (`--redis-url`).
+    pub redis_url: Option<RedisUrl>,
 }
 
 impl Config {
@@ -75,6 +78,13 @@ impl Config {
                 .or(file.config.max_actions)
                 .unwrap_or(DEFAULT_MAX_ACTIONS),
             exit_code: args.exit_code,
+            redis_url: args
+                .redis_url
+                .clone()
+                .or_else(|| file.config.redis_url.clone())
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| RedisUrl::parse(&u).map_err(usage))
+                .transpose()?,
         })
     }
 }
@@ -191,12 +201,8 @@ fn prefer_flag_over_env(global: &GlobalArgs) -> (Option<&str>, Option<&Path>) {
 
 /// Reads a secret file; one trailing newline (and CR) is trimmed.
 fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        usage(format!(
-            "cannot read the API secret file {}: {e}",
-            path.display()
-        ))
-    })?;
+    let text =
+        crate::files::read_small(path, crate::files::MAX_SECRET_FILE, "the API secret file")?;
     warn_if_readable_by_others(path, "the API secret file");
     let value = text.strip_suffix('\n').unwrap_or(&text);
     let value = value.strip_suffix('\r').unwrap_or(value);
@@ -415,6 +421,24 @@ mod tests {
         assert!(
             c.policy.scope.exclude.is_match("keep-1") && c.policy.scope.exclude.is_match("vip-1")
         );
+    }
+
+    #[test]
+    fn redis_url_comes_from_the_flag_or_the_file_and_is_shown_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "url = \"ws://h:7880\"\napi_key = \"k\"\nredis_url = \"redis://:filepass@file:6379\"\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let base = ["lk-reaper", "--config", p, "--api-secret", "x", "sweep"];
+        let from_file = config_from(&base).unwrap().redis_url.unwrap();
+        assert_eq!(from_file.to_string(), "redis://:***@file:6379");
+        let flag = [&base[..], &["--redis-url", "rediss://flag:6380"]].concat();
+        let from_flag = config_from(&flag).unwrap().redis_url.unwrap();
+        assert_eq!(from_flag.to_string(), "rediss://flag:6380");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! plain-text 401 surfaces as a decode error. So this one small client speaks Twirp itself,
 //! with livekit-protocol's types and livekit-api's token signing.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
@@ -13,8 +14,9 @@ use livekit_protocol as proto;
 use prost::Message;
 use tokio::sync::Semaphore;
 
+use super::answer::Answer;
 use super::error::{ApiError, snippet};
-use super::{Endpoint, LiveKit, transport};
+use super::{Endpoint, LiveKit, transport, wire};
 use crate::secret::Secret;
 
 /// Tokens are minted per call; a few minutes covers any call and limits a leaked token.
@@ -48,6 +50,8 @@ pub struct Client {
     credentials: Credentials,
     limits: CallLimits,
     in_flight: Arc<Semaphore>,
+    /// No call starts before this instant: the server rate-limited us.
+    slow_until: Mutex<Option<Instant>>,
 }
 
 /// One RPC: where it goes and the grant it needs.
@@ -87,14 +91,33 @@ impl Rpc<'_> {
     }
 
     /// Whether a failed attempt may be retried. StopEgress answered with
-    /// `deadline_exceeded` / `unavailable` is a stale record whose worker is gone:
-    /// asking again only waits again.
+    /// `deadline_exceeded` / `unavailable` is a stale record whose worker is gone, and
+    /// DeleteRoom answered "node gone" a zombie room: asking again only waits again.
     fn may_retry(self, err: &ApiError) -> bool {
-        let zombie_answer = matches!(
-            err.code(),
-            Some(super::error::code::DEADLINE_EXCEEDED | super::error::code::UNAVAILABLE)
-        );
-        err.is_transient() && !(matches!(self, Self::StopEgress) && zombie_answer)
+        let zombie_answer = match self {
+            Self::StopEgress => matches!(
+                err.code(),
+                Some(super::error::code::DEADLINE_EXCEEDED | super::error::code::UNAVAILABLE)
+            ),
+            Self::DeleteRoom => err.is_node_gone(),
+            _ => false,
+        };
+        err.is_transient() && !zombie_answer
+    }
+}
+
+/// A failed attempt, and how long the server asked to wait before the next one.
+struct Failure {
+    error: ApiError,
+    retry_after: Option<Duration>,
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
     }
 }
 
@@ -110,6 +133,8 @@ impl Client {
             .tls_backend_preconfigured(tls)
             .timeout(limits.request_timeout)
             .connect_timeout(limits.request_timeout)
+            // Twirp never redirects; a 3xx is reported, never followed.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(limits.concurrency)
             .user_agent(concat!("lk-reaper/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -119,6 +144,7 @@ impl Client {
             credentials,
             limits,
             in_flight: Arc::new(Semaphore::new(limits.concurrency)),
+            slow_until: Mutex::new(None),
         })
     }
 
@@ -130,23 +156,51 @@ impl Client {
         let body = request.encode_to_vec();
         let mut attempt = 1;
         loop {
-            let result = self.attempt(rpc, body.clone()).await;
-            match result {
-                Err(err) if attempt < self.limits.attempts && rpc.may_retry(&err) => {
-                    let pause = backoff(attempt);
-                    if self
-                        .limits
-                        .deadline
-                        .is_some_and(|d| Instant::now() + pause >= d)
-                    {
-                        return Err(err);
-                    }
-                    tracing::debug!(rpc = rpc.path(), attempt, error = %err, "retrying");
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                other => return other,
+            let failure = match self.attempt(rpc, body.clone()).await {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            let err = failure.error;
+            if attempt >= self.limits.attempts || !rpc.may_retry(&err) {
+                return Err(err);
             }
+            // Never sooner than the server asked; jitter on top, so that calls it slowed
+            // down together do not come back together.
+            let pause = failure
+                .retry_after
+                .unwrap_or_default()
+                .saturating_add(backoff(attempt));
+            let Some(resume) = Instant::now().checked_add(pause) else {
+                return Err(err);
+            };
+            if self.limits.deadline.is_some_and(|d| resume >= d) {
+                return Err(err);
+            }
+            if err.is_rate_limited() {
+                self.slow_down_until(resume);
+            }
+            tracing::debug!(rpc = rpc.path(), attempt, error = %err, ?pause, "retrying");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    /// A rate limit slows down every call of the run, not only the one that met it.
+    fn slow_down_until(&self, resume: Instant) {
+        let mut slow = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slow = Some(slow.map_or(resume, |s| s.max(resume)));
+    }
+
+    async fn wait_if_slowed_down(&self) {
+        let until = *self
+            .slow_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(until) = until.filter(|&u| u > Instant::now()) {
+            tokio::time::sleep_until(until.into()).await;
         }
     }
 
@@ -154,12 +208,52 @@ impl Client {
         &self,
         rpc: Rpc<'_>,
         body: Vec<u8>,
-    ) -> Result<Resp, ApiError> {
+    ) -> Result<Resp, Failure> {
+        self.wait_if_slowed_down().await;
         let _permit = self
             .in_flight
             .acquire()
             .await
             .map_err(|_| ApiError::Transport("client shut down".into()))?;
+        let started = Instant::now();
+        let answer = self.send(rpc, body).await?;
+        tracing::debug!(
+            rpc = rpc.path(),
+            status = answer.status,
+            ms = started.elapsed().as_millis() as u64,
+            "call"
+        );
+        let server = self.route.endpoint().to_string();
+        if let Some(err) =
+            transport::plain_http_on_tls_port(self.route.endpoint(), answer.status, &answer.body)
+        {
+            return Err(err.into());
+        }
+        if answer.status != 200 {
+            return Err(Failure {
+                error: ApiError::from_response(
+                    &server,
+                    answer.status,
+                    &answer.content_type,
+                    &answer.body,
+                ),
+                retry_after: answer.retry_after,
+            });
+        }
+        // Twirp answers `application/protobuf`; accept its spelling variants (or none), but a
+        // page or a JSON document is not an answer to a protobuf request.
+        if ["json", "html", "text/"]
+            .iter()
+            .any(|t| answer.content_type.contains(t))
+        {
+            return Err(self.not_livekit(answer.status, &answer.body).into());
+        }
+        Resp::decode(answer.body)
+            .map_err(|_| self.not_livekit(200, b"undecodable protobuf body").into())
+    }
+
+    /// Sends one signed request and reads its answer.
+    async fn send(&self, rpc: Rpc<'_>, body: Vec<u8>) -> Result<Answer, ApiError> {
         let token = AccessToken::with_api_key(
             &self.credentials.api_key,
             self.credentials.api_secret.expose(),
@@ -168,11 +262,11 @@ impl Client {
         .with_grants(rpc.grants())
         .to_jwt()
         .map_err(|e| ApiError::Transport(format!("could not sign a token: {e}")))?;
-        let url = self.route.endpoint().method_url(rpc.path());
-        let started = Instant::now();
+        let classify =
+            |e: &reqwest::Error| transport::classify(e, &self.route, self.limits.request_timeout);
         let response = self
             .http
-            .post(&url)
+            .post(self.route.endpoint().method_url(rpc.path()))
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, "application/protobuf")
             .header(
@@ -182,45 +276,8 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| transport::classify(&e, &self.route, self.limits.request_timeout))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport::classify(&e, &self.route, self.limits.request_timeout))?;
-        tracing::debug!(
-            rpc = rpc.path(),
-            status,
-            ms = started.elapsed().as_millis() as u64,
-            "call"
-        );
-        if let Some(err) = transport::plain_http_on_tls_port(self.route.endpoint(), status, &bytes)
-        {
-            return Err(err);
-        }
-        if status != 200 {
-            return Err(ApiError::from_response(
-                &self.route.endpoint().to_string(),
-                status,
-                &content_type,
-                &bytes,
-            ));
-        }
-        // Twirp answers `application/protobuf`; accept its spelling variants (or none), but a
-        // page or a JSON document is not an answer to a protobuf request.
-        if ["json", "html", "text/"]
-            .iter()
-            .any(|t| content_type.contains(t))
-        {
-            return Err(self.not_livekit(status, &bytes));
-        }
-        Resp::decode(bytes).map_err(|_| self.not_livekit(status, b"undecodable protobuf body"))
+            .map_err(|e| classify(&e))?;
+        Answer::read(response, &self.route.endpoint().to_string(), classify).await
     }
 
     fn not_livekit(&self, status: u16, body: &[u8]) -> ApiError {
@@ -240,12 +297,59 @@ fn backoff(attempt: u32) -> Duration {
         .mul_f64(rand::random_range(0.5..=1.0))
 }
 
+/// Bounds on following `next_page_token`: a server that repeats a token, or never stops
+/// handing out new ones, ends the listing with an error instead of looping for ever.
+#[derive(Debug, Default)]
+struct Pages {
+    seen: HashSet<String>,
+    items: usize,
+}
+
+/// Pages of one listing, at most: 10,000 pages are a million egresses at LiveKit Cloud's
+/// page size of 100.
+const MAX_PAGES: usize = 10_000;
+/// Items of one listing, at most.
+const MAX_ITEMS: usize = 1_000_000;
+
+impl Pages {
+    /// Counts a page of `items` and returns the token of the next page, if there is one.
+    fn next(
+        &mut self,
+        items: usize,
+        token: Option<proto::TokenPagination>,
+    ) -> Result<Option<proto::TokenPagination>, ApiError> {
+        self.items += items;
+        let Some(token) = token.filter(|t| !t.token.is_empty()) else {
+            return Ok(None);
+        };
+        let pages = self.seen.len() + 1;
+        let broken = |why: String| {
+            Err(ApiError::Broken(format!(
+                "ListEgress {why} after {pages} pages and {} items: a broken server or proxy",
+                self.items
+            )))
+        };
+        if self.items > MAX_ITEMS || pages >= MAX_PAGES {
+            return broken(format!(
+                "went past {MAX_PAGES} pages or {MAX_ITEMS} items, lk-reaper's ceiling,"
+            ));
+        }
+        if !self.seen.insert(token.token.clone()) {
+            return broken(format!(
+                "handed out page token '{}' a second time",
+                crate::redact::short(&token.token, 40)
+            ));
+        }
+        Ok(Some(token))
+    }
+}
+
 impl LiveKit for Client {
-    async fn list_rooms(&self, names: &[String]) -> Result<Vec<proto::Room>, ApiError> {
+    async fn list_rooms(&self, names: &[String]) -> Result<Vec<wire::Room>, ApiError> {
         let request = proto::ListRoomsRequest {
             names: names.to_vec(),
         };
-        let response: proto::ListRoomsResponse = self.call(Rpc::ListRooms, &request).await?;
+        let response: wire::ListRoomsResponse = self.call(Rpc::ListRooms, &request).await?;
         Ok(response.rooms)
     }
 
@@ -258,8 +362,9 @@ impl LiveKit for Client {
         Ok(response.participants)
     }
 
-    async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError> {
+    async fn list_active_egress(&self) -> Result<Vec<wire::Egress>, ApiError> {
         let mut items = Vec::new();
+        let mut pages = Pages::default();
         let mut page_token = None;
         loop {
             let request = proto::ListEgressRequest {
@@ -267,20 +372,21 @@ impl LiveKit for Client {
                 page_token,
                 ..Default::default()
             };
-            let response: proto::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
+            let response: wire::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
+            page_token = pages.next(response.items.len(), response.next_page_token)?;
             items.extend(response.items);
-            match response.next_page_token {
-                Some(next) if !next.token.is_empty() => page_token = Some(next),
-                _ => return Ok(items),
+            if page_token.is_none() {
+                return Ok(items);
             }
         }
     }
 
-    async fn stop_egress(&self, egress_id: &str) -> Result<proto::EgressInfo, ApiError> {
+    async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError> {
         let request = proto::StopEgressRequest {
             egress_id: egress_id.to_owned(),
         };
-        self.call(Rpc::StopEgress, &request).await
+        let _: wire::Skipped = self.call(Rpc::StopEgress, &request).await?;
+        Ok(())
     }
 
     async fn delete_room(&self, room: &str) -> Result<(), ApiError> {
@@ -327,6 +433,14 @@ mod tests {
             msg: String::new(),
         };
         assert!(!Rpc::DeleteRoom.may_retry(&not_found));
+        let node_gone = ApiError::Twirp {
+            status: 503,
+            code: "unavailable".into(),
+            msg: "twirp error unknown: no response from servers".into(),
+        };
+        assert!(!Rpc::DeleteRoom.may_retry(&node_gone));
+        assert!(Rpc::DeleteRoom.may_retry(&unavailable));
+        assert!(Rpc::ListParticipants { room: "r" }.may_retry(&node_gone));
     }
 
     #[test]
@@ -337,5 +451,27 @@ mod tests {
             assert!(pause >= Duration::from_millis(100));
         }
         assert!(backoff(1) <= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn pages_end_on_a_repeated_token_or_at_the_ceiling() {
+        let token = |t: &str| Some(proto::TokenPagination { token: t.into() });
+        let mut pages = Pages::default();
+        assert_eq!(pages.next(100, token("a")).unwrap(), token("a"));
+        assert_eq!(pages.next(100, token("b")).unwrap(), token("b"));
+        let err = pages.next(100, token("a")).unwrap_err();
+        assert!(err.is_fatal() && !err.is_transient(), "{err}");
+        assert!(
+            err.to_string().contains("page token 'a' a second time"),
+            "{err}"
+        );
+        assert_eq!(Pages::default().next(5, token("")).unwrap(), None);
+        assert_eq!(Pages::default().next(5, None).unwrap(), None);
+
+        let mut pages = Pages::default();
+        let fresh = (1..=MAX_PAGES).find_map(|i| pages.next(0, token(&i.to_string())).err());
+        assert!(fresh.unwrap().to_string().contains("ceiling"));
+        let mut pages = Pages::default();
+        assert!(pages.next(MAX_ITEMS + 1, token("x")).is_err());
     }
 }

@@ -11,31 +11,34 @@ impl Endpoint {
     /// HTTP twins, as LiveKit's SDKs do); a path is kept as a prefix, trailing slashes go.
     pub fn parse(input: &str) -> Result<Self, String> {
         let input = input.trim();
+        // Never echo what was typed: its user-info or query may hold a password or token.
+        let shown = crate::redact::url(input);
         let (scheme, rest) = input.split_once("://").ok_or_else(|| {
-            format!("invalid URL '{input}': expected a scheme, e.g. wss://my.livekit.cloud")
+            format!("invalid URL '{shown}': expected a scheme, e.g. wss://my.livekit.cloud")
         })?;
         let scheme = match scheme.to_ascii_lowercase().as_str() {
             "http" | "ws" => "http",
             "https" | "wss" => "https",
             other => {
                 return Err(format!(
-                    "invalid URL '{input}': scheme '{other}' is not one of ws, wss, http, https"
+                    "invalid URL '{shown}': scheme '{}' is not one of ws, wss, http, https",
+                    crate::redact::line(other)
                 ));
             }
         };
         let url = reqwest::Url::parse(&format!("{scheme}://{rest}"))
-            .map_err(|e| format!("invalid URL '{input}': {e}"))?;
+            .map_err(|e| format!("invalid URL '{shown}': {e}"))?;
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("invalid URL '{input}': no host"));
+            return Err(format!("invalid URL '{shown}': no host"));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(format!(
-                "invalid URL '{input}': remove the query or fragment"
+                "invalid URL '{shown}': remove the query or fragment"
             ));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(format!(
-                "invalid URL '{input}': credentials go in --api-key / --api-secret, not the URL"
+                "invalid URL '{shown}': credentials go in --api-key / --api-secret, not the URL"
             ));
         }
         Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
@@ -98,6 +101,14 @@ mod tests {
         ] {
             let err = Endpoint::parse(bad).unwrap_err();
             assert!(err.starts_with("invalid URL"), "{bad}: {err}");
+        }
+        for secret in [
+            "http://admin:PASSWORD@h",
+            "http://h/?token=PASSWORD",
+            "ftp://u:PASSWORD@h",
+        ] {
+            let err = Endpoint::parse(secret).unwrap_err();
+            assert!(!err.contains("PASSWORD"), "{err}");
         }
     }
 }

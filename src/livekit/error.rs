@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::report::sanitize;
+use crate::redact;
 
 /// Twirp error codes we act on (LiveKit's server sends these in `code`).
 pub mod code {
@@ -48,6 +48,10 @@ pub enum ApiError {
     /// on a plain port or the reverse): the same on every attempt, so never retried.
     #[error("{0}")]
     Misconfigured(String),
+    /// The answer breaks LiveKit's protocol (a body past the size cap, a page token
+    /// repeated): the same on every attempt, never retried, and the run cannot trust it.
+    #[error("{0}")]
+    Broken(String),
     /// The run's deadline (`--timeout`) passed while the call was in flight.
     #[error("cut off by the run deadline (--timeout); the server may or may not have acted")]
     RunDeadline,
@@ -63,17 +67,39 @@ impl ApiError {
     }
 
     /// Whether a retry may succeed: connect errors, timeouts, HTTP 5xx, `unavailable`,
-    /// `resource_exhausted`. Never auth or argument errors.
+    /// rate limits (HTTP 429, `resource_exhausted`). Never auth or argument errors.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Twirp { status, code, .. } => {
-                *status >= 500 || code == code::UNAVAILABLE || code == code::RESOURCE_EXHAUSTED
+                *status >= 500 || code == code::UNAVAILABLE || self.is_rate_limited()
             }
             Self::Timeout(_) | Self::Transport(_) => true,
             Self::Auth(_)
             | Self::NotLiveKit { .. }
             | Self::Misconfigured(_)
+            | Self::Broken(_)
             | Self::RunDeadline => false,
+        }
+    }
+
+    /// Whether the server said to slow down: HTTP 429 or `resource_exhausted`.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Self::Twirp { status, code, .. }
+            if *status == 429 || code == code::RESOURCE_EXHAUSTED)
+    }
+
+    /// Whether a DeleteRoom answer says the room's node is gone (livekit#3766): 503
+    /// `unavailable` "no response from servers" while the dead node is still registered,
+    /// 500 `unknown` "could not find object" once a restarted node removed it. Asking
+    /// again cannot help until the room's records leave Redis. (On StopEgress the same
+    /// words mean the egress worker is gone; callers ask this of DeleteRoom only.)
+    pub fn is_node_gone(&self) -> bool {
+        match self {
+            Self::Twirp { code, msg, .. } => {
+                (code == code::UNAVAILABLE && msg.contains("no response from servers"))
+                    || (code == code::UNKNOWN && msg.contains("could not find object"))
+            }
+            _ => false,
         }
     }
 
@@ -81,7 +107,7 @@ impl ApiError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            Self::Auth(_) | Self::NotLiveKit { .. } | Self::Misconfigured(_)
+            Self::Auth(_) | Self::NotLiveKit { .. } | Self::Misconfigured(_) | Self::Broken(_)
         )
     }
 
@@ -97,12 +123,14 @@ impl ApiError {
         if status == 401 {
             return Self::Auth(text);
         }
-        if status >= 500 && !content_type.contains("html") {
-            // A proxy or load balancer in front of LiveKit failing: worth a retry.
+        // A proxy or load balancer in front of LiveKit failing (nginx's HTML 502 while
+        // LiveKit restarts), or a plain rate limit: worth a retry.
+        let proxy_error = matches!(status, 502..=504) || status == 429;
+        if proxy_error || (status >= 500 && !content_type.contains("html")) {
             return Self::Twirp {
                 status,
                 code: format!("http_{status}"),
-                msg: text,
+                msg: title(body).unwrap_or(text),
             };
         }
         Self::NotLiveKit {
@@ -121,15 +149,26 @@ fn parse_twirp_error(body: &[u8]) -> Option<(String, String)> {
         msg: String,
     }
     let parsed: TwirpBody = serde_json::from_slice(body).ok()?;
-    let clean = |s: &str| sanitize::line(&sanitize::redact_tokens(s));
+    let clean = |s: &str| redact::line(&redact::redact_tokens(s));
     Some((clean(&parsed.code), clean(&parsed.msg)))
+}
+
+/// An HTML page's `<title>`, made safe and short.
+fn title(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    let start = lower.find("<title")?;
+    let start = start + lower[start..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    let words: Vec<&str> = text[start..end].split_whitespace().collect();
+    (!words.is_empty()).then(|| redact::short(&redact::redact_tokens(&words.join(" ")), 120))
 }
 
 /// The first line of a body, made safe and short for an error message.
 pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = sanitize::redact_tokens(&String::from_utf8_lossy(body));
+    let text = redact::redact_tokens(&String::from_utf8_lossy(body));
     let first = text.trim().lines().next().unwrap_or("");
-    let mut out: String = sanitize::line(first).chars().take(120).collect();
+    let mut out: String = redact::line(first).chars().take(120).collect();
     if out.is_empty() {
         out.push_str("empty body");
     } else if first.chars().count() > 120 {
@@ -170,11 +209,52 @@ mod tests {
         );
         assert!(e.is_transient());
 
+        let gone = |status, body: &[u8]| {
+            ApiError::from_response("u", status, "application/json", body).is_node_gone()
+        };
+        assert!(gone(
+            503,
+            br#"{"code":"unavailable","msg":"twirp error unknown: no response from servers"}"#
+        ));
+        assert!(gone(
+            500,
+            br#"{"code":"unknown","msg":"could not find object"}"#
+        ));
+        assert!(!gone(503, br#"{"code":"unavailable","msg":"x"}"#));
+        assert!(!gone(
+            500,
+            br#"{"code":"internal","msg":"could not find object"}"#
+        ));
+
         let e = ApiError::from_response("u", 200, "text/html", b"<html><body>hi</body></html>");
         assert!(matches!(e, ApiError::NotLiveKit { status: 200, .. }));
 
         let e = ApiError::from_response("u", 502, "text/plain", b"bad gateway");
         assert!(e.is_transient());
+    }
+
+    #[test]
+    fn proxy_pages_and_rate_limits_are_transient() {
+        let nginx = b"<html>\r\n<head><TITLE>502 Bad\n Gateway</title></head>\r\n<body>...";
+        for status in [502, 503, 504] {
+            let e = ApiError::from_response("u", status, "text/html", nginx);
+            assert!(e.is_transient(), "{status}: {e}");
+            assert_eq!(e.to_string(), format!("http_{status}: 502 Bad Gateway"));
+        }
+        let e = ApiError::from_response("u", 500, "text/html", b"<html>");
+        assert!(matches!(e, ApiError::NotLiveKit { .. }), "{e}");
+        let e = ApiError::from_response("u", 429, "text/plain", b"Too Many Requests\n");
+        assert!(e.is_transient() && e.is_rate_limited(), "{e}");
+        let twirp = br#"{"code":"resource_exhausted","msg":"slow down"}"#;
+        let e = ApiError::from_response("u", 429, "application/json", twirp);
+        assert!(e.is_transient() && e.is_rate_limited(), "{e}");
+        let e = ApiError::from_response(
+            "u",
+            503,
+            "application/json",
+            br#"{"code":"unavailable","msg":""}"#,
+        );
+        assert!(!e.is_rate_limited());
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The one seam to the outside world: LiveKit's Room and Egress services.
 
+mod answer;
 pub mod client;
 pub mod endpoint;
 pub mod error;
 pub(crate) mod tls;
 mod transport;
+pub mod wire;
 
 pub use client::{CallLimits, Client, Credentials};
 pub use endpoint::Endpoint;
@@ -15,13 +17,13 @@ pub use livekit_protocol as proto;
 #[allow(async_fn_in_trait)] // only used with concrete types inside one task
 pub trait LiveKit {
     /// ListRooms; `names` empty lists all.
-    async fn list_rooms(&self, names: &[String]) -> Result<Vec<proto::Room>, ApiError>;
+    async fn list_rooms(&self, names: &[String]) -> Result<Vec<wire::Room>, ApiError>;
     /// ListParticipants of one room (an unknown room gives an empty list).
     async fn list_participants(&self, room: &str) -> Result<Vec<proto::ParticipantInfo>, ApiError>;
     /// ListEgress with `active = true`, following `next_page_token` to the end.
-    async fn list_active_egress(&self) -> Result<Vec<proto::EgressInfo>, ApiError>;
+    async fn list_active_egress(&self) -> Result<Vec<wire::Egress>, ApiError>;
     /// StopEgress.
-    async fn stop_egress(&self, egress_id: &str) -> Result<proto::EgressInfo, ApiError>;
+    async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError>;
     /// DeleteRoom.
     async fn delete_room(&self, room: &str) -> Result<(), ApiError>;
 }

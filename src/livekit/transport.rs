@@ -29,7 +29,7 @@ impl Route {
             .and_then(|uri| {
                 hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)
             })
-            .map(|proxy| proxy.uri().to_string().trim_end_matches('/').to_owned());
+            .map(|proxy| crate::redact::url(proxy.uri().to_string().trim_end_matches('/')));
         if let Some(proxy) = &proxy {
             tracing::debug!(%endpoint, proxy, "calls go through a proxy");
         }
@@ -152,7 +152,7 @@ fn describe_tls(err: &rustls::Error, endpoint: &Endpoint) -> (String, bool) {
                 false,
             );
         }
-        other => return (crate::report::sanitize::line(&other.to_string()), false),
+        other => return (crate::redact::line(&other.to_string()), false),
     };
     (text, true)
 }
@@ -209,7 +209,7 @@ fn presented_name(raw: &str) -> String {
                 .and_then(|s| s.strip_suffix(')'))
         })
         .unwrap_or(raw);
-    crate::report::sanitize::line(bare)
+    crate::redact::line(bare)
 }
 
 /// Finds an error of type `T` in the source chain, also inside `io::Error` wrappers (whose
@@ -237,7 +237,7 @@ fn innermost(err: &(dyn StdError + 'static)) -> String {
     while let Some(next) = last.source() {
         last = next;
     }
-    crate::report::sanitize::line(&last.to_string())
+    crate::redact::line(&last.to_string())
 }
 
 #[cfg(test)]

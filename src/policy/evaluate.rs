@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
+use crate::cluster::DeadNode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
 
 /// A rule of SPEC.md.
@@ -19,6 +20,8 @@ pub enum Rule {
     MaxRoomAge,
     MaxEgressAge,
     OrphanEgress,
+    /// The room's node is gone (`--redis-url`): LiveKit cannot delete it.
+    ZombieRoom,
 }
 
 impl Rule {
@@ -28,6 +31,7 @@ impl Rule {
             Self::MaxRoomAge => "max_room_age",
             Self::MaxEgressAge => "max_egress_age",
             Self::OrphanEgress => "orphan_egress",
+            Self::ZombieRoom => "zombie_room",
         }
     }
 }
@@ -46,6 +50,8 @@ pub enum Target {
 pub enum Action {
     DeleteRoom,
     StopEgress,
+    /// Remove a zombie room's records from LiveKit's Redis (`--purge-zombies`).
+    PurgeRoom,
 }
 
 impl Action {
@@ -53,6 +59,7 @@ impl Action {
         match self {
             Self::DeleteRoom => "delete_room",
             Self::StopEgress => "stop_egress",
+            Self::PurgeRoom => "purge_room",
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct Finding {
     pub reason: String,
     pub action: Action,
     pub recheck: Recheck,
+    /// For a `zombie_room`: its node as seen, which the purge re-checks.
+    pub dead_node: Option<DeadNode>,
 }
 
 impl Finding {
@@ -108,7 +117,8 @@ pub enum Verdict {
     Excluded,
     /// Protected by policy or metadata.
     Exempt,
-    /// Its participants could not be listed, so `humanless` could not judge it.
+    /// Its participants could not be listed, its creation time is impossible or its name
+    /// is empty: no rule acts on it.
     Unjudged,
     /// Broke these rules; `None` when there is nothing to act on (humanless with
     /// `stop-egress` and no egress).
@@ -120,7 +130,8 @@ pub enum Verdict {
 pub struct RoomView {
     pub name: String,
     pub sid: String,
-    pub age: Duration,
+    /// `None` when the server's creation time is impossible.
+    pub age: Option<Duration>,
     pub humans: Option<u32>,
     pub others: Option<u32>,
     pub egresses: usize,
@@ -137,7 +148,8 @@ pub struct EgressView {
     pub room: String,
     pub kind: &'static str,
     pub status: &'static str,
-    pub age: Duration,
+    /// `None` when the server's start time is impossible.
+    pub age: Option<Duration>,
     pub verdict: Verdict,
 }
 
@@ -148,6 +160,10 @@ pub struct Evaluation {
     pub egresses: Vec<EgressView>,
     /// Oldest first.
     pub findings: Vec<Finding>,
+    /// What kept rooms or egresses from being judged, one line per cause.
+    pub warnings: Vec<String>,
+    /// Rooms in scope that no rule could judge.
+    pub unjudged_rooms: usize,
     /// Participants counted as human only because this version could not tell: the first
     /// of each kind of doubt, so a fleet of them warns once.
     pub doubts: Vec<Doubtful>,
@@ -179,15 +195,25 @@ struct RoomJudgement {
     others: Option<u32>,
 }
 
-/// Judges every room and egress in scope at `now`.
+/// Judges every room and egress in scope at `now`, with a view of each (`rooms`, `egress`).
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
+    judge(policy, inventory, now, true)
+}
+
+/// The same verdicts without the views, as a sweep needs them: at 100,000 rooms the views
+/// alone would weigh about 25 MB.
+pub fn findings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
+    judge(policy, inventory, now, false)
+}
+
+fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool) -> Evaluation {
     let rooms_by_name: HashMap<&str, &Room> = inventory
         .rooms
         .iter()
         .map(|r| (r.name.as_str(), r))
         .collect();
     let mut out = Evaluation::default();
-    let judged = judge_rooms(policy, inventory, now, &mut out);
+    let judged = judge_rooms(policy, inventory, now, views, &mut out);
 
     // Every listed egress is shown; only a running one (not already ENDING) is judged.
     for egress in &inventory.egresses {
@@ -223,6 +249,9 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
                 None => Verdict::Healthy,
             }
         };
+        if !views {
+            continue;
+        }
         out.egresses.push(EgressView {
             egress_id: egress.egress_id.clone(),
             room: egress.room_name.clone(),
@@ -233,7 +262,81 @@ pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> E
         });
     }
     sort_worst_first(&mut out.findings);
+    out.warnings = warnings(policy, inventory, now);
     out
+}
+
+/// One line per cause that kept rooms or egresses in scope from being judged, with a few
+/// examples: a broken server may send thousands of them.
+fn warnings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Vec<String> {
+    let in_scope = |name: &str| policy.scope.classify(name) == InScope::Yes;
+    let rooms = inventory.rooms.iter().filter(|r| in_scope(&r.name));
+    let mut unlisted = Vec::new();
+    let mut timeless = Vec::new();
+    let mut nameless = 0;
+    for room in rooms {
+        if room.name.is_empty() {
+            nameless += 1;
+        } else if room.age(now).is_none() {
+            timeless.push(room.name.as_str());
+        } else if let Participants::Failed(why) = &room.participants {
+            unlisted.push((room.name.as_str(), why.as_str()));
+        }
+    }
+    let egresses = inventory.egresses.iter().filter(|e| e.is_running());
+    let startless: Vec<&str> = egresses
+        .filter(|e| in_scope(&e.room_name) && e.age(now).is_none())
+        .map(|e| e.egress_id.as_str())
+        .collect();
+    let mut out = Vec::new();
+    let (tried, _) = inventory.participant_lists();
+    if let Some((room, why)) = unlisted.first() {
+        let head = if inventory.nothing_judged() {
+            format!(
+                "no room could be judged (exit 1): the participants of all {tried} rooms could not be listed"
+            )
+        } else {
+            format!(
+                "{} of {tried} rooms were not judged: their participants could not be listed",
+                unlisted.len()
+            )
+        };
+        out.push(format!(
+            "{head} (e.g. '{}': {})",
+            crate::redact::short(room, 60),
+            crate::redact::short(why, 200)
+        ));
+    }
+    if !timeless.is_empty() {
+        out.push(format!(
+            "{} rooms were not judged: the server gave an impossible creation time (0, negative or in the future), e.g. {}",
+            timeless.len(),
+            examples(&timeless)
+        ));
+    }
+    if nameless > 0 {
+        out.push(format!(
+            "{nameless} rooms with an empty name were listed: never acted on"
+        ));
+    }
+    if !startless.is_empty() {
+        out.push(format!(
+            "{} egresses have an impossible start time: max_egress_age and orphan_egress did not judge them, e.g. {}",
+            startless.len(),
+            examples(&startless)
+        ));
+    }
+    out
+}
+
+/// Up to three names, quoted, made safe and short.
+fn examples(names: &[&str]) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .take(3)
+        .map(|n| format!("'{}'", crate::redact::short(n, 60)))
+        .collect();
+    shown.join(", ")
 }
 
 /// Judges every room in scope into `out` (its view, a deletion finding, doubts); returns
@@ -242,6 +345,7 @@ fn judge_rooms<'i>(
     policy: &Policy,
     inventory: &'i Inventory,
     now: DateTime<Utc>,
+    views: bool,
     out: &mut Evaluation,
 ) -> HashMap<&'i str, RoomJudgement> {
     let mut running_by_room: HashMap<&str, usize> = HashMap::new();
@@ -257,6 +361,19 @@ fn judge_rooms<'i>(
             continue;
         }
         let resolved = policy.resolve(&room.name, &room.metadata);
+        let dead = inventory.dead_nodes.get(&room.name);
+        let purgeable = scope == InScope::Yes && !resolved.rules.exempt && !room.name.is_empty();
+        if let Some(dead) = dead.filter(|_| purgeable) {
+            let (view, finding) = zombie_room(room, dead, now);
+            out.findings.push(finding);
+            if views {
+                out.rooms.push(RoomView {
+                    policy: resolved.source,
+                    ..view
+                });
+            }
+            continue;
+        }
         let running = running_by_room
             .get(room.name.as_str())
             .copied()
@@ -281,15 +398,19 @@ fn judge_rooms<'i>(
         let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
         if let Some(j) = judgement {
             if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
+                let age = view.age.unwrap_or_default();
                 out.findings
-                    .push(room_finding(room, &j, &resolved.rules, view.age));
+                    .push(room_finding(room, &j, &resolved.rules, age));
             }
             judged.insert(room.name.as_str(), j);
         }
-        out.rooms.push(RoomView {
-            policy: resolved.source,
-            ..view
-        });
+        out.unjudged_rooms += usize::from(view.verdict == Verdict::Unjudged);
+        if views {
+            out.rooms.push(RoomView {
+                policy: resolved.source,
+                ..view
+            });
+        }
     }
 
     judged
@@ -368,6 +489,11 @@ fn judge_room(
         view.verdict = Verdict::Exempt;
         return (view, None);
     }
+    // No rule acts on what cannot be named or dated: the server's nonsense is not a reason.
+    let Some(age) = age.filter(|_| !room.name.is_empty()) else {
+        view.verdict = Verdict::Unjudged;
+        return (view, None);
+    };
     let humanless_on = rules.humanless != HumanlessMode::Off;
     let (broken, reason) = offences(rules, age, facts.headcount);
     if broken.is_empty() {
@@ -429,6 +555,50 @@ fn offences(
     (broken, reasons.join("; "))
 }
 
+/// A room whose node is gone: one finding, whatever else it breaks. Its participants are
+/// ghosts (never human), and its egresses are left to the orphan rule once it is purged.
+fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, Finding) {
+    let age = room.age(now);
+    let ghosts = match &room.participants {
+        Participants::Listed(list) => Some(list.len() as u32),
+        Participants::NotListed | Participants::Failed(_) => None,
+    };
+    let humans = ghosts.map(|_| 0);
+    let ghost_note = match ghosts {
+        Some(0) | None => String::new(),
+        Some(n) => format!("; its {n} participants are ghosts"),
+    };
+    let finding = Finding {
+        rules: vec![Rule::ZombieRoom],
+        target: Target::Room,
+        room: room.name.clone(),
+        room_sid: Some(room.sid.clone()),
+        egress_id: None,
+        age: age.unwrap_or_default(),
+        humans,
+        others: ghosts,
+        reason: format!(
+            "zombie room: {} (livekit#3766){ghost_note}",
+            dead.describe(now)
+        ),
+        action: Action::PurgeRoom,
+        recheck: Recheck::None,
+        dead_node: Some(dead.clone()),
+    };
+    let view = RoomView {
+        name: room.name.clone(),
+        sid: room.sid.clone(),
+        age,
+        humans,
+        others: ghosts,
+        egresses: 0,
+        policy: String::new(),
+        verdict: Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom)),
+        reason: Some(finding.reason.clone()),
+    };
+    (view, finding)
+}
+
 fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) -> Finding {
     Finding {
         rules: j.rules.clone(),
@@ -448,6 +618,7 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
         } else {
             Recheck::None
         },
+        dead_node: None,
     }
 }
 
@@ -456,11 +627,13 @@ fn judge_egress(
     room: Option<&Room>,
     room_judgement: Option<&RoomJudgement>,
     rules: &Rules,
-    age: Duration,
+    age: Option<Duration>,
 ) -> Option<Finding> {
     let mut own = Vec::new();
     let mut reasons = Vec::new();
-    if let Some(max) = rules.max_egress_age.filter(|&max| age > max) {
+    // An egress whose start time is impossible is judged only through its room.
+    let (known, age) = (age.is_some(), age.unwrap_or_default());
+    if let Some(max) = rules.max_egress_age.filter(|&max| known && age > max) {
         own.push(Rule::MaxEgressAge);
         reasons.push(format!(
             "egress running {} exceeds max {}",
@@ -469,7 +642,7 @@ fn judge_egress(
         ));
     }
     let orphan = !egress.room_name.is_empty() && room.is_none();
-    if orphan && rules.orphan_egress && age > rules.orphan_grace {
+    if orphan && rules.orphan_egress && known && age > rules.orphan_grace {
         own.push(Rule::OrphanEgress);
         reasons.push(format!("its room '{}' no longer exists", egress.room_name));
     }
@@ -502,6 +675,7 @@ fn judge_egress(
         reason: reasons.join("; "),
         action: Action::StopEgress,
         recheck,
+        dead_node: None,
     })
 }
 
@@ -588,6 +762,7 @@ mod tests {
                 egress("EG_standup", "standup", 1500),
             ],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         }
     }
 
@@ -808,6 +983,49 @@ mod tests {
     }
 
     #[test]
+    fn a_room_on_a_dead_node_is_one_zombie_finding_with_ghosts_and_its_egress_left_alone() {
+        let mut inv = basic();
+        let dead = DeadNode {
+            id: "ND_b".into(),
+            record: None,
+            last_seen: None,
+        };
+        // standup has two people (ghosts now) and an egress; camera-feed is excluded.
+        inv.dead_nodes.insert("standup".into(), dead.clone());
+        inv.dead_nodes.insert("camera-feed".into(), dead.clone());
+        let policy = Policy {
+            scope: crate::policy::Scope {
+                exclude: globs(&["camera-*"]),
+                ..Default::default()
+            },
+            ..Policy::default()
+        };
+        let e = evaluate(&policy, &inv, now());
+        let standup: Vec<&Finding> = e.findings.iter().filter(|f| f.room == "standup").collect();
+        assert_eq!(standup.len(), 1, "{standup:?}");
+        let f = standup[0];
+        assert_eq!(
+            (f.rules.as_slice(), f.action, f.recheck),
+            (&[Rule::ZombieRoom][..], Action::PurgeRoom, Recheck::None)
+        );
+        assert_eq!((f.humans, f.others), (Some(0), Some(2)));
+        assert_eq!(f.dead_node.as_ref(), Some(&dead));
+        assert_eq!(
+            f.reason,
+            "zombie room: node ND_b is absent from LiveKit's node list (livekit#3766); its 2 participants are ghosts"
+        );
+        assert!(
+            !e.findings.iter().any(|f| f.room == "camera-feed"),
+            "excluded stays excluded"
+        );
+        let view = e.rooms.iter().find(|r| r.name == "standup").unwrap();
+        assert_eq!(
+            view.verdict,
+            Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom))
+        );
+    }
+
+    #[test]
     fn policy_blocks_ending_egress_and_unknown_participants() {
         let mut inv = basic();
         inv.rooms[4].participants = Participants::Failed("timeout".into());
@@ -897,6 +1115,7 @@ mod tests {
             ],
             egresses: vec![egress("EG_call", "hung-up", 800)],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let e = evaluate(&Policy::default(), &inv, now());
         assert_eq!(
@@ -955,6 +1174,7 @@ mod tests {
             rooms: vec![ringing, patient],
             egresses: vec![],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let policy = Policy {
             blocks: vec![PolicyBlock {
@@ -1004,6 +1224,7 @@ mod tests {
             ],
             egresses: vec![egress("EG_a", "a", 800)],
             egress_unchecked: None,
+            dead_nodes: HashMap::new(),
         };
         let e = evaluate(&Policy::default(), &inv, now());
         assert_eq!(summary(&e), vec![], "fail safe: nothing to act on");
@@ -1018,6 +1239,75 @@ mod tests {
             ],
             "one note per unknown value, naming the first participant with it"
         );
+    }
+
+    #[test]
+    fn impossible_times_and_empty_names_are_never_acted_on() {
+        let policy = Policy {
+            defaults: Rules {
+                max_room_age: Some(Duration::from_secs(3600)),
+                max_egress_age: Some(Duration::from_secs(3600)),
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        let mut inv = basic();
+        let future = now().timestamp_millis() + 10 * 365 * 86_400_000;
+        for (room, created_ms) in inv.rooms.iter_mut().zip([-5_000, 0, future]) {
+            room.created_ms = created_ms;
+        }
+        inv.rooms[3].name = String::new();
+        inv.egresses[1].started_ns = -5;
+        inv.egresses[2].started_ns = future * 1_000_000;
+        let e = evaluate(&policy, &inv, now());
+        let targets: Vec<_> = summary(&e).into_iter().map(|(t, ..)| t).collect();
+        assert_eq!(
+            targets,
+            ["room camera-feed", "EG_rec1"],
+            "only what has a real name and time"
+        );
+        let unjudged = e
+            .rooms
+            .iter()
+            .filter(|r| r.verdict == Verdict::Unjudged)
+            .count();
+        assert_eq!(unjudged, 4);
+        let alone = findings(&policy, &inv, now());
+        assert_eq!(
+            (alone.findings, alone.unjudged_rooms),
+            (e.findings.clone(), 4)
+        );
+        assert!(alone.rooms.is_empty() && alone.egresses.is_empty());
+        assert_eq!(e.rooms[0].age, None);
+        assert_eq!(e.warnings.len(), 3, "{:#?}", e.warnings);
+        assert!(
+            e.warnings[0].starts_with(
+                "3 rooms were not judged: the server gave an impossible creation time"
+            )
+        );
+        assert!(e.warnings[0].contains("'standup', 'left-running', 'phone-support'"));
+        assert!(e.warnings[1].starts_with("1 rooms with an empty name"));
+        assert!(e.warnings[2].starts_with("2 egresses have an impossible start time"));
+    }
+
+    #[test]
+    fn rooms_whose_participants_failed_are_named_in_a_warning() {
+        let mut inv = basic();
+        inv.rooms[4].participants = Participants::Failed("unavailable: x\u{202E}y".into());
+        let e = evaluate(&Policy::default(), &inv, now());
+        assert_eq!(
+            e.warnings,
+            [
+                "1 of 5 rooms were not judged: their participants could not be listed (e.g. 'camera-feed': unavailable: x\u{FFFD}y)"
+            ]
+        );
+        assert!(!inv.nothing_judged());
+        for room in &mut inv.rooms {
+            room.participants = Participants::Failed("timeout".into());
+        }
+        assert!(inv.nothing_judged());
+        let e = evaluate(&Policy::default(), &inv, now());
+        assert!(e.warnings[0].starts_with("no room could be judged (exit 1): the participants of all 5 rooms could not be listed"), "{:?}", e.warnings);
     }
 }
 
@@ -1135,7 +1425,7 @@ mod properties {
         #[test]
         fn humanless_never_touches_a_room_with_a_human(policy in policy(), rooms in prop::collection::vec(room(), 0..8)) {
             let now = now();
-            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None };
+            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None, dead_nodes: HashMap::new() };
             for (i, (name, age, people, has_egress, listed)) in rooms.into_iter().enumerate() {
                 let name = format!("{name}{i}");
                 let counted = people.iter().filter(|p| !matches!(p.kind, Kind::Known(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;

@@ -10,6 +10,7 @@ use globset::GlobSet;
 
 pub use evaluate::{
     Action, EgressView, Evaluation, Finding, Recheck, RoomView, Rule, Target, Verdict, evaluate,
+    findings,
 };
 pub use human::{Doubt, HumanSpec, HumanTest};
 pub use rules::{Limit, RulePatch, Rules};
@@ -125,8 +126,11 @@ impl Policy {
         if self.scope.classify(&room.name) != InScope::Yes {
             return false;
         }
+        // A room that cannot be named or dated is never judged, so its list is not needed.
+        let Some(age) = room.age(now).filter(|_| !room.name.is_empty()) else {
+            return false;
+        };
         let rules = self.resolve(&room.name, &room.metadata).rules;
-        let age = room.age(now);
         !rules.exempt
             && ((rules.humanless != crate::cli::HumanlessMode::Off && age > rules.humanless_grace)
                 || rules.max_room_age.is_some_and(|max| age > max))

@@ -125,7 +125,7 @@ impl RulePatch {
         match serde_json::from_value(value) {
             Ok(patch) => Some(patch),
             Err(err) => {
-                tracing::warn!(key, error = %err, "ignoring invalid lk-reaper override in room metadata");
+                tracing::warn!(key, error = %crate::redact::line(&err.to_string()), "ignoring invalid lk-reaper override in room metadata");
                 None
             }
         }

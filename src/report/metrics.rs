@@ -55,12 +55,12 @@ impl RunMetrics<'_> {
         int(
             &mut registry,
             "up",
-            "1 if the last run could take the inventory",
-            i64::from(self.report.is_some()),
+            "1 if the last run could take the inventory and judge rooms",
+            i64::from(self.report.is_some_and(|r| !r.nothing_judged)),
         );
         let success = self
             .report
-            .is_some_and(|r| r.summary().failed == 0 && !r.refused);
+            .is_some_and(|r| r.summary().failed == 0 && !r.refused && !r.nothing_judged);
         if let Some(at) = if success { Some(now) } else { previous_success } {
             float(
                 &mut registry,
@@ -88,6 +88,12 @@ impl RunMetrics<'_> {
                 "Active egresses listed by the last run",
                 report.egresses_scanned as i64,
             );
+            int(
+                &mut registry,
+                "rooms_unjudged",
+                "Rooms in scope that the last run could not judge (participants not listed, impossible creation time)",
+                report.rooms_unjudged as i64,
+            );
             registry.register(
                 "findings",
                 "Findings of the last run, by rule",
@@ -113,6 +119,7 @@ fn by_rule(report: &Report) -> Labelled {
         Rule::MaxRoomAge,
         Rule::MaxEgressAge,
         Rule::OrphanEgress,
+        Rule::ZombieRoom,
     ] {
         let n = report
             .findings
@@ -133,6 +140,8 @@ fn by_result(report: &Report) -> Labelled {
         Outcome::Done,
         Outcome::AlreadyGone,
         Outcome::SkippedRecheck,
+        Outcome::Skipped,
+        Outcome::Zombie,
         Outcome::Failed,
     ];
     for outcome in all {
@@ -156,7 +165,8 @@ fn unix_seconds(t: SystemTime) -> f64 {
 
 /// The last success time in an earlier metrics file, if any.
 pub fn previous_success(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text =
+        crate::files::read_small(path, crate::files::MAX_CONFIG_FILE, "the metrics file").ok()?;
     text.lines()
         .find_map(|line| line.strip_prefix(SUCCESS_METRIC)?.trim().parse().ok())
 }

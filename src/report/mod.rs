@@ -2,7 +2,6 @@
 
 mod json;
 pub mod metrics;
-pub mod sanitize;
 mod stdout;
 mod table;
 mod views;
@@ -32,6 +31,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Set when `--max-actions` refused the plan.
     pub refused: bool,
+    /// Rooms in scope that no rule could judge (participants not listed, impossible times).
+    pub rooms_unjudged: usize,
+    /// Every participant list the run needed failed.
+    pub nothing_judged: bool,
 }
 
 /// Counts of results.
@@ -40,7 +43,10 @@ pub struct Summary {
     pub planned: usize,
     pub done: usize,
     pub already_gone: usize,
+    /// `skipped_recheck` and `skipped` (zombie rooms left alone without `--purge-zombies`).
     pub skipped: usize,
+    /// Rooms whose DeleteRoom said their node is gone.
+    pub zombie: usize,
     pub failed: usize,
 }
 
@@ -52,7 +58,8 @@ impl Report {
                 Outcome::Planned => s.planned += 1,
                 Outcome::Done => s.done += 1,
                 Outcome::AlreadyGone => s.already_gone += 1,
-                Outcome::SkippedRecheck => s.skipped += 1,
+                Outcome::SkippedRecheck | Outcome::Skipped => s.skipped += 1,
+                Outcome::Zombie => s.zombie += 1,
                 Outcome::Failed => s.failed += 1,
             }
         }
@@ -63,24 +70,34 @@ impl Report {
     pub fn headline(&self) -> String {
         let s = self.summary();
         if self.refused {
+            // Zombie rooms left alone are not part of the plan.
             format!(
                 "refused: {} actions exceed --max-actions; nothing was done",
-                self.findings.len()
+                s.planned
             )
         } else if self.dry_run {
             format!("dry run: {} actions planned, nothing changed", s.planned)
         } else {
+            let zombie = if s.zombie > 0 {
+                format!(", zombie {}", s.zombie)
+            } else {
+                String::new()
+            };
             format!(
-                "done {}, already gone {}, skipped {}, failed {}",
+                "done {}, already gone {}, skipped {}{zombie}, failed {}",
                 s.done, s.already_gone, s.skipped, s.failed
             )
         }
     }
 
-    /// SPEC.md's exit code: refusal (5) over failures (4) over `--exit-code` offenders (3).
+    /// SPEC.md's exit code: refusal (5) over a run that could judge no room (1) over
+    /// failures (4) over `--exit-code` offenders (3). Zombie rooms are not failures (the
+    /// warnings count them): see `zombie_warnings`.
     pub fn exit_code(&self, offenders_are_an_error: bool) -> ExitCode {
         if self.refused {
             ExitCode::TooManyActions
+        } else if self.nothing_judged {
+            ExitCode::CouldNotRun
         } else if self.summary().failed > 0 {
             ExitCode::ActionsFailed
         } else if offenders_are_an_error && !self.findings.is_empty() {

@@ -1,4 +1,5 @@
-//! Tables for people. Every string from the server is sanitized before it gets here.
+//! Tables for people. Every string from the server is made safe and short before it gets
+//! here: JSON keeps it whole, a table cuts it.
 
 use std::io::Write;
 
@@ -7,9 +8,9 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Padding, Style};
 
 use super::Report;
-use super::sanitize::line;
 use crate::execute::Outcome;
 use crate::policy::{Finding, Target, human_duration};
+use crate::redact::short;
 
 /// ANSI styles, used only when color is on.
 pub(super) struct Paint(pub bool);
@@ -34,6 +35,22 @@ impl Paint {
             s.to_owned()
         }
     }
+}
+
+/// Widest name or id in a table, in characters; longer ones end in `…`.
+const CELL: usize = 64;
+/// Widest reason, and widest note under the table.
+const REASON: usize = 160;
+
+/// A name or id from the server, as a table cell: safe for the terminal, at most [`CELL`]
+/// characters.
+pub(super) fn cell(s: &str) -> String {
+    short(s, CELL)
+}
+
+/// A reason, as a table cell: safe for the terminal, at most [`REASON`] characters.
+pub(super) fn reason(s: &str) -> String {
+    short(s, REASON)
 }
 
 /// Renders rows under a header, kubectl-style (no borders: easy to read and to `awk`).
@@ -85,7 +102,9 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
             let result = match r.outcome {
                 Outcome::Done | Outcome::AlreadyGone => paint.green(r.outcome.as_str()),
                 Outcome::Failed => paint.red(r.outcome.as_str()),
-                Outcome::SkippedRecheck => paint.yellow(r.outcome.as_str()),
+                Outcome::SkippedRecheck | Outcome::Skipped | Outcome::Zombie => {
+                    paint.yellow(r.outcome.as_str())
+                }
                 Outcome::Planned => r.outcome.as_str().to_owned(),
             };
             vec![
@@ -98,13 +117,13 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
                 if f.room.is_empty() {
                     paint.dim("-")
                 } else {
-                    line(&f.room)
+                    cell(&f.room)
                 },
                 human_duration(f.age),
                 presence(f.humans, f.others),
                 f.action.as_str().to_owned(),
                 result,
-                line(&f.reason),
+                reason(&f.reason),
             ]
         })
         .collect();
@@ -124,7 +143,13 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
     )?;
     for (f, r) in &report.findings {
         if let Some(error) = &r.error {
-            writeln!(out, "{} {}: {}", paint.dim("note:"), target(f), line(error))?;
+            writeln!(
+                out,
+                "{} {}: {}",
+                paint.dim("note:"),
+                target(f),
+                short(error, 2 * REASON)
+            )?;
         }
     }
     writeln!(out, "{}", summary_line(report))
@@ -133,7 +158,7 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
 fn target(f: &Finding) -> String {
     match f.target {
         Target::Room => "room".to_owned(),
-        Target::Egress => line(f.egress_id.as_deref().unwrap_or("?")),
+        Target::Egress => cell(f.egress_id.as_deref().unwrap_or("?")),
     }
 }
 

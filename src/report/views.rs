@@ -5,8 +5,8 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::table::{Paint, presence, render};
-use super::{sanitize::line, timestamp};
+use super::table::{Paint, cell, presence, reason, render};
+use super::timestamp;
 use crate::cli::OutputFormat;
 use crate::policy::{Action, EgressView, Evaluation, RoomView, Rule, Verdict, human_duration};
 
@@ -56,7 +56,7 @@ impl<'a> JsonVerdict<'a> {
 struct JsonRoom<'a> {
     name: &'a str,
     sid: &'a str,
-    age_s: u64,
+    age_s: Option<u64>,
     humans: Option<u32>,
     others: Option<u32>,
     active_egresses: usize,
@@ -73,7 +73,7 @@ struct JsonEgress<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     status: &'a str,
-    age_s: u64,
+    age_s: Option<u64>,
     #[serde(flatten)]
     verdict: JsonVerdict<'a>,
 }
@@ -216,7 +216,7 @@ fn json_room(r: &RoomView) -> serde_json::Value {
     serde_json::to_value(JsonRoom {
         name: &r.name,
         sid: &r.sid,
-        age_s: r.age.as_secs(),
+        age_s: r.age.map(|a| a.as_secs()),
         humans: r.humans,
         others: r.others,
         active_egresses: r.egresses,
@@ -233,7 +233,7 @@ fn json_egress(e: &EgressView) -> serde_json::Value {
         room: (!e.room.is_empty()).then_some(e.room.as_str()),
         kind: e.kind,
         status: e.status,
-        age_s: e.age.as_secs(),
+        age_s: e.age.map(|a| a.as_secs()),
         verdict: JsonVerdict::new(&e.verdict),
     })
     .unwrap_or_default()
@@ -244,7 +244,7 @@ fn verdict_text(v: &Verdict, paint: &Paint) -> String {
         Verdict::Healthy => paint.green("healthy"),
         Verdict::Excluded => paint.dim("excluded"),
         Verdict::Exempt => paint.dim("exempt"),
-        Verdict::Unjudged => paint.yellow("not judged (participants unknown)"),
+        Verdict::Unjudged => paint.yellow("not judged (see the warnings)"),
         Verdict::Offends(rules, action) => {
             let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
             let action = action.map_or("nothing to stop", Action::as_str);
@@ -255,27 +255,27 @@ fn verdict_text(v: &Verdict, paint: &Paint) -> String {
 
 fn room_row(r: &RoomView, paint: &Paint) -> Vec<String> {
     vec![
-        line(&r.name),
-        human_duration(r.age),
+        cell(&r.name),
+        r.age.map_or_else(|| "?".to_owned(), human_duration),
         presence(r.humans, r.others),
         r.egresses.to_string(),
-        line(&r.policy),
+        cell(&r.policy),
         verdict_text(&r.verdict, paint),
-        r.reason.as_deref().map_or_else(String::new, line),
+        r.reason.as_deref().map_or_else(String::new, reason),
     ]
 }
 
 fn egress_row(e: &EgressView, paint: &Paint) -> Vec<String> {
     vec![
-        line(&e.egress_id),
+        cell(&e.egress_id),
         e.kind.to_owned(),
         e.status.trim_start_matches("EGRESS_").to_owned(),
         if e.room.is_empty() {
             "-".to_owned()
         } else {
-            line(&e.room)
+            cell(&e.room)
         },
-        human_duration(e.age),
+        e.age.map_or_else(|| "?".to_owned(), human_duration),
         verdict_text(&e.verdict, paint),
     ]
 }

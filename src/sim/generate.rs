@@ -9,8 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, NodeState, ParticipantSpec,
+    ParticipantState, RoomSpec, Scenario,
 };
 
 const MINUTE: u64 = 60;
@@ -129,6 +129,7 @@ impl Fleet {
             empty_timeout: 300,
             departure_timeout: 20,
             participants: Vec::new(),
+            node: NodeState::Live,
         };
         self.populate(&mut room, mix);
         self.record(&mut room, mix);

@@ -15,8 +15,9 @@ use super::twirp::{Encoding, Method, TwirpError};
 pub enum Failure {
     /// Answer this error now.
     Now(TwirpError),
-    /// No egress worker answered: answer this error after the worker timeout.
-    NoWorker(TwirpError),
+    /// No egress worker (or the room's dead node) answered: answer this error after
+    /// LiveKit's 3 s wait.
+    NoAnswer(TwirpError),
 }
 
 impl From<TwirpError> for Failure {
@@ -62,7 +63,12 @@ pub fn call(
         Method::DeleteRoom => {
             let req: proto::DeleteRoomRequest = encoding.decode(body)?;
             authorize(method, grants, "")?;
-            lock(world).delete_room(&req.room, now)?;
+            let mut world = lock(world);
+            match world.node_gone(&req.room) {
+                Some((err, true)) => return Err(Failure::NoAnswer(err)),
+                Some((err, false)) => return Err(Failure::Now(err)),
+                None => world.delete_room(&req.room, now)?,
+            }
             encoding.encode(&proto::DeleteRoomResponse {})
         }
         Method::RemoveParticipant => {
@@ -89,7 +95,7 @@ pub fn call(
             let outcome = lock(world).stop_egress(&req.egress_id, now);
             match outcome {
                 StopOutcome::Stopped(info) => encoding.encode(info.as_ref()),
-                StopOutcome::NoWorker(err) => return Err(Failure::NoWorker(err)),
+                StopOutcome::NoWorker(err) => return Err(Failure::NoAnswer(err)),
             }
         }
     };

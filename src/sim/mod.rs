@@ -42,7 +42,7 @@ use crate::exit_code::ExitCode;
 pub use generate::generate;
 pub use scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, JoinSpec, Kind, KindDetail,
-    ParticipantSpec, ParticipantState, RoomSpec, Scenario, Trigger,
+    NodeState, ParticipantSpec, ParticipantState, RoomSpec, Scenario, Trigger,
 };
 pub use server::NO_WORKER_DELAY;
 

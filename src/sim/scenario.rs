@@ -66,6 +66,31 @@ pub struct RoomSpec {
     /// Participants present now, in join order.
     #[serde(default)]
     pub participants: Vec<ParticipantSpec>,
+    /// The state of the node hosting the room (a sick cluster, livekit#3766).
+    #[serde(default, skip_serializing_if = "NodeState::is_live")]
+    pub node: NodeState,
+}
+
+/// The node hosting a room, as DeleteRoom finds it. Listing is unaffected: LiveKit serves
+/// rooms and participants from Redis, so a dead node's rooms and ghosts stay listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    #[default]
+    Live,
+    /// Killed but still in Redis `nodes`: DeleteRoom answers 503 `unavailable` "no response
+    /// from servers" after LiveKit's 3 s wait.
+    Dead,
+    /// Killed, then dropped from `nodes` by another node's restart: DeleteRoom answers 500
+    /// `unknown` "could not find object" at once.
+    Removed,
+}
+
+impl NodeState {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+    fn is_live(&self) -> bool {
+        *self == NodeState::Live
+    }
 }
 
 /// A participant in a room.

@@ -30,7 +30,8 @@ use super::state::World;
 use super::twirp::{Encoding, Method, TwirpError};
 
 /// How long StopEgress waits for an egress worker that is not there (a zombie record, an
-/// unknown or ended egress) before the stored record decides the answer.
+/// unknown or ended egress) before the stored record decides the answer; DeleteRoom waits
+/// as long for a dead node.
 pub const NO_WORKER_DELAY: Duration = Duration::from_secs(3);
 
 /// The largest request body the server reads.
@@ -251,7 +252,7 @@ async fn api(shared: &Shared, method: Method, request: Request<Incoming>) -> Res
     ) {
         Ok(bytes) => reply(StatusCode::OK, encoding.content_type(), bytes),
         Err(Failure::Now(err)) => twirp_error(&err),
-        Err(Failure::NoWorker(err)) => {
+        Err(Failure::NoAnswer(err)) => {
             tokio::time::sleep(NO_WORKER_DELAY).await;
             twirp_error(&err)
         }

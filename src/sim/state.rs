@@ -9,8 +9,8 @@ use std::ops::Bound;
 use livekit_protocol as proto;
 
 use super::scenario::{
-    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, ParticipantSpec,
-    ParticipantState, RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, NodeState,
+    ParticipantSpec, ParticipantState, RoomSpec, Scenario,
 };
 use super::twirp::{Method, TwirpCode, TwirpError};
 
@@ -22,6 +22,8 @@ const ROOM_NOT_FOUND: &str = "twirp error unknown: requested room does not exist
 const PARTICIPANT_NOT_FOUND: &str = "twirp error unknown: participant does not exist";
 const EGRESS_NOT_FOUND: &str = "twirp error unknown: egress does not exist";
 const WORKER_TIMEOUT: &str = "twirp error unknown: request timed out";
+const NODE_NO_RESPONSE: &str = "twirp error unknown: no response from servers";
+const NODE_NOT_FOUND: &str = "could not find object";
 const STOP_REASON: &str = "end reason: StopEgress API";
 
 /// The codecs a default server enables, as it lists them in every room.
@@ -61,6 +63,7 @@ struct Room {
     departure_timeout: u32,
     created_ns: i64,
     participants: Vec<Participant>,
+    node: NodeState,
 }
 
 #[derive(Debug)]
@@ -140,6 +143,7 @@ impl World {
                 .iter()
                 .map(|p| Participant::new(&spec.name, p, now))
                 .collect(),
+            node: spec.node,
         };
         self.rooms.insert(spec.name.clone(), room);
     }
@@ -241,6 +245,21 @@ impl World {
             .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, ROOM_NOT_FOUND))?;
         metadata.clone_into(&mut room.metadata);
         Ok(room.info())
+    }
+
+    /// Why DeleteRoom cannot reach the room's node, if it cannot: (error, whether LiveKit
+    /// answers it only after its 3 s wait).
+    pub fn node_gone(&self, name: &str) -> Option<(TwirpError, bool)> {
+        match self.room(name)?.node {
+            NodeState::Live => None,
+            NodeState::Dead => Some((
+                TwirpError::new(TwirpCode::Unavailable, NODE_NO_RESPONSE),
+                true,
+            )),
+            NodeState::Removed => {
+                Some((TwirpError::new(TwirpCode::Unknown, NODE_NOT_FOUND), false))
+            }
+        }
     }
 
     /// DeleteRoom: the room closes, and every egress recording it ends with it (a zombie
@@ -483,6 +502,7 @@ impl Room {
             empty_timeout: self.empty_timeout,
             departure_timeout: self.departure_timeout,
             participants: self.participants.iter().map(|p| p.spec(now)).collect(),
+            node: self.node,
         }
     }
 }

@@ -56,11 +56,12 @@ fn demo_shows_a_dry_run_a_sweep_and_nothing_left() {
     let output = run(&["demo", "--color", "never"]);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    let dry = stdout.find("dry run: 7 actions planned").expect(&stdout);
+    let dry = stdout.find("dry run: 8 actions planned").expect(&stdout);
     let real = stdout
-        .find("done 7, already gone 0, skipped 0, failed 0")
+        .find("done 7, already gone 0, skipped 0, zombie 1, failed 0")
         .expect(&stdout);
-    let again = stdout.find("nothing offends").expect(&stdout);
+    let again = stdout.find("dry run: 1 actions planned").expect(&stdout);
+    assert!(stdout.contains("zombie"), "{stdout}");
     assert!(dry < real && real < again, "{stdout}");
     for rule in [
         "humanless",
@@ -93,7 +94,9 @@ fn demo_json_is_three_parseable_reports() {
         .collect();
     assert_eq!(dry_runs, [true, false, true]);
     assert_eq!(reports[1]["summary"]["done"], 7);
-    assert_eq!(reports[2]["findings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(reports[1]["summary"]["zombie"], 1);
+    assert_eq!(reports[2]["findings"][0]["room"], "node-b-leftover");
+    assert_eq!(reports[2]["findings"].as_array().map(Vec::len), Some(1));
     assert!(
         stderr.contains("lk-reaper demo"),
         "the narration goes to stderr: {stderr}"

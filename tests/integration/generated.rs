@@ -102,6 +102,58 @@ fn examples(roff: &mut Roff) {
     )]);
 }
 
+/// What lk-reaper refuses or cuts, so that a broken server or a bad command line cannot make
+/// it hang or blow up (issue #13).
+fn limits(roff: &mut Roff) {
+    section(
+        roff,
+        "LIMITS",
+        &[
+            (
+                "--timeout",
+                "1s to 24h. --request-timeout: 100ms to 1h. Anything else is a usage error (exit 2).",
+            ),
+            (
+                "Answers",
+                "At most 64 MiB per API answer (ListRooms of 100,000 rooms is about 20 MB); a larger or endless one ends the call with one error, never a bigger allocation. Of an error answer only the first 64 KiB are read. Redirects are never followed.",
+            ),
+            (
+                "Pages",
+                "ListEgress is followed for at most 10,000 pages or 1,000,000 items, and stops at the first page token handed out twice.",
+            ),
+            (
+                "Retries",
+                "3 attempts per call for transient errors (HTTP 5xx, proxy error pages, 429, unavailable, resource_exhausted), with jittered backoff, never sooner than the server's Retry-After (seconds or an HTTP date) and never past --timeout; a rate limit pauses every call of the run.",
+            ),
+            (
+                "Files",
+                "The API secret file: a regular file of at most 64 KiB. The policy file and the lk CLI config: at most 1 MiB. Devices, FIFOs and larger files are refused (exit 2).",
+            ),
+            (
+                "Server data",
+                "A room whose creation time is before 2020, 0, negative or more than 5 minutes ahead of this machine's clock is not judged (a warning says so), nor is a room with an empty name; an egress with such a start time is judged only through its room. Table cells are cut at 64 characters (reasons at 160) with an ellipsis; JSON keeps every string whole.",
+            ),
+        ],
+    );
+}
+
+fn zombie_rooms(roff: &mut Roff) {
+    section(
+        roff,
+        "ZOMBIE ROOMS",
+        &[
+            (
+                "",
+                "When a LiveKit node dies, its rooms stay in Redis and DeleteRoom can no longer remove them (livekit#3766): it answers 503 unavailable \"no response from servers\" after 3 s, or, once another node restarted, 500 unknown \"could not find object\". lk-reaper reports such a room as zombie, does not retry it in the run, and asks DeleteRoom with a one-second first try so zombies never hold up healthy rooms.",
+            ),
+            (
+                "",
+                "With --redis-url, rooms whose node is absent from Redis hash nodes, or silent for more than 30 s, are found before any call: rule zombie_room, action purge_room, result skipped, and their participants are ghosts, never human. With --purge-zombies their records are removed as LiveKit's own DeleteRoom would, in one Lua script that first re-checks that the room still maps to the same dead node (a room that came back is skipped_recheck). When Redis cannot be read the sweep goes on without zombie detection, with a warning.",
+            ),
+        ],
+    );
+}
+
 fn main_page() -> String {
     let man = Man::new(Cli::command());
     let mut out = Vec::new();
@@ -117,10 +169,13 @@ fn main_page() -> String {
         &mut roff,
         "EXIT STATUS",
         &[
-            ("0", "Ran; every planned action done (or a dry run)."),
+            (
+                "0",
+                "Ran; every planned action done (or a dry run). Zombie rooms (result zombie or skipped) do not change it: they are counted in the warnings and the metrics.",
+            ),
             (
                 "1",
-                "Could not run: unreachable server, authentication failure, deadline passed before the inventory.",
+                "Could not run: unreachable server, authentication failure, a server that breaks the protocol (a redirect, an answer past the size cap, a repeated page token), deadline passed before the inventory; or no room could be judged because every participant list failed (the report is still printed).",
             ),
             ("2", "Usage or configuration error."),
             ("3", "With --exit-code: offenders were found."),
@@ -159,6 +214,10 @@ fn main_page() -> String {
                 "Webhook that receives a summary after a real sweep.",
             ),
             (
+                "LK_REAPER_REDIS_URL",
+                "LiveKit's own Redis (redis:// or rediss://), read to find zombie rooms; its password is never printed.",
+            ),
+            (
                 "SSL_CERT_FILE",
                 "PEM bundle of trusted CAs, for a server behind a private CA; otherwise the system trust store is used. The bundle replaces the system store; set SSL_CERT_DIR=/etc/ssl/certs as well to trust both.",
             ),
@@ -170,6 +229,8 @@ fn main_page() -> String {
             ("NO_COLOR", "No colors or progress bar when set."),
         ],
     );
+    limits(&mut roff);
+    zombie_rooms(&mut roff);
     section(
         &mut roff,
         "FILES",

@@ -61,6 +61,7 @@ impl Reaper {
             "LIVEKIT_PROJECT",
             "LK_REAPER_CONFIG",
             "LK_REAPER_NOTIFY_URL",
+            "LK_REAPER_REDIS_URL",
             "RUST_LOG",
             "RUST_BACKTRACE",
             "NO_COLOR",

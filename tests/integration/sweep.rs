@@ -138,7 +138,7 @@ fn dry_run_json_has_the_spec_schema_and_the_readme_verdicts() {
     assert_eq!(report["warnings"], json!([]));
     assert_eq!(
         report["summary"],
-        json!({"planned": 4, "done": 0, "already_gone": 0, "skipped": 0, "failed": 0})
+        json!({"planned": 4, "done": 0, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 0})
     );
     assert_eq!(
         results(&report),
@@ -249,7 +249,7 @@ fn real_sweep_ends_exactly_the_offenders_then_finds_nothing() {
     assert_basic_swept(&report, &sim);
     assert_eq!(
         report["summary"],
-        json!({"planned": 0, "done": 4, "already_gone": 0, "skipped": 0, "failed": 0})
+        json!({"planned": 0, "done": 4, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 0})
     );
     assert_eq!(mutations(&sim), (2, 2), "one call per action");
     assert_eq!(status(&sim, "EG_standup"), "EGRESS_ACTIVE");

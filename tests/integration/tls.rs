@@ -55,13 +55,13 @@ fn scenario() -> Value {
 }
 
 /// A throwaway certificate authority in a temp dir.
-struct Pki {
+pub struct Pki {
     dir: TempDir,
     ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub fn new() -> Pki {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params
@@ -78,7 +78,7 @@ impl Pki {
     }
 
     /// The CA's PEM file, for SSL_CERT_FILE.
-    fn ca_file(&self) -> PathBuf {
+    pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
 
@@ -87,7 +87,7 @@ impl Pki {
     }
 
     /// A leaf for `names`, signed by this CA; already expired when `expired`.
-    fn leaf(&self, label: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
+    pub fn leaf(&self, label: &str, names: &[&str], expired: bool) -> (PathBuf, PathBuf) {
         let names: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
         let mut params = rcgen::CertificateParams::new(names).unwrap();
         if expired {

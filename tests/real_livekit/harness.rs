@@ -369,19 +369,41 @@ impl LiveKit {
         } else {
             &[]
         };
-        self.run_join(room, who, publish).await
+        self.run_join(&self.ws_url(), room, who, publish).await
     }
 
-    /// Runs join.py with `publish` (its publishing options, none to only connect) and waits
-    /// until it printed CONNECTED, or PUBLISHED when it publishes.
-    async fn run_join(&self, room: &str, who: &Identity, publish: &[&str]) -> Result<Participant> {
+    /// Joins `room` through the `ws://` URL of a node of the cluster (see [`LiveKit::join`]).
+    pub async fn join_via(
+        &self,
+        ws_url: &str,
+        room: &str,
+        who: &Identity,
+        publish_audio: bool,
+    ) -> Result<Participant> {
+        let publish: &[&str] = if publish_audio {
+            &["--publish-audio"]
+        } else {
+            &[]
+        };
+        self.run_join(ws_url, room, who, publish).await
+    }
+
+    /// Runs join.py against `ws_url` with `publish` (its publishing options, none to only
+    /// connect) and waits until it printed CONNECTED, or PUBLISHED when it publishes.
+    async fn run_join(
+        &self,
+        ws_url: &str,
+        room: &str,
+        who: &Identity,
+        publish: &[&str],
+    ) -> Result<Participant> {
         let script = repo_root().join("tests/real_livekit/join.py");
         let stderr_path = self.logs.path().join(format!("join-{}.log", who.identity));
         let mut cmd = self
             .ns
             .tokio_command(venv_python().to_str().context("venv path")?);
         cmd.arg(script)
-            .args(["--url", &self.ws_url(), "--token", &who.join_token(room)])
+            .args(["--url", ws_url, "--token", &who.join_token(room)])
             .args(publish);
         for var in [
             "http_proxy",
@@ -453,7 +475,8 @@ impl LiveKit {
     /// Joins `room` as `who` and publishes a microphone track that plays a 440 Hz tone until
     /// the participant leaves: media an egress worker can record.
     pub async fn publish_tone(&self, room: &str, who: &Identity) -> Result<Participant> {
-        self.run_join(room, who, &["--tone", "440"]).await
+        self.run_join(&self.ws_url(), room, who, &["--tone", "440"])
+            .await
     }
 
     /// Waits until `room` lists `identity` in state ACTIVE; returns how long that took.
@@ -969,4 +992,153 @@ fn parse_gst_duration(text: &str) -> Option<Duration> {
     let minutes: u64 = parts.next()?.parse().ok()?;
     let seconds: f64 = parts.next()?.parse().ok()?;
     Some(Duration::from_secs(hours * 3600 + minutes * 60) + Duration::from_secs_f64(seconds))
+}
+
+/// HTTP port of a second node of the cluster (its media ports follow it: TCP +1, UDP +2).
+pub const NODE_B_HTTP_PORT: u16 = 7890;
+
+/// Another LiveKit node sharing a [`LiveKit`]'s Redis: same namespace, its own address on
+/// the same veth (`10.203.X.3`) and its own ports. Killed (SIGKILL) when dropped.
+pub struct Node {
+    server: Proc,
+    /// `http://10.203.X.3:7890`.
+    pub url: String,
+    /// `10.203.X.3`: its `rtc.node_ip`, and the `ip` of its record in Redis `nodes`.
+    pub ip: std::net::Ipv4Addr,
+}
+
+impl Node {
+    /// `ws://10.203.X.3:7890`, for real clients.
+    pub fn ws_url(&self) -> String {
+        self.url.replacen("http://", "ws://", 1)
+    }
+
+    /// SIGKILL, as an OOM kill or a crashed VM: its rooms stay in Redis.
+    pub fn kill(&mut self) -> Result<()> {
+        self.server.0.kill()?;
+        self.server.0.wait()?;
+        Ok(())
+    }
+}
+
+impl LiveKit {
+    /// `redis://10.203.X.2:6379`: the cluster's Redis, for `--redis-url`.
+    pub fn redis_url(&self) -> String {
+        format!("redis://{}:{REDIS_PORT}", self.ns.addr)
+    }
+
+    /// Starts a second node of this server's cluster at `10.203.X.3` (a server started with
+    /// Redis) and waits until it answers. Call again after [`Node::kill`] to restart it:
+    /// it comes back under a new node id, and its start removes dead nodes from Redis.
+    pub async fn start_second_node(&self) -> Result<Node> {
+        let [a, b, c, _] = self.ns.addr.octets();
+        let ip = std::net::Ipv4Addr::new(a, b, c, 3);
+        let shown = self
+            .ns
+            .command("ip")
+            .args(["-4", "addr", "show", "dev", "veth0"])
+            .output()?;
+        if !String::from_utf8_lossy(&shown.stdout).contains(&format!("{ip}/")) {
+            let added = self
+                .ns
+                .command("ip")
+                .args(["addr", "add", &format!("{ip}/24"), "dev", "veth0"])
+                .status()?;
+            anyhow::ensure!(added.success(), "could not add {ip} to veth0");
+        }
+        let port = NODE_B_HTTP_PORT;
+        let config = format!(
+            "port: {port}\nrtc:\n  tcp_port: {}\n  udp_port: {}\n  use_external_ip: false\n  node_ip: {ip}\n  stun_servers:\n    - {ip}:3478\nlogging:\n  level: info\nredis:\n  address: {}:{REDIS_PORT}\n",
+            port + 1,
+            port + 2,
+            self.ns.addr
+        );
+        let log = File::create(self.logs.path().join("node-b.log"))?;
+        let server = self
+            .ns
+            .command(bin_dir().join("server").to_str().context("server path")?)
+            .args(["--dev", "--bind", &ip.to_string(), "--config-body", &config])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("could not start LiveKit node B")?;
+        let url = format!("http://{ip}:{port}");
+        let node = Node {
+            server: Proc(server),
+            url,
+            ip,
+        };
+        eventually("node B to answer", READY_TIMEOUT, || async {
+            let ok = twirp::client()
+                .get(&node.url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            Ok(ok.is_ok_and(|r| r.status().is_success()).then_some(()))
+        })
+        .await?;
+        Ok(node)
+    }
+
+    /// The id of the node whose record in Redis `nodes` has this `ip`.
+    pub fn node_id(&self, ip: std::net::Ipv4Addr) -> Result<String> {
+        let mut redis = Resp::connect(SocketAddr::from((self.ns.addr, REDIS_PORT)))?;
+        let fields = redis.array(&[b"HGETALL", b"nodes"])?;
+        fields
+            .chunks(2)
+            .filter_map(|kv| {
+                Some((
+                    kv.first()?,
+                    proto::Node::decode(kv.get(1)?.as_slice()).ok()?,
+                ))
+            })
+            .find(|(_, node)| node.ip == ip.to_string())
+            .map(|(id, _)| String::from_utf8_lossy(id).into_owned())
+            .with_context(|| format!("no node with ip {ip} in Redis `nodes`"))
+    }
+
+    /// CreateRoom pinned to a node (`node_id`), with the server's default timeouts.
+    pub async fn create_room_on(&self, name: &str, node_id: &str) -> Result<proto::Room> {
+        let req = proto::CreateRoomRequest {
+            name: name.into(),
+            node_id: node_id.into(),
+            ..Default::default()
+        };
+        let tok = token::api(json!({ "roomCreate": true }));
+        twirp::proto(&self.url, "livekit.RoomService/CreateRoom", &tok, &req).await
+    }
+}
+
+impl Resp {
+    /// A command whose reply is an array of bulk strings (HGETALL, HKEYS).
+    fn array(&mut self, args: &[&[u8]]) -> Result<Vec<Vec<u8>>> {
+        let mut buf = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            buf.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            buf.extend_from_slice(arg);
+            buf.extend_from_slice(b"\r\n");
+        }
+        self.0.get_mut().write_all(&buf)?;
+        let mut line = String::new();
+        self.0.read_line(&mut line)?;
+        let count: usize = line
+            .strip_prefix('*')
+            .and_then(|n| n.trim().parse().ok())
+            .with_context(|| format!("redis: not an array: {}", line.trim()))?;
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            line.clear();
+            self.0.read_line(&mut line)?;
+            let len: usize = line
+                .strip_prefix('$')
+                .and_then(|n| n.trim().parse().ok())
+                .with_context(|| format!("redis: not a bulk string: {}", line.trim()))?;
+            let mut item = vec![0; len + 2];
+            self.0.read_exact(&mut item)?;
+            item.truncate(len);
+            items.push(item);
+        }
+        Ok(items)
+    }
 }

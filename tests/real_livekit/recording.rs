@@ -377,7 +377,7 @@ async fn a_recording_that_ends_before_the_reaper_stops_it_is_already_gone() {
     }
     assert_eq!(
         run.summary(),
-        &json!({"planned": 0, "done": 2, "already_gone": 3, "skipped": 0, "failed": 1}),
+        &json!({"planned": 0, "done": 2, "already_gone": 3, "skipped": 0, "zombie": 0, "failed": 1}),
         "{run}"
     );
     assert_eq!(run.code, 4, "only the zombie stop failed\n{run}");

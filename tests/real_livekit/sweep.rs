@@ -373,7 +373,7 @@ async fn dry_run_shows_the_spec_verdicts_and_changes_nothing() {
     );
     assert_eq!(
         run.summary(),
-        &json!({"planned": 5, "done": 0, "already_gone": 0, "skipped": 0, "failed": 0}),
+        &json!({"planned": 5, "done": 0, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 0}),
         "{run}"
     );
     assert!(run.findings().iter().all(|f| f["error"].is_null()), "{run}");
@@ -435,7 +435,7 @@ async fn sweep_deletes_humanless_rooms_and_reports_zombie_egress_as_failed() {
     }
     assert_eq!(
         run.summary(),
-        &json!({"planned": 0, "done": 2, "already_gone": 0, "skipped": 0, "failed": 3}),
+        &json!({"planned": 0, "done": 2, "already_gone": 0, "skipped": 0, "zombie": 0, "failed": 3}),
         "{run}"
     );
     // Each zombie StopEgress takes 3 s on the server; one after another would take 9 s.
@@ -595,7 +595,7 @@ async fn what_ended_or_came_back_after_the_inventory_is_not_a_failure() {
     }
     assert_eq!(
         run.summary(),
-        &json!({"planned": 0, "done": 1, "already_gone": 2, "skipped": 1, "failed": 1}),
+        &json!({"planned": 0, "done": 1, "already_gone": 2, "skipped": 1, "zombie": 0, "failed": 1}),
         "{run}"
     );
     assert_eq!(run.code, 4, "only the zombie stop failed\n{run}");
