@@ -78,6 +78,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-key -d 'API key' -r
@@ -131,6 +132,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-key -d 'API key' -r
@@ -177,6 +179,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l not-human 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-key -d 'API key' -r
@@ -220,6 +223,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l not-human
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-key -d 'API key' -r

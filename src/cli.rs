@@ -286,6 +286,11 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
 
+    /// Take shard JOB_COMPLETION_INDEX of N: the pod's index in a Kubernetes Indexed Job
+    /// whose completions is N
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+
     /// Exit with code 3 when offenders were found (for CI smoke checks)
     #[arg(long)]
     pub exit_code: bool,
@@ -308,15 +313,19 @@ pub struct Shard {
     pub count: u32,
 }
 
+impl Shard {
+    /// Shard `index` of `count`, refused unless 0 <= index < count.
+    pub fn new(index: u32, count: u32) -> Option<Self> {
+        (index < count).then_some(Self { index, count })
+    }
+}
+
 fn parse_shard(s: &str) -> Result<Shard, String> {
     let hint = "expected K/N with 0 <= K < N, for example 0/3";
     let (k, n) = s.split_once('/').ok_or(hint)?;
     let index: u32 = k.trim().parse().map_err(|_| hint)?;
     let count: u32 = n.trim().parse().map_err(|_| hint)?;
-    if count == 0 || index >= count {
-        return Err(hint.into());
-    }
-    Ok(Shard { index, count })
+    Shard::new(index, count).ok_or_else(|| hint.into())
 }
 
 #[derive(Debug, Args)]
@@ -471,5 +480,19 @@ mod tests {
         for bad in ["3/3", "0/0", "x/2", "1", "-1/2"] {
             assert!(parse_shard(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn shard_count_is_positive_and_excludes_shard() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        let Ok(Command::Sweep(sweep)) = parse(&["lk-reaper", "sweep", "--shard-count", "4"]) else {
+            panic!("--shard-count 4 should parse")
+        };
+        assert_eq!(sweep.inventory.shard_count, Some(4));
+        assert!(parse(&["lk-reaper", "sweep", "--shard-count", "0"]).is_err());
+        assert!(
+            parse(&["lk-reaper", "rooms", "--shard-count", "4", "--shard", "1/4"]).is_err(),
+            "one way to name the shard"
+        );
     }
 }

@@ -39,6 +39,8 @@ mod facts;
 mod flag;
 #[path = "real_livekit/harness.rs"]
 pub mod harness;
+#[path = "real_livekit/image.rs"]
+mod image;
 #[path = "real_livekit/netns.rs"]
 mod netns;
 #[path = "real_livekit/official_client.rs"]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::Spanned;
 
-use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Switch};
+use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Shard, Switch};
 use crate::cluster::RedisUrl;
 use crate::error::usage;
 use crate::livekit::{Credentials, Endpoint};
@@ -215,16 +215,28 @@ fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
     Ok(Secret::new(value.to_owned()))
 }
 
-/// Warns when a credentials file is readable by group or others.
+/// Warns when a credentials file is readable by group or others. A file of another user's
+/// is read through its group or other bits (a Kubernetes Secret: root's, readable by the
+/// pod's fsGroup), so for it only "others" counts.
 pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    // /proc/self belongs to our effective uid; without /proc, take the file for ours.
+    let ours = std::fs::metadata("/proc/self")
+        .ok()
+        .is_none_or(|me| me.uid() == meta.uid());
+    let (mask, who, fix) = if ours {
+        (0o077, "group or others", "chmod 600")
+    } else {
+        (0o007, "others", "chmod o-rwx")
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & mask != 0 {
         tracing::warn!(
-            "{what} {} is readable by group or others (mode {:o}); run: chmod 600 {}",
+            "{what} {} is readable by {who} (mode {mode:o}); run: {fix} {}",
             path.display(),
-            meta.permissions().mode() & 0o777,
             path.display()
         );
     }
@@ -277,7 +289,7 @@ fn policy(args: &InventoryArgs, file: &file::Loaded) -> anyhow::Result<Policy> {
             Some(flag_globs("--room", &args.rooms)?)
         },
         exclude: flag_globs("--exclude-room", &exclude)?,
-        shard: args.shard,
+        shard: shard(args, std::env::var(COMPLETION_INDEX).ok().as_deref())?,
     };
     Ok(Policy {
         defaults,
@@ -285,6 +297,29 @@ fn policy(args: &InventoryArgs, file: &file::Loaded) -> anyhow::Result<Policy> {
         humans,
         scope,
         metadata_key: config.metadata_key.clone(),
+    })
+}
+
+/// The variable Kubernetes sets to the pod's index in an Indexed Job.
+const COMPLETION_INDEX: &str = "JOB_COMPLETION_INDEX";
+
+/// This run's shard: `--shard K/N`, or `--shard-count N` with K from `completion_index`
+/// (JOB_COMPLETION_INDEX), so the pods of an Indexed Job share one command line.
+fn shard(args: &InventoryArgs, completion_index: Option<&str>) -> anyhow::Result<Option<Shard>> {
+    let Some(count) = args.shard_count else {
+        return Ok(args.shard);
+    };
+    let index = completion_index.ok_or_else(|| {
+        usage(format!(
+            "--shard-count {count} takes the shard from {COMPLETION_INDEX}, which is not set: it is set in the pods of a Kubernetes Indexed Job; elsewhere use --shard K/{count}"
+        ))
+    })?;
+    let shard = index.trim().parse().ok().and_then(|k| Shard::new(k, count));
+    shard.map(Some).ok_or_else(|| {
+        usage(format!(
+            "{COMPLETION_INDEX}={index} is not a shard of --shard-count {count} (0 to {}): set --shard-count to the Job's completions",
+            count - 1
+        ))
     })
 }
 
@@ -501,6 +536,38 @@ mod tests {
             let text = format!("{err:#}");
             assert!(text.contains(want), "{argv:?}: {text}");
             assert!(!text.contains("TOPSECRET"));
+            assert_eq!(
+                crate::error::exit_code_of(&err),
+                crate::exit_code::ExitCode::Usage
+            );
+        }
+    }
+
+    #[test]
+    fn shard_count_takes_the_index_from_the_indexed_job() {
+        let args = |shard: Option<Shard>, shard_count: Option<u32>| InventoryArgs {
+            shard,
+            shard_count,
+            ..InventoryArgs::default()
+        };
+        let given = Shard::new(1, 3);
+        assert_eq!(shard(&args(given, None), Some("2")).unwrap(), given);
+        assert_eq!(shard(&args(None, None), Some("2")).unwrap(), None);
+        assert_eq!(
+            shard(&args(None, Some(4)), Some("3")).unwrap(),
+            Shard::new(3, 4)
+        );
+        for (index, want) in [
+            (None, "JOB_COMPLETION_INDEX, which is not set"),
+            (
+                Some("4"),
+                "JOB_COMPLETION_INDEX=4 is not a shard of --shard-count 4 (0 to 3)",
+            ),
+            (Some("-1"), "JOB_COMPLETION_INDEX=-1 is not a shard"),
+            (Some("x"), "JOB_COMPLETION_INDEX=x is not a shard"),
+        ] {
+            let err = shard(&args(None, Some(4)), index).unwrap_err();
+            assert!(format!("{err:#}").contains(want), "{index:?}: {err:#}");
             assert_eq!(
                 crate::error::exit_code_of(&err),
                 crate::exit_code::ExitCode::Usage

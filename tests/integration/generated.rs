@@ -52,7 +52,7 @@ fn section(roff: &mut Roff, title: &str, paragraphs: &[(&str, &str)]) {
 
 fn examples(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
-    let examples: [(&str, &str); 10] = [
+    let examples: [(&str, &str); 11] = [
         (
             "See what a sweep would do, without changing anything:",
             "lk-reaper sweep --dry-run",
@@ -78,6 +78,10 @@ fn examples(roff: &mut Roff) {
             "env LIVEKIT_API_SECRET_FILE=/var/run/secrets/livekit/secret, args [\"sweep\"]",
         ),
         (
+            "One of 4 shards, in the pods of a Kubernetes Indexed Job with completions: 4:",
+            "lk-reaper sweep --shard-count 4",
+        ),
+        (
             "A CI smoke check against staging (exit 3 when anything offends):",
             "lk-reaper sweep --dry-run --exit-code",
         ),
@@ -98,7 +102,7 @@ fn examples(roff: &mut Roff) {
             .control("RE", []);
     }
     roff.control("PP", []).text([roman(
-        "README.md has full systemd (LoadCredential=), Kubernetes CronJob, serve Deployment and CI recipes.",
+        "Ready systemd units and Kubernetes CronJobs (one pod, or an Indexed Job with --shard-count) are in the source's deploy/ folder; README.md has the serve Deployment and the CI recipe.",
     )]);
 }
 
@@ -210,6 +214,10 @@ fn main_page() -> String {
                 "Address serve listens on for webhooks, /healthz and /metrics.",
             ),
             (
+                "JOB_COMPLETION_INDEX",
+                "Set by Kubernetes in the pods of an Indexed Job: with --shard-count N, the shard this run takes.",
+            ),
+            (
                 "LK_REAPER_NOTIFY_URL",
                 "Webhook that receives a summary after a real sweep.",
             ),
@@ -305,8 +313,10 @@ fn completions_match_the_cli() {
 /// Every long flag README.md shows must exist: the README drifts otherwise.
 #[test]
 fn readme_names_only_flags_that_exist() {
-    // Flags of other programs the README's recipes call (cargo, systemctl, the benchmark).
-    const OTHERS: [&str; 10] = [
+    // Flags of other programs the README's recipes call (cargo, systemctl, podman, the benchmark).
+    const OTHERS: [&str; 12] = [
+        "--network",
+        "--rm",
         "--release",
         "--no-fail-fast",
         "--include-ignored",

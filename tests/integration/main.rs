@@ -1,5 +1,6 @@
 mod commands;
 mod defaults;
+mod deploy;
 mod faults;
 #[path = "../common/flag.rs"]
 mod flag;
