@@ -203,8 +203,9 @@ fn benchmark_peak_rss_mib() -> u64 {
         .take_while(|l| l.starts_with('|'))
         .flat_map(|row| {
             let cell = row.split('|').nth(column).unwrap().trim().to_owned();
+            // A cell is one figure or a min-max range over runs, e.g. `32.7-34.0`.
             cell.split('-')
-                .map(|n| n.parse::<u64>().unwrap())
+                .map(|n| n.parse::<f64>().unwrap().ceil() as u64)
                 .collect::<Vec<_>>()
         })
         .max()
