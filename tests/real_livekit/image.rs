@@ -231,11 +231,13 @@ async fn version_matches_cargo_toml() {
 async fn demo_passes_with_no_network() {
     let out = run(&["--network", "none"], &["demo"]).await;
     assert_eq!(out.code, 0, "{out}");
+    // The same end as the binary's own demo: only the simulated zombie room is left.
     assert!(
         out.stdout
-            .contains("3. Sweep again: nothing is left to do."),
+            .contains("3. Sweep again: nothing is left to do but node-b-leftover"),
         "{out}"
     );
+    assert!(out.stdout.contains("zombie 1, failed 0"), "{out}");
 }
 
 #[tokio::test]
