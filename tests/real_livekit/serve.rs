@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use livekit_protocol as proto;
 use tokio::io::AsyncBufReadExt;
 
-use crate::harness::{LiveKit, Options, egress_record, eventually};
+use crate::harness::{EgressWorker, LiveKit, Options, decode_whole, eventually};
 use crate::token::{self, Identity};
 
 const SERVE_PORT: u16 = 8089;
@@ -145,16 +145,24 @@ async fn meeting(
 #[ignore = "needs the real LiveKit server; scripts/test runs it"]
 async fn serve_ends_the_room_within_the_grace_after_the_last_human_leaves() {
     let lk = start_server().await;
+    let worker = EgressWorker::start(&lk)
+        .await
+        .expect("start the egress worker");
     let serve = Serve::start(&lk, &["--humanless-grace", "5s"]).await;
     let (alice, _agent) = meeting(&lk, "standup", Duration::from_secs(7)).await;
-    let record = egress_record(
-        "EG_rec",
-        "standup",
-        "room_composite",
-        proto::EgressStatus::EgressActive,
-        60,
-    );
-    lk.put_egress(&record).unwrap();
+    // A real recording of an agent's tone: what must end when the last human leaves.
+    let tone = lk
+        .publish_tone("standup", &Identity::of_kind("agent-tone", "agent"))
+        .await
+        .unwrap();
+    let file = worker.file("standup.ogg");
+    let recording = lk
+        .start_track_egress("standup", &tone.track_sid, &file)
+        .await
+        .unwrap_or_else(|e| panic!("StartTrackEgress: {e:#}\n{}", worker.log()));
+    lk.wait_recording(&recording.egress_id, &file, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", worker.log()));
     alice.leave().await.unwrap();
     let left = Instant::now();
     let gone = eventually("standup deleted", Duration::from_secs(20), || async {
@@ -182,6 +190,26 @@ async fn serve_ends_the_room_within_the_grace_after_the_last_human_leaves() {
     );
     assert!(log.contains("\"action\":\"delete_room\""), "{log}");
     assert!(!log.contains("eyJ"), "no token in the log: {log}");
+    let info = lk
+        .wait_egress(
+            &recording.egress_id,
+            proto::EgressStatus::EgressComplete,
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", worker.log()));
+    let complete = left.elapsed();
+    visible!("serve: the recording was COMPLETE {complete:?} after alice left (grace 5s)");
+    // The worker finalises the file once the room is gone (0.8 s, FINDINGS.md): grace + 5 s
+    // for the room, plus that.
+    assert!(
+        complete <= Duration::from_secs(12),
+        "recording COMPLETE only after {complete:?}: {info:?}\n{log}"
+    );
+    let duration = decode_whole(&file)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(duration >= Duration::from_secs(1), "{duration:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
