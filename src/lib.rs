@@ -41,6 +41,8 @@ pub mod report;
 pub mod secret;
 /// `serve`: webhooks, timers and room checks.
 pub mod serve;
+/// SIGINT/SIGTERM for the long-running commands.
+mod shutdown;
 /// The LiveKit API simulator.
 pub mod sim;
 /// The live inventory as a scenario file.

@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-use anyhow::Context;
-
 use super::sweep::SweepOptions;
 use crate::config::Config;
 use crate::exit_code::ExitCode;
@@ -16,7 +14,7 @@ pub async fn run(
     options: ServeOptions,
 ) -> anyhow::Result<ExitCode> {
     sweep.validate()?;
-    let stop = stop_signal()?;
+    let stop = crate::shutdown::stop_signal()?;
     let ready = |address| {
         // Scripts and tests wait for this line: it must leave the buffer now.
         let mut stdout = std::io::stdout().lock();
@@ -27,17 +25,4 @@ pub async fn run(
     };
     crate::serve::serve(config, sweep, options, ready, stop).await?;
     Ok(ExitCode::Success)
-}
-
-/// Installs the SIGINT and SIGTERM handlers now; the future ends on the first of them.
-fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("could not handle SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("could not handle SIGINT")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
 }

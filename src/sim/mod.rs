@@ -164,7 +164,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let simulator = Simulator::start(scenario, opts).await?;
     // Handlers first: a script may signal as soon as it has read the URL.
-    let stop = stop_signal()?;
+    let stop = crate::shutdown::stop_signal()?;
     // Scripts wait for this line: it must leave the buffer now, not at exit.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", simulator.url())?;
@@ -173,19 +173,6 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     stop.await;
     simulator.shutdown().await;
     Ok(ExitCode::Success)
-}
-
-/// Installs the SIGINT and SIGTERM handlers now; the future ends on the first of them.
-fn stop_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("could not handle SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("could not handle SIGINT")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
 }
 
 #[cfg(test)]
