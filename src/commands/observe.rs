@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use crate::cluster::{ClusterView, Store};
 use crate::config::Config;
 use crate::inventory::{self, Inventory};
-use crate::livekit::{CallLimits, Client};
+use crate::livekit::Client;
 use crate::policy::{self, Evaluation, human_duration};
 
 /// A client, the inventory and its evaluation, plus the run's deadline.
@@ -39,16 +39,7 @@ pub async fn observe(config: &Config, need: Need) -> anyhow::Result<Observation>
     let deadline = Instant::now()
         .checked_add(config.run.timeout)
         .ok_or_else(|| crate::error::usage("--timeout is too large for this machine's clock"))?;
-    let client = Client::new(
-        config.connection.endpoint.clone(),
-        config.connection.credentials.clone(),
-        CallLimits {
-            request_timeout: config.run.request_timeout,
-            concurrency: config.run.concurrency,
-            attempts: 3,
-            deadline: Some(deadline.into_std()),
-        },
-    )?;
+    let client = config.client(Some(deadline.into_std()))?;
     let started = Utc::now();
     let policy = &config.policy;
     let wants = |room: &inventory::Room| {

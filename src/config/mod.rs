@@ -13,7 +13,7 @@ use toml::Spanned;
 use crate::cli::{ColorChoice, GlobalArgs, InventoryArgs, OutputFormat, Shard, Switch};
 use crate::cluster::RedisUrl;
 use crate::error::usage;
-use crate::livekit::{Credentials, Endpoint};
+use crate::livekit::{CallLimits, Client, Credentials, Endpoint};
 use crate::policy::{HumanSpec, Limit, Policy, PolicyBlock, RulePatch, Scope};
 use crate::secret::Secret;
 
@@ -59,6 +59,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// The API client with this run's per-call limits; `deadline` bounds retry sleeps.
+    pub fn client(&self, deadline: Option<std::time::Instant>) -> anyhow::Result<Client> {
+        Client::new(
+            self.connection.endpoint.clone(),
+            self.connection.credentials.clone(),
+            CallLimits {
+                request_timeout: self.run.request_timeout,
+                concurrency: self.run.concurrency,
+                attempts: 3,
+                deadline,
+            },
+        )
+    }
+
     /// Joins flags, environment (clap has merged those), the lk CLI's project and the
     /// TOML file.
     pub fn from_cli(

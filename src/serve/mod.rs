@@ -32,7 +32,6 @@ use crate::cli::ServeArgs;
 use crate::commands::sweep::{self, SweepOptions};
 use crate::config::Config;
 use crate::inventory::Inventory;
-use crate::livekit::{CallLimits, Client};
 use crate::report::Report;
 
 use check::{Breaker, Checker};
@@ -81,16 +80,7 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     config.run.progress = false;
-    let client = Client::new(
-        config.connection.endpoint.clone(),
-        config.connection.credentials.clone(),
-        CallLimits {
-            request_timeout: config.run.request_timeout,
-            concurrency: config.run.concurrency,
-            attempts: 3,
-            deadline: None,
-        },
-    )?;
+    let client = config.client(None)?;
     let metrics = metrics::Metrics::default();
     let timers = Timers::default();
     let app = Arc::new(App {
