@@ -36,10 +36,19 @@ pub enum Need {
 
 /// Connects and judges. Fails (exit 1) when the inventory cannot be taken in time.
 pub async fn observe(config: &Config, need: Need) -> anyhow::Result<Observation> {
+    observe_with(&config.client()?, config, need).await
+}
+
+/// [`observe`] through `shared`, whose concurrency limit this run then shares.
+pub async fn observe_with(
+    shared: &Client,
+    config: &Config,
+    need: Need,
+) -> anyhow::Result<Observation> {
     let deadline = Instant::now()
         .checked_add(config.run.timeout)
         .ok_or_else(|| crate::error::usage("--timeout is too large for this machine's clock"))?;
-    let client = config.client(Some(deadline.into_std()))?;
+    let client = shared.until(deadline.into_std());
     let started = Utc::now();
     let policy = &config.policy;
     let wants = |room: &inventory::Room| {

@@ -9,6 +9,7 @@ use crate::error::usage;
 use crate::execute::{self, ActionResult, Outcome};
 use crate::exit_code::ExitCode;
 use crate::inventory::Inventory;
+use crate::livekit::Client;
 use crate::notify;
 use crate::plan::Plan;
 use crate::policy::Action;
@@ -69,11 +70,15 @@ impl SweepOptions {
 
 /// Runs one sweep and returns its report.
 pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
-    Ok(sweep_with_inventory(config, options).await?.0)
+    Ok(sweep_with_inventory(&config.client()?, config, options)
+        .await?
+        .0)
 }
 
-/// Runs one sweep and returns its report and the inventory it judged.
+/// Runs one sweep through `client` (sharing its concurrency limit) and returns its report
+/// and the inventory it judged.
 pub async fn sweep_with_inventory(
+    client: &Client,
     config: &Config,
     options: &SweepOptions,
 ) -> anyhow::Result<(Report, Inventory)> {
@@ -82,7 +87,7 @@ pub async fn sweep_with_inventory(
             "--purge-zombies needs --redis-url (or LK_REAPER_REDIS_URL, or redis_url in the config file): zombie rooms are found and purged in LiveKit's Redis",
         ));
     }
-    let seen = super::observe::observe(config, super::observe::Need::Findings).await?;
+    let seen = super::observe::observe_with(client, config, super::observe::Need::Findings).await?;
     let rooms_unjudged = seen.evaluation.unjudged_rooms;
     let findings = seen.evaluation.findings;
     let plan = Plan::from_findings(&findings, options.purge_zombies);

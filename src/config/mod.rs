@@ -59,8 +59,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// The API client with this run's per-call limits; `deadline` bounds retry sleeps.
-    pub fn client(&self, deadline: Option<std::time::Instant>) -> anyhow::Result<Client> {
+    /// The API client with this run's per-call limits; [`Client::until`] gives it a
+    /// deadline for retry sleeps.
+    pub fn client(&self) -> anyhow::Result<Client> {
         Client::new(
             self.connection.endpoint.clone(),
             self.connection.credentials.clone(),
@@ -68,7 +69,7 @@ impl Config {
                 request_timeout: self.run.request_timeout,
                 concurrency: self.run.concurrency,
                 attempts: 3,
-                deadline,
+                deadline: None,
             },
         )
     }

@@ -51,7 +51,7 @@ pub struct Client {
     limits: CallLimits,
     in_flight: Arc<Semaphore>,
     /// No call starts before this instant: the server rate-limited us.
-    slow_until: Mutex<Option<Instant>>,
+    slow_until: Arc<Mutex<Option<Instant>>>,
 }
 
 /// One RPC: where it goes and the grant it needs.
@@ -144,8 +144,26 @@ impl Client {
             credentials,
             limits,
             in_flight: Arc::new(Semaphore::new(limits.concurrency)),
-            slow_until: Mutex::new(None),
+            slow_until: Arc::default(),
         })
+    }
+
+    /// The same client with its own run deadline: it shares the connection pool, the
+    /// concurrency limit and any rate-limit pause with `self`, so `serve`'s checks and
+    /// full sweeps together never have more than `--concurrency` calls in flight.
+    #[must_use]
+    pub fn until(&self, deadline: Instant) -> Self {
+        Self {
+            http: self.http.clone(),
+            route: self.route.clone(),
+            credentials: self.credentials.clone(),
+            limits: CallLimits {
+                deadline: Some(deadline),
+                ..self.limits
+            },
+            in_flight: Arc::clone(&self.in_flight),
+            slow_until: Arc::clone(&self.slow_until),
+        }
     }
 
     async fn call<Req: Message, Resp: Message + Default>(

@@ -125,8 +125,9 @@ impl Checker {
     ) -> anyhow::Result<Inventory> {
         let policy = &self.config.policy;
         let started = chrono::Utc::now();
+        let client = self.client.until(deadline.into_std());
         let scoped = OneRoom {
-            client: &self.client,
+            client: &client,
             room,
         };
         let fetch = inventory::fetch(
@@ -161,7 +162,7 @@ impl Checker {
             let concurrency = self.config.run.concurrency;
             let no_purge = None::<&crate::cluster::Store>;
             execute::execute(
-                &self.client,
+                &client,
                 no_purge,
                 &plan,
                 &findings,

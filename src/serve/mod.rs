@@ -80,7 +80,7 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     config.run.progress = false;
-    let client = config.client(None)?;
+    let client = config.client()?;
     let metrics = metrics::Metrics::default();
     let timers = Timers::default();
     let app = Arc::new(App {
@@ -143,7 +143,7 @@ struct Work {
     app: Arc<App>,
     checker: Arc<Checker>,
     // One task, no spawning: checks and sweeps interleave at their API calls, all bounded
-    // by the clients' concurrency.
+    // by the one client's concurrency.
     tasks: FuturesUnordered<LocalBoxFuture<'static, Done>>,
     /// Rooms whose check is in flight.
     running: HashSet<String>,
@@ -183,9 +183,10 @@ impl Work {
         }
         self.sweeping = true;
         let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
+        let checker = Arc::clone(&self.checker);
         self.tasks.push(Box::pin(async move {
             let started = Instant::now();
-            let result = sweep::sweep_with_inventory(&config, &options).await;
+            let result = sweep::sweep_with_inventory(&checker.client, &config, &options).await;
             Done::Sweep(result, started.elapsed())
         }));
     }

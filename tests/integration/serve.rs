@@ -22,9 +22,22 @@ struct Serve {
 }
 
 impl Serve {
-    /// Starts `serve` on `port` against `sim`, and waits until it listens.
+    /// Starts `serve` on `port` against `sim`, and waits until its start-up sweep is done.
     #[track_caller]
     fn start(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
+        let serve = Serve::listening(sim, port, args);
+        let swept = until(Duration::from_secs(10), || serve.get("/healthz").0 == 200);
+        assert!(
+            swept.is_some(),
+            "no healthy start-up sweep\n{}",
+            serve.stderr()
+        );
+        serve
+    }
+
+    /// Starts `serve` on `port` against `sim`, and waits until it listens.
+    #[track_caller]
+    fn listening(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
         let dir = tempfile::tempdir().expect("temp dir");
         let stderr = fs::File::create(dir.path().join("stderr")).expect("stderr file");
         let listen = format!("127.0.0.1:{port}");
@@ -48,19 +61,11 @@ impl Serve {
         assert_eq!(line.trim(), format!("listening on http://{listen}"));
         // Keep the pipe open for the child's sake.
         std::mem::forget(stdout);
-        let serve = Serve {
+        Serve {
             child,
             url: format!("http://{listen}"),
             dir,
-        };
-        // The start-up sweep is done once /healthz says so.
-        let swept = until(Duration::from_secs(10), || serve.get("/healthz").0 == 200);
-        assert!(
-            swept.is_some(),
-            "no healthy start-up sweep\n{}",
-            serve.stderr()
-        );
-        serve
+        }
     }
 
     fn stderr(&self) -> String {
@@ -461,4 +466,48 @@ fn sigterm_lets_an_action_in_flight_finish() {
         "the deletion in flight finished\n{}",
         serve.stderr()
     );
+}
+
+#[test]
+fn room_checks_and_a_full_sweep_share_one_concurrency_limit() {
+    let port = free_port();
+    // Slow answers and 60 rooms to list: the start-up sweep takes about 3 s at two calls
+    // in flight, long enough for the grace checks of the rooms left below to overlap it.
+    let rooms: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"name": format!("room-{i:02}"), "age_s": 3600, "participants": [
+                {"identity": format!("human-{i}"), "kind": "STANDARD", "joined_s_ago": 60},
+                {"identity": "bot", "kind": "AGENT", "joined_s_ago": 60}]})
+        })
+        .collect();
+    let mut scenario = scenario(Value::Array(rooms), json!([]));
+    scenario["key"] = json!(KEY);
+    scenario["secret"] = json!(SECRET);
+    scenario["latency_ms"] = json!(100);
+    let hook = format!("http://127.0.0.1:{port}/webhook");
+    let sim = SimProcess::start_with(&scenario, &["--webhook-url", &hook], None);
+    let serve = Serve::listening(
+        &sim,
+        port,
+        &["--concurrency", "2", "--humanless-grace", "1s", "--dry-run"],
+    );
+    for i in 0..4 {
+        act(
+            &sim,
+            "leave",
+            &format!("room=room-{i:02}&identity=human-{i}"),
+        );
+    }
+    let checked = until(Duration::from_secs(10), || {
+        serve.metric("lk_reaper_checks_total{trigger=\"participant_left\"}") >= 1
+    });
+    assert!(checked.is_some(), "no check ran\n{}", serve.stderr());
+    assert_eq!(
+        serve.get("/healthz").0,
+        503,
+        "the checks ran while the start-up sweep was still listing"
+    );
+    let swept = until(Duration::from_secs(20), || serve.get("/healthz").0 == 200);
+    assert!(swept.is_some(), "{}", serve.stderr());
+    assert_eq!(sim.call_log()["max_in_flight"], 2);
 }
