@@ -80,52 +80,27 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     config.run.progress = false;
-    let client = config.client()?;
-    let metrics = metrics::Metrics::default();
-    let timers = Timers::default();
-    let app = Arc::new(App {
-        inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
-        timers: timers.clone(),
-        policy: config.policy.clone(),
-        metrics: metrics.clone(),
-        health: Health::new(options.sweep_every),
-    });
-    let checker = Arc::new(Checker {
-        client,
-        config: config.clone(),
-        dry_run: sweep_options.dry_run,
-        breaker: Mutex::new(Breaker::new(options.max_actions_per_minute)),
-        metrics,
-    });
+    let mut work = Work::new(config, sweep_options, &options)?;
     let listener = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("could not listen on {}", options.listen))?;
     ready(listener.local_addr()?)?;
-    let (quit, quitting) = tokio::sync::watch::channel(false);
-    let router = http::router(Arc::clone(&app), &options.webhook_path);
-    let mut stopped = quitting.clone();
+    let (quit, mut quitting) = tokio::sync::watch::channel(false);
+    let router = http::router(Arc::clone(&work.app), &options.webhook_path);
     let http = tokio::spawn(
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|q| *q).await;
+                let _ = quitting.wait_for(|q| *q).await;
             })
             .into_future(),
     );
-    let mut work = Work {
-        config: Arc::new(config),
-        sweep_options: Arc::new(sweep_options),
-        every: options.sweep_every,
-        app,
-        checker,
-        tasks: FuturesUnordered::new(),
-        running: HashSet::new(),
-        sweeping: false,
-    };
     work.run(stop).await;
     quit.send_replace(true);
     tracing::info!("stopping: no new checks; waiting for in-flight actions");
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, work.drain()).await;
-    if drained.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, work.drain())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             "in-flight work did not finish within {}s; the next start-up sweep catches up",
             SHUTDOWN_GRACE.as_secs()
@@ -151,6 +126,38 @@ struct Work {
 }
 
 impl Work {
+    fn new(
+        config: Config,
+        sweep_options: SweepOptions,
+        options: &ServeOptions,
+    ) -> anyhow::Result<Self> {
+        let metrics = metrics::Metrics::default();
+        let app = Arc::new(App {
+            inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
+            timers: Timers::default(),
+            policy: config.policy.clone(),
+            metrics: metrics.clone(),
+            health: Health::new(options.sweep_every),
+        });
+        let checker = Arc::new(Checker {
+            client: config.client()?,
+            config: config.clone(),
+            dry_run: sweep_options.dry_run,
+            breaker: Mutex::new(Breaker::new(options.max_actions_per_minute)),
+            metrics,
+        });
+        Ok(Self {
+            config: Arc::new(config),
+            sweep_options: Arc::new(sweep_options),
+            every: options.sweep_every,
+            app,
+            checker,
+            tasks: FuturesUnordered::new(),
+            running: HashSet::new(),
+            sweeping: false,
+        })
+    }
+
     async fn run(&mut self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let mut sweeps = tokio::time::interval(self.every);

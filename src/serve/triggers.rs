@@ -26,78 +26,103 @@ pub enum Effect {
 
 /// The effects of one verified event received at `now`.
 pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -> Vec<Effect> {
-    let room = event.room.as_ref();
-    let name = room.map_or_else(
-        || {
-            event
-                .egress_info
-                .as_ref()
-                .map_or("", |e| e.room_name.as_str())
-        },
-        |r| r.name.as_str(),
-    );
+    let name = room_name(event);
     // A web egress has no room to check: full sweeps judge it.
     if name.is_empty() || policy.scope.classify(name) != InScope::Yes {
         return Vec::new();
     }
-    let rules = policy
-        .resolve(name, room.map_or("", |r| r.metadata.as_str()))
-        .rules;
-    let trigger: &'static str = match event.event.as_str() {
-        "room_finished" => {
+    let metadata = event.room.as_ref().map_or("", |r| r.metadata.as_str());
+    let rules = policy.resolve(name, metadata).rules;
+    let trigger = match triggered(event, policy, &rules, now) {
+        Triggered::Nothing => return Vec::new(),
+        Triggered::Cancel => {
             return vec![Effect::Cancel {
                 room: name.to_owned(),
             }];
         }
+        Triggered::Check(_) if rules.exempt => return Vec::new(),
+        Triggered::Check(trigger) => trigger,
+    };
+    let since = seconds(event.created_at).unwrap_or(now);
+    let grace = (rules.humanless != HumanlessMode::Off)
+        .then(|| (now + rules.humanless_grace, Cause { trigger, since }));
+    grace
+        .into_iter()
+        .chain(age_deadline(event, trigger, &rules, since))
+        .map(|(at, cause)| Effect::Check {
+            room: name.to_owned(),
+            at,
+            cause,
+        })
+        .collect()
+}
+
+/// The room an event is about: its room's, or its egress's.
+fn room_name(event: &proto::WebhookEvent) -> &str {
+    match (&event.room, &event.egress_info) {
+        (Some(room), _) => &room.name,
+        (None, Some(egress)) => &egress.room_name,
+        (None, None) => "",
+    }
+}
+
+/// What an event asks for, before the room's rules are applied.
+enum Triggered {
+    Nothing,
+    Cancel,
+    Check(&'static str),
+}
+
+fn triggered(
+    event: &proto::WebhookEvent,
+    policy: &Policy,
+    rules: &Rules,
+    now: SystemTime,
+) -> Triggered {
+    match event.event.as_str() {
+        "room_finished" => Triggered::Cancel,
+        // A human joining cannot make a room humanless.
         "participant_joined"
             if event
                 .participant
                 .as_ref()
-                .is_some_and(|p| is_human(p, policy, &rules, now)) =>
+                .is_some_and(|p| is_human(p, policy, rules, now)) =>
         {
-            // A human joining cannot make a room humanless.
-            return Vec::new();
+            Triggered::Nothing
         }
-        "participant_left" => "participant_left",
-        "participant_connection_aborted" => "participant_connection_aborted",
-        "participant_joined" => "participant_joined",
-        "room_started" => "room_started",
-        "egress_started" => "egress_started",
-        _ => return Vec::new(),
+        "participant_left" => Triggered::Check("participant_left"),
+        "participant_connection_aborted" => Triggered::Check("participant_connection_aborted"),
+        "participant_joined" => Triggered::Check("participant_joined"),
+        "room_started" => Triggered::Check("room_started"),
+        "egress_started" => Triggered::Check("egress_started"),
+        _ => Triggered::Nothing,
+    }
+}
+
+/// The age deadline a `room_started` or `egress_started` event sets, if its rules have one.
+fn age_deadline(
+    event: &proto::WebhookEvent,
+    trigger: &str,
+    rules: &Rules,
+    since: SystemTime,
+) -> Option<(SystemTime, Cause)> {
+    let (rule, at) = match trigger {
+        "room_started" => {
+            let room = event.room.as_ref()?;
+            let created = millis(room.creation_time_ms).or_else(|| seconds(room.creation_time));
+            (
+                "max_room_age",
+                created.unwrap_or(since) + rules.max_room_age?,
+            )
+        }
+        "egress_started" => {
+            let egress = event.egress_info.as_ref()?;
+            let started = nanos(egress.started_at).unwrap_or(since);
+            ("max_egress_age", started + rules.max_egress_age?)
+        }
+        _ => return None,
     };
-    if rules.exempt {
-        return Vec::new();
-    }
-    let since = seconds(event.created_at).unwrap_or(now);
-    let check = |at: SystemTime, cause: Cause| Effect::Check {
-        room: name.to_owned(),
-        at,
-        cause,
-    };
-    let mut effects = Vec::new();
-    if rules.humanless != HumanlessMode::Off {
-        effects.push(check(now + rules.humanless_grace, Cause { trigger, since }));
-    }
-    if let (Some(room), Some(max)) = (
-        room.filter(|_| trigger == "room_started"),
-        rules.max_room_age,
-    ) {
-        let created = millis(room.creation_time_ms).or_else(|| seconds(room.creation_time));
-        let at = created.unwrap_or(since) + max;
-        effects.push(check(at, deadline("max_room_age", at)));
-    }
-    if let (Some(egress), Some(max)) = (
-        event
-            .egress_info
-            .as_ref()
-            .filter(|_| trigger == "egress_started"),
-        rules.max_egress_age,
-    ) {
-        let started = nanos(egress.started_at).unwrap_or(since);
-        let at = started + max;
-        effects.push(check(at, deadline("max_egress_age", at)));
-    }
-    effects
+    Some((at, deadline(rule, at)))
 }
 
 /// The age deadlines (`max_room_age`, `max_egress_age`) of every room and running egress
