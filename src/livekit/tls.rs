@@ -27,12 +27,27 @@ pub fn client_config(load_roots: bool) -> anyhow::Result<rustls::ClientConfig> {
     Ok(config)
 }
 
+/// A CA bundle's size limit: the whole Mozilla bundle is about 200 KiB.
+const MAX_CA_BUNDLE: u64 = 16 << 20;
+
 /// rustls-native-certs reads only `SSL_CERT_FILE` (and `SSL_CERT_DIR`) once either is set,
 /// and skips a file it cannot read: a typo would then surface later as "unknown issuer".
-/// Refuse it up front instead, naming the variable.
+/// Refuse it up front instead, naming the variable. It would also read a device such as
+/// /dev/zero for ever, or block on a FIFO: only a regular file of a bundle's size is read.
 fn check_cert_file(path: &Path) -> anyhow::Result<()> {
-    let loaded = rustls_native_certs::load_certs_from_paths(Some(path), None);
     let shown = path.display();
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            bail!("SSL_CERT_FILE={shown}: not a regular file (expected a PEM bundle)");
+        }
+        if meta.len() > MAX_CA_BUNDLE {
+            bail!(
+                "SSL_CERT_FILE={shown}: larger than {} MiB, not a CA bundle",
+                MAX_CA_BUNDLE >> 20
+            );
+        }
+    }
+    let loaded = rustls_native_certs::load_certs_from_paths(Some(path), None);
     if let Some(err) = loaded.errors.first() {
         let why = match &err.kind {
             rustls_native_certs::ErrorKind::Io { inner, .. } => inner.to_string(),
@@ -96,5 +111,20 @@ mod tests {
         let ca = dir.path().join("ca.pem");
         std::fs::write(&ca, ca_pem()).unwrap();
         check_cert_file(&ca).unwrap();
+    }
+
+    #[test]
+    fn a_device_a_folder_or_a_huge_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        for path in [std::path::Path::new("/dev/zero"), dir.path()] {
+            let err = check_cert_file(path).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
+        let huge = dir.path().join("huge.pem");
+        let file = std::fs::File::create(&huge).unwrap();
+        // Sparse: no disk is written.
+        file.set_len(super::MAX_CA_BUNDLE + 1).unwrap();
+        let err = check_cert_file(&huge).unwrap_err().to_string();
+        assert!(err.contains("larger than 16 MiB"), "{err}");
     }
 }

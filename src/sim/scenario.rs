@@ -407,13 +407,15 @@ fn optional_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
     seconds(deserializer).map(Some)
 }
 
+/// A scenario file's size limit: 10,000 rooms with participants and egresses take about 6.5 MiB.
+const MAX_SCENARIO_FILE: u64 = 64 << 20;
+
 impl Scenario {
     /// Reads and checks a scenario file; any problem is a usage error (exit 2) naming the
     /// file, the place and the reason.
     pub fn from_file(path: &Path) -> anyhow::Result<Scenario> {
         let origin = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::error::usage(format!("could not read scenario {origin}: {e}")))?;
+        let text = crate::files::read_small(path, MAX_SCENARIO_FILE, "the scenario file")?;
         Scenario::parse(&text)
             .map_err(|reason| crate::error::usage(format!("scenario {origin}: {reason}")))
     }

@@ -131,7 +131,7 @@ fn limits(roff: &mut Roff) {
             ),
             (
                 "Files",
-                "The API secret file: a regular file of at most 64 KiB. The policy file and the lk CLI config: at most 1 MiB. Devices, FIFOs and larger files are refused (exit 2).",
+                "The API secret file: a regular file of at most 64 KiB. The policy file and the lk CLI config: at most 1 MiB; a scenario file: at most 64 MiB. Devices, FIFOs and larger files are refused (exit 2). SSL_CERT_FILE: a regular file of at most 16 MiB, else exit 1.",
             ),
             (
                 "Server data",

@@ -920,7 +920,7 @@ fn credentials_and_queries_in_the_url_are_never_printed() {
 }
 
 #[test]
-fn secret_and_policy_files_must_be_small_regular_files() {
+fn secret_policy_scenario_and_ca_files_must_be_small_regular_files() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
     let made = Command::new("mkfifo")
@@ -951,6 +951,18 @@ fn secret_and_policy_files_must_be_small_regular_files() {
             .args(["--config", path, "sweep"])
             .run()
             .one_line_error(2, why);
+    }
+    for path in ["/dev/zero", fifo] {
+        Reaper::bare()
+            .args(["simulate", "--scenario", path])
+            .run()
+            .one_line_error(2, "not a regular file");
+        let run = Reaper::at("https://127.0.0.1:9")
+            .env("SSL_CERT_FILE", path)
+            .args(["sweep"])
+            .run()
+            .one_line_error(1, "SSL_CERT_FILE");
+        assert!(run.stderr.contains("not a regular file"), "{run}");
     }
 }
 
