@@ -4,8 +4,8 @@
 //! checked for the secret and for JWTs on every stream by [`Reaper::run`]; each case also
 //! asserts the exit code, one clear line, and which mutations reached the server.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,118 +15,8 @@ use prost::Message;
 use serde_json::Value;
 
 use crate::harness::BIN;
+use crate::loopback::{Request, Server, answer, ok};
 use crate::reaper::{KEY, Reaper, SECRET};
-
-/// One request as the server read it.
-#[derive(Clone)]
-struct Request {
-    /// The Twirp method, e.g. `DeleteRoom`.
-    method: String,
-    body: Vec<u8>,
-    at: Instant,
-}
-
-type Handler = dyn Fn(&Request, &mut TcpStream) + Send + Sync;
-
-/// A loopback server that hands every request to a handler, which writes whatever bytes it
-/// likes; the connection closes after each answer.
-struct Server {
-    url: String,
-    seen: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Server {
-    fn start(handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
-        let handler: Arc<Handler> = Arc::new(handler);
-        let log = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
-                std::thread::spawn(move || {
-                    let mut stream = stream;
-                    let Some(request) = read_request(&mut stream) else {
-                        return;
-                    };
-                    log.lock().expect("log").push(request.clone());
-                    handler(&request, &mut stream);
-                    let _ = stream.flush();
-                });
-            }
-        });
-        Server { url, seen }
-    }
-
-    fn requests(&self, method: &str) -> Vec<Request> {
-        let seen = self.seen.lock().expect("log");
-        seen.iter()
-            .filter(|r| r.method == method)
-            .cloned()
-            .collect()
-    }
-
-    fn calls(&self, method: &str) -> usize {
-        self.requests(method).len()
-    }
-}
-
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).into_owned();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if data.len() >= end + 4 + length {
-                let path = head.split_whitespace().nth(1).unwrap_or_default();
-                return Some(Request {
-                    method: path.rsplit('/').next().unwrap_or_default().to_owned(),
-                    body: data[end + 4..end + 4 + length].to_vec(),
-                    at: Instant::now(),
-                });
-            }
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-/// Writes a complete answer.
-fn answer(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: &[u8]) {
-    let fields = headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {value}\r\n"))
-        .collect::<Vec<_>>()
-        .concat();
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{fields}Connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
-}
-
-/// A 200 carrying a protobuf message, as Twirp answers.
-fn ok(stream: &mut TcpStream, message: &impl Message) {
-    let body = message.encode_to_vec();
-    answer(
-        stream,
-        "200 OK",
-        &[("Content-Type", "application/protobuf")],
-        &body,
-    );
-}
 
 /// Unix seconds `ago` seconds back.
 fn ago(secs: i64) -> i64 {
@@ -176,7 +66,7 @@ fn one_old_room() -> Vec<proto::Room> {
 /// The rooms DeleteRoom was asked to delete.
 fn deleted(server: &Server) -> Vec<String> {
     server
-        .requests("DeleteRoom")
+        .requests_of("DeleteRoom")
         .iter()
         .map(|r| {
             proto::DeleteRoomRequest::decode(r.body.as_slice())
@@ -249,11 +139,7 @@ fn a_redirected_delete_is_failed_never_followed_nor_done() {
         &format!("{}{}", run.stdout, run.stderr),
         &["PASSWORD", "TOKEN"],
     );
-    assert_eq!(
-        elsewhere.seen.lock().unwrap().len(),
-        0,
-        "the redirect was followed"
-    );
+    assert_eq!(elsewhere.requests().len(), 0, "the redirect was followed");
     assert_eq!(server.calls("DeleteRoom"), 1, "a redirect is not retried");
 }
 
@@ -268,7 +154,7 @@ fn a_redirected_inventory_or_a_redirect_loop_is_exit_1() {
         .args(["sweep"])
         .run()
         .one_line_error(1, "HTTP 302, a redirect to http://127.0.0.1");
-    assert_eq!(elsewhere.seen.lock().unwrap().len(), 0);
+    assert_eq!(elsewhere.requests().len(), 0);
 
     // A loop: the server redirects to itself.
     let looping = Server::start(|_, stream| {
@@ -645,7 +531,7 @@ fn plain_429_and_resource_exhausted_are_retried_no_sooner_than_retry_after() {
             .ok();
         assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
         assert_eq!(server.calls("ListRooms"), 2, "resource_exhausted retried");
-        let deletes = server.requests("DeleteRoom");
+        let deletes = server.requests_of("DeleteRoom");
         assert_eq!(deletes.len(), 2, "{run}");
         let waited = deletes[1].at - deletes[0].at;
         assert!(
@@ -681,7 +567,7 @@ fn rate_limited_actions_slow_down_together() {
         .ok();
     let done = results(&run.json());
     assert!(done.iter().all(|(_, r)| r == "done"), "{run}");
-    let deletes = server.requests("DeleteRoom");
+    let deletes = server.requests_of("DeleteRoom");
     let t0 = deletes.iter().map(|r| r.at).min().unwrap();
     let hammering = deletes
         .iter()
