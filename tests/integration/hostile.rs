@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::harness::BIN;
 use crate::loopback::{Request, Server, answer, ok};
-use crate::reaper::{KEY, Reaper, SECRET};
+use crate::reaper::{KEY, Reaper, Run, SECRET};
 
 /// Unix seconds `ago` seconds back.
 fn ago(secs: i64) -> i64 {
@@ -58,9 +58,35 @@ fn livekit(
     })
 }
 
+/// A healthy LiveKit serving `rooms`, as [`livekit`], except that `reply` answers every call
+/// of `method`.
+fn livekit_but(
+    rooms: Vec<proto::Room>,
+    method: &'static str,
+    reply: impl Fn(&mut TcpStream) + Send + Sync + 'static,
+) -> Server {
+    livekit(rooms, move |request, stream| {
+        if request.method != method {
+            return false;
+        }
+        reply(stream);
+        true
+    })
+}
+
 /// One humanless room, an hour old: a sweep deletes it.
 fn one_old_room() -> Vec<proto::Room> {
     vec![room("old-empty", ago(3600))]
+}
+
+/// Runs `lk-reaper sweep` against `server` and asserts exit 1 with one error line that
+/// contains `error`.
+#[track_caller]
+fn sweep_fails(server: &Server, error: &str) -> Run {
+    Reaper::at(&server.url)
+        .args(["sweep"])
+        .run()
+        .one_line_error(1, error)
 }
 
 /// The rooms DeleteRoom was asked to delete.
@@ -108,17 +134,13 @@ fn a_redirected_delete_is_failed_never_followed_nor_done() {
         "{}/twirp/livekit.RoomService/DeleteRoom?token=TOKEN",
         elsewhere.url.replace("http://", "http://admin:PASSWORD@")
     );
-    let server = livekit(one_old_room(), move |request, stream| {
-        if request.method != "DeleteRoom" {
-            return false;
-        }
+    let server = livekit_but(one_old_room(), "DeleteRoom", move |stream| {
         answer(
             stream,
             "307 Temporary Redirect",
             &[("Location", &location)],
             b"",
         );
-        true
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "-o", "json"])
@@ -150,10 +172,7 @@ fn a_redirected_inventory_or_a_redirect_loop_is_exit_1() {
     let server = Server::start(move |_, stream| {
         answer(stream, "302 Found", &[("Location", &to)], b"");
     });
-    Reaper::at(&server.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "HTTP 302, a redirect to http://127.0.0.1");
+    sweep_fails(&server, "HTTP 302, a redirect to http://127.0.0.1");
     assert_eq!(elsewhere.requests().len(), 0);
 
     // A loop: the server redirects to itself.
@@ -178,6 +197,10 @@ fn a_redirected_inventory_or_a_redirect_loop_is_exit_1() {
 
 // ---- bodies ------------------------------------------------------------------------------------
 
+/// The head of a 200 whose protobuf body comes in chunks.
+const CHUNKED_OK: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n";
+
 /// Streams zeros after a head, until the client hangs up.
 fn endless(stream: &mut TcpStream, head: &str) {
     let _ = stream.write_all(head.as_bytes());
@@ -200,35 +223,21 @@ fn endless(stream: &mut TcpStream, head: &str) {
 
 #[test]
 fn a_two_gigabyte_answer_is_refused_at_once() {
-    let server = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(vec![], "ListRooms", |stream| {
         endless(
             stream,
             "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: 2147483648\r\n\r\n",
         );
-        true
     });
-    let run = Reaper::at(&server.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "larger than 64 MiB");
+    let run = sweep_fails(&server, "larger than 64 MiB");
     assert!(run.elapsed < Duration::from_secs(10), "{run}");
     assert_eq!(server.calls("ListRooms"), 1, "not retried");
 }
 
 #[test]
 fn an_endless_body_is_cut_at_the_cap_in_bounded_memory_and_metrics_are_still_written() {
-    let server = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
-        endless(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
-        );
-        true
+    let server = livekit_but(vec![], "ListRooms", |stream| {
+        endless(stream, CHUNKED_OK);
     });
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("lk.prom");
@@ -255,15 +264,8 @@ fn an_endless_body_is_cut_at_the_cap_in_bounded_memory_and_metrics_are_still_wri
 
 #[test]
 fn an_endless_answer_to_a_delete_fails_that_action_and_the_report_is_still_written() {
-    let server = livekit(one_old_room(), |request, stream| {
-        if request.method != "DeleteRoom" {
-            return false;
-        }
-        endless(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
-        );
-        true
+    let server = livekit_but(one_old_room(), "DeleteRoom", |stream| {
+        endless(stream, CHUNKED_OK);
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "-o", "json"])
@@ -283,24 +285,14 @@ fn an_endless_answer_to_a_delete_fails_that_action_and_the_report_is_still_writt
 #[test]
 fn a_lying_content_length_is_never_an_answer() {
     // Promises 1000 bytes, sends 10, hangs up.
-    let short = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let short = livekit_but(vec![], "ListRooms", |stream| {
         let _ = stream.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: 1000\r\n\r\n0123456789",
         );
-        true
     });
-    Reaper::at(&short.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "closed the connection");
+    sweep_fails(&short, "closed the connection");
     // Promises less than the message: what arrives is a cut protobuf.
-    let cut = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let cut = livekit_but(vec![], "ListRooms", |stream| {
         let body = proto::ListRoomsResponse {
             rooms: one_old_room(),
         }
@@ -311,39 +303,25 @@ fn a_lying_content_length_is_never_an_answer() {
         );
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(&body);
-        true
     });
-    Reaper::at(&cut.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "undecodable protobuf body");
+    sweep_fails(&cut, "undecodable protobuf body");
     assert_eq!(cut.calls("DeleteRoom"), 0);
 }
 
 #[test]
 fn conflicting_duplicate_headers_are_not_http() {
-    let server = livekit(one_old_room(), |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(one_old_room(), "ListRooms", |stream| {
         let _ = stream.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
         );
-        true
     });
-    Reaper::at(&server.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "did not answer with HTTP");
+    sweep_fails(&server, "did not answer with HTTP");
     assert_eq!(server.calls("DeleteRoom"), 0);
 }
 
 #[test]
 fn informational_answers_before_the_real_one_are_skipped() {
-    let server = livekit(one_old_room(), |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(one_old_room(), "ListRooms", |stream| {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n");
         ok(
             stream,
@@ -351,7 +329,6 @@ fn informational_answers_before_the_real_one_are_skipped() {
                 rooms: one_old_room(),
             },
         );
-        true
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "-o", "json"])
@@ -363,10 +340,7 @@ fn informational_answers_before_the_real_one_are_skipped() {
 
 #[test]
 fn slow_headers_are_cut_by_the_request_timeout() {
-    let server = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(vec![], "ListRooms", |stream| {
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n");
         for _ in 0..200 {
             std::thread::sleep(Duration::from_millis(100));
@@ -374,7 +348,6 @@ fn slow_headers_are_cut_by_the_request_timeout() {
                 break;
             }
         }
-        true
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "--request-timeout", "300ms", "--timeout", "20s"])
@@ -388,10 +361,7 @@ fn slow_headers_are_cut_by_the_request_timeout() {
 /// A server whose ListEgress pages hand out `tokens` in turn, for ever.
 fn paging(tokens: &'static [&'static str]) -> Server {
     let turn = Arc::new(Mutex::new(0usize));
-    livekit(vec![], move |request, stream| {
-        if request.method != "ListEgress" {
-            return false;
-        }
+    livekit_but(vec![], "ListEgress", move |stream| {
         let mut turn = turn.lock().unwrap();
         let token = tokens[*turn % tokens.len()];
         *turn += 1;
@@ -409,17 +379,13 @@ fn paging(tokens: &'static [&'static str]) -> Server {
                 }),
             },
         );
-        true
     })
 }
 
 #[test]
 fn a_repeated_page_token_ends_the_listing_with_one_error() {
     let same = paging(&["same"]);
-    Reaper::at(&same.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "handed out page token 'same' a second time");
+    sweep_fails(&same, "handed out page token 'same' a second time");
     assert_eq!(same.calls("ListEgress"), 2);
     let cycle = paging(&["a", "b"]);
     Reaper::at(&cycle.url)
@@ -459,22 +425,15 @@ fn a_proxy_error_page_is_retried_and_quoted_when_it_persists() {
     assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
     assert_eq!(server.calls("ListRooms"), 2);
 
-    let down = livekit(one_old_room(), |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let down = livekit_but(one_old_room(), "ListRooms", |stream| {
         answer(
             stream,
             "503 Service Temporarily Unavailable",
             &[("Content-Type", "text/html")],
             NGINX_503.as_bytes(),
         );
-        true
     });
-    Reaper::at(&down.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "http_503: 503 Service Temporarily Unavailable");
+    sweep_fails(&down, "http_503: 503 Service Temporarily Unavailable");
     assert_eq!(down.calls("ListRooms"), 3, "bounded retries");
     assert_eq!(down.calls("DeleteRoom"), 0);
 }
@@ -591,13 +550,7 @@ fn failed_participant_lists_are_warned_about_and_exit_1_when_nothing_could_be_ju
             twirp,
         );
     };
-    let none = livekit(rooms.clone(), move |request, stream| {
-        if request.method != "ListParticipants" {
-            return false;
-        }
-        unavailable(stream);
-        true
-    });
+    let none = livekit_but(rooms.clone(), "ListParticipants", unavailable);
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("m.prom");
     let run = Reaper::at(&none.url)
@@ -684,10 +637,7 @@ fn impossible_times_and_empty_names_are_never_acted_on() {
         egress("EG_negative", -5),
         egress("EG_future", year_9999 / 10),
     ];
-    let server = livekit(rooms, move |request, stream| {
-        if request.method != "ListEgress" {
-            return false;
-        }
+    let server = livekit_but(rooms, "ListEgress", move |stream| {
         ok(
             stream,
             &proto::ListEgressResponse {
@@ -695,7 +645,6 @@ fn impossible_times_and_empty_names_are_never_acted_on() {
                 next_page_token: None,
             },
         );
-        true
     });
     let run = Reaper::at(&server.url)
         .args([
