@@ -553,16 +553,14 @@ fn failed_participant_lists_are_warned_about_and_exit_1_when_nothing_could_be_ju
     let none = livekit_but(rooms.clone(), "ListParticipants", unavailable);
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("m.prom");
-    let run = Reaper::at(&none.url)
-        .args([
-            "sweep",
-            "-o",
-            "json",
-            "--metrics-file",
-            metrics.to_str().unwrap(),
-        ])
-        .run()
-        .expect(1);
+    let sweep = [
+        "sweep",
+        "-o",
+        "json",
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+    ];
+    let run = Reaper::at(&none.url).args(sweep).run().expect(1);
     let report = run.json();
     assert_eq!(report["findings"], serde_json::json!([]));
     let warnings = report["warnings"].to_string();
@@ -592,16 +590,7 @@ fn failed_participant_lists_are_warned_about_and_exit_1_when_nothing_could_be_ju
         unavailable(stream);
         true
     });
-    let run = Reaper::at(&some.url)
-        .args([
-            "sweep",
-            "-o",
-            "json",
-            "--metrics-file",
-            metrics.to_str().unwrap(),
-        ])
-        .run()
-        .ok();
+    let run = Reaper::at(&some.url).args(sweep).run().ok();
     assert!(
         run.json()["warnings"]
             .to_string()
