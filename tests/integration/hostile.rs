@@ -89,6 +89,18 @@ fn sweep_fails(server: &Server, error: &str) -> Run {
         .one_line_error(1, error)
 }
 
+/// Runs `lk-reaper sweep -o json` against a server of [`one_old_room`] and asserts that it
+/// succeeded with that room deleted (`done`).
+#[track_caller]
+fn sweep_deletes_the_old_room(server: &Server) -> Run {
+    let run = Reaper::at(&server.url)
+        .args(["sweep", "-o", "json"])
+        .run()
+        .ok();
+    assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+    run
+}
+
 /// The rooms DeleteRoom was asked to delete.
 fn deleted(server: &Server) -> Vec<String> {
     server
@@ -330,11 +342,7 @@ fn informational_answers_before_the_real_one_are_skipped() {
             },
         );
     });
-    let run = Reaper::at(&server.url)
-        .args(["sweep", "-o", "json"])
-        .run()
-        .ok();
-    assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+    sweep_deletes_the_old_room(&server);
     assert_eq!(deleted(&server), ["old-empty"]);
 }
 
@@ -418,11 +426,7 @@ fn a_proxy_error_page_is_retried_and_quoted_when_it_persists() {
         );
         true
     });
-    let run = Reaper::at(&server.url)
-        .args(["sweep", "-o", "json"])
-        .run()
-        .ok();
-    assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+    sweep_deletes_the_old_room(&server);
     assert_eq!(server.calls("ListRooms"), 2);
 
     let down = livekit_but(one_old_room(), "ListRooms", |stream| {
@@ -484,11 +488,7 @@ fn plain_429_and_resource_exhausted_are_retried_no_sooner_than_retry_after() {
             }
             true
         });
-        let run = Reaper::at(&server.url)
-            .args(["sweep", "-o", "json"])
-            .run()
-            .ok();
-        assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+        let run = sweep_deletes_the_old_room(&server);
         assert_eq!(server.calls("ListRooms"), 2, "resource_exhausted retried");
         let deletes = server.requests_of("DeleteRoom");
         assert_eq!(deletes.len(), 2, "{run}");
