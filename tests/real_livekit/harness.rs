@@ -332,10 +332,19 @@ impl LiveKit {
             active,
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        let resp: proto::ListEgressResponse =
-            twirp::proto(&self.url, "livekit.Egress/ListEgress", &tok, &req).await?;
+        let resp: proto::ListEgressResponse = self.egress_call("ListEgress", &req).await?;
         Ok(resp.items)
+    }
+
+    /// Calls `method` of the Egress service with a `roomRecord` token.
+    async fn egress_call<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        req: &Req,
+    ) -> Result<Resp> {
+        let tok = token::api(json!({ "roomRecord": true }));
+        let path = format!("livekit.Egress/{method}");
+        twirp::proto(&self.url, &path, &tok, req).await
     }
 
     /// StopEgress, raw: the answer is the point (zombie, ended, unknown).
@@ -858,8 +867,7 @@ impl LiveKit {
             )),
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        twirp::proto(&self.url, "livekit.Egress/StartTrackEgress", &tok, &req).await
+        self.egress_call("StartTrackEgress", &req).await
     }
 
     /// StartParticipantEgress: records `identity` in `room` into an MP4 `file` with Opus
@@ -887,14 +895,7 @@ impl LiveKit {
             }],
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        twirp::proto(
-            &self.url,
-            "livekit.Egress/StartParticipantEgress",
-            &tok,
-            &req,
-        )
-        .await
+        self.egress_call("StartParticipantEgress", &req).await
     }
 
     /// The stored record of one egress (ListEgress by id).
@@ -903,9 +904,7 @@ impl LiveKit {
             egress_id: egress_id.into(),
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        let resp: proto::ListEgressResponse =
-            twirp::proto(&self.url, "livekit.Egress/ListEgress", &tok, &req).await?;
+        let resp: proto::ListEgressResponse = self.egress_call("ListEgress", &req).await?;
         resp.items
             .into_iter()
             .next()
