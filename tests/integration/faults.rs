@@ -9,9 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::harness::{self, SimProcess};
-use crate::reaper::{
-    Reaper, Run, Stub, assert_basic_swept, basic, expected, mutations, results, sim,
-};
+use crate::loopback::Server;
+use crate::reaper::{Reaper, Run, assert_basic_swept, basic, expected, mutations, results, sim};
 
 /// basic.json with these faults.
 fn basic_with(faults: Value) -> SimProcess {
@@ -134,7 +133,7 @@ fn rooms_whose_participants_cannot_be_listed_are_not_judged_or_touched() {
 
 #[test]
 fn a_black_hole_server_ends_within_the_timeout() {
-    let hole = Stub::black_hole();
+    let hole = Server::black_hole();
     for command in ["sweep", "rooms"] {
         let run = Reaper::at(&hole.url)
             .args([command, "--timeout", "2s"])
@@ -180,7 +179,7 @@ fn garbage_and_html_answers_are_not_a_livekit_server() {
         .run()
         .one_line_error(1, &format!("not a LiveKit server at {}", sim.url()));
     assert_eq!(sim.calls("ListRooms"), 1, "not retried");
-    let html = Stub::answering(
+    let html = Server::answering(
         200,
         "text/html",
         "<!doctype html><html><body>Welcome to nginx!</body></html>",
@@ -189,12 +188,12 @@ fn garbage_and_html_answers_are_not_a_livekit_server() {
         .args(["sweep"])
         .run()
         .one_line_error(1, &format!("not a LiveKit server at {}", html.url));
-    let json = Stub::answering(200, "application/json", "{\"hello\": \"world\"}");
+    let json = Server::answering(200, "application/json", "{\"hello\": \"world\"}");
     Reaper::at(&json.url)
         .args(["rooms"])
         .run()
         .one_line_error(1, "not a LiveKit server");
-    let missing = Stub::answering(404, "text/html", "<html>Not Found</html>");
+    let missing = Server::answering(404, "text/html", "<html>Not Found</html>");
     Reaper::at(&missing.url)
         .args(["egress"])
         .run()
@@ -216,7 +215,7 @@ fn a_wrong_secret_or_key_is_an_authentication_failure() {
             .one_line_error(1, hint);
         assert!(!run.stderr.contains("wrong-secret-Kq81"), "{run}");
     }
-    let plain_401 = Stub::answering(401, "text/plain", "invalid authorization token\n");
+    let plain_401 = Server::answering(401, "text/plain", "invalid authorization token\n");
     Reaper::at(&plain_401.url)
         .args(["rooms"])
         .run()

@@ -4,8 +4,8 @@
 //! checked for the secret and for JWTs on every stream by [`Reaper::run`]; each case also
 //! asserts the exit code, one clear line, and which mutations reached the server.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,118 +15,8 @@ use prost::Message;
 use serde_json::Value;
 
 use crate::harness::BIN;
-use crate::reaper::{KEY, Reaper, SECRET};
-
-/// One request as the server read it.
-#[derive(Clone)]
-struct Request {
-    /// The Twirp method, e.g. `DeleteRoom`.
-    method: String,
-    body: Vec<u8>,
-    at: Instant,
-}
-
-type Handler = dyn Fn(&Request, &mut TcpStream) + Send + Sync;
-
-/// A loopback server that hands every request to a handler, which writes whatever bytes it
-/// likes; the connection closes after each answer.
-struct Server {
-    url: String,
-    seen: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Server {
-    fn start(handler: impl Fn(&Request, &mut TcpStream) + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
-        let handler: Arc<Handler> = Arc::new(handler);
-        let log = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (handler, log) = (Arc::clone(&handler), Arc::clone(&log));
-                std::thread::spawn(move || {
-                    let mut stream = stream;
-                    let Some(request) = read_request(&mut stream) else {
-                        return;
-                    };
-                    log.lock().expect("log").push(request.clone());
-                    handler(&request, &mut stream);
-                    let _ = stream.flush();
-                });
-            }
-        });
-        Server { url, seen }
-    }
-
-    fn requests(&self, method: &str) -> Vec<Request> {
-        let seen = self.seen.lock().expect("log");
-        seen.iter()
-            .filter(|r| r.method == method)
-            .cloned()
-            .collect()
-    }
-
-    fn calls(&self, method: &str) -> usize {
-        self.requests(method).len()
-    }
-}
-
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).into_owned();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if data.len() >= end + 4 + length {
-                let path = head.split_whitespace().nth(1).unwrap_or_default();
-                return Some(Request {
-                    method: path.rsplit('/').next().unwrap_or_default().to_owned(),
-                    body: data[end + 4..end + 4 + length].to_vec(),
-                    at: Instant::now(),
-                });
-            }
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-/// Writes a complete answer.
-fn answer(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: &[u8]) {
-    let fields = headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {value}\r\n"))
-        .collect::<Vec<_>>()
-        .concat();
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{fields}Connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body);
-}
-
-/// A 200 carrying a protobuf message, as Twirp answers.
-fn ok(stream: &mut TcpStream, message: &impl Message) {
-    let body = message.encode_to_vec();
-    answer(
-        stream,
-        "200 OK",
-        &[("Content-Type", "application/protobuf")],
-        &body,
-    );
-}
+use crate::loopback::{Request, Server, answer, ok};
+use crate::reaper::{KEY, Reaper, Run, SECRET};
 
 /// Unix seconds `ago` seconds back.
 fn ago(secs: i64) -> i64 {
@@ -168,15 +58,53 @@ fn livekit(
     })
 }
 
+/// A healthy LiveKit serving `rooms`, as [`livekit`], except that `reply` answers every call
+/// of `method`.
+fn livekit_but(
+    rooms: Vec<proto::Room>,
+    method: &'static str,
+    reply: impl Fn(&mut TcpStream) + Send + Sync + 'static,
+) -> Server {
+    livekit(rooms, move |request, stream| {
+        if request.method != method {
+            return false;
+        }
+        reply(stream);
+        true
+    })
+}
+
 /// One humanless room, an hour old: a sweep deletes it.
 fn one_old_room() -> Vec<proto::Room> {
     vec![room("old-empty", ago(3600))]
 }
 
+/// Runs `lk-reaper sweep` against `server` and asserts exit 1 with one error line that
+/// contains `error`.
+#[track_caller]
+fn sweep_fails(server: &Server, error: &str) -> Run {
+    Reaper::at(&server.url)
+        .args(["sweep"])
+        .run()
+        .one_line_error(1, error)
+}
+
+/// Runs `lk-reaper sweep -o json` against a server of [`one_old_room`] and asserts that it
+/// succeeded with that room deleted (`done`).
+#[track_caller]
+fn sweep_deletes_the_old_room(server: &Server) -> Run {
+    let run = Reaper::at(&server.url)
+        .args(["sweep", "-o", "json"])
+        .run()
+        .ok();
+    assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+    run
+}
+
 /// The rooms DeleteRoom was asked to delete.
 fn deleted(server: &Server) -> Vec<String> {
     server
-        .requests("DeleteRoom")
+        .requests_of("DeleteRoom")
         .iter()
         .map(|r| {
             proto::DeleteRoomRequest::decode(r.body.as_slice())
@@ -218,17 +146,13 @@ fn a_redirected_delete_is_failed_never_followed_nor_done() {
         "{}/twirp/livekit.RoomService/DeleteRoom?token=TOKEN",
         elsewhere.url.replace("http://", "http://admin:PASSWORD@")
     );
-    let server = livekit(one_old_room(), move |request, stream| {
-        if request.method != "DeleteRoom" {
-            return false;
-        }
+    let server = livekit_but(one_old_room(), "DeleteRoom", move |stream| {
         answer(
             stream,
             "307 Temporary Redirect",
             &[("Location", &location)],
             b"",
         );
-        true
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "-o", "json"])
@@ -249,11 +173,7 @@ fn a_redirected_delete_is_failed_never_followed_nor_done() {
         &format!("{}{}", run.stdout, run.stderr),
         &["PASSWORD", "TOKEN"],
     );
-    assert_eq!(
-        elsewhere.seen.lock().unwrap().len(),
-        0,
-        "the redirect was followed"
-    );
+    assert_eq!(elsewhere.requests().len(), 0, "the redirect was followed");
     assert_eq!(server.calls("DeleteRoom"), 1, "a redirect is not retried");
 }
 
@@ -264,11 +184,8 @@ fn a_redirected_inventory_or_a_redirect_loop_is_exit_1() {
     let server = Server::start(move |_, stream| {
         answer(stream, "302 Found", &[("Location", &to)], b"");
     });
-    Reaper::at(&server.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "HTTP 302, a redirect to http://127.0.0.1");
-    assert_eq!(elsewhere.seen.lock().unwrap().len(), 0);
+    sweep_fails(&server, "HTTP 302, a redirect to http://127.0.0.1");
+    assert_eq!(elsewhere.requests().len(), 0);
 
     // A loop: the server redirects to itself.
     let looping = Server::start(|_, stream| {
@@ -292,6 +209,10 @@ fn a_redirected_inventory_or_a_redirect_loop_is_exit_1() {
 
 // ---- bodies ------------------------------------------------------------------------------------
 
+/// The head of a 200 whose protobuf body comes in chunks.
+const CHUNKED_OK: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n";
+
 /// Streams zeros after a head, until the client hangs up.
 fn endless(stream: &mut TcpStream, head: &str) {
     let _ = stream.write_all(head.as_bytes());
@@ -314,35 +235,21 @@ fn endless(stream: &mut TcpStream, head: &str) {
 
 #[test]
 fn a_two_gigabyte_answer_is_refused_at_once() {
-    let server = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(vec![], "ListRooms", |stream| {
         endless(
             stream,
             "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: 2147483648\r\n\r\n",
         );
-        true
     });
-    let run = Reaper::at(&server.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "larger than 64 MiB");
+    let run = sweep_fails(&server, "larger than 64 MiB");
     assert!(run.elapsed < Duration::from_secs(10), "{run}");
     assert_eq!(server.calls("ListRooms"), 1, "not retried");
 }
 
 #[test]
 fn an_endless_body_is_cut_at_the_cap_in_bounded_memory_and_metrics_are_still_written() {
-    let server = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
-        endless(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
-        );
-        true
+    let server = livekit_but(vec![], "ListRooms", |stream| {
+        endless(stream, CHUNKED_OK);
     });
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("lk.prom");
@@ -369,15 +276,8 @@ fn an_endless_body_is_cut_at_the_cap_in_bounded_memory_and_metrics_are_still_wri
 
 #[test]
 fn an_endless_answer_to_a_delete_fails_that_action_and_the_report_is_still_written() {
-    let server = livekit(one_old_room(), |request, stream| {
-        if request.method != "DeleteRoom" {
-            return false;
-        }
-        endless(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
-        );
-        true
+    let server = livekit_but(one_old_room(), "DeleteRoom", |stream| {
+        endless(stream, CHUNKED_OK);
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "-o", "json"])
@@ -397,24 +297,14 @@ fn an_endless_answer_to_a_delete_fails_that_action_and_the_report_is_still_writt
 #[test]
 fn a_lying_content_length_is_never_an_answer() {
     // Promises 1000 bytes, sends 10, hangs up.
-    let short = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let short = livekit_but(vec![], "ListRooms", |stream| {
         let _ = stream.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: 1000\r\n\r\n0123456789",
         );
-        true
     });
-    Reaper::at(&short.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "closed the connection");
+    sweep_fails(&short, "closed the connection");
     // Promises less than the message: what arrives is a cut protobuf.
-    let cut = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let cut = livekit_but(vec![], "ListRooms", |stream| {
         let body = proto::ListRoomsResponse {
             rooms: one_old_room(),
         }
@@ -425,39 +315,25 @@ fn a_lying_content_length_is_never_an_answer() {
         );
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(&body);
-        true
     });
-    Reaper::at(&cut.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "undecodable protobuf body");
+    sweep_fails(&cut, "undecodable protobuf body");
     assert_eq!(cut.calls("DeleteRoom"), 0);
 }
 
 #[test]
 fn conflicting_duplicate_headers_are_not_http() {
-    let server = livekit(one_old_room(), |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(one_old_room(), "ListRooms", |stream| {
         let _ = stream.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
         );
-        true
     });
-    Reaper::at(&server.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "did not answer with HTTP");
+    sweep_fails(&server, "did not answer with HTTP");
     assert_eq!(server.calls("DeleteRoom"), 0);
 }
 
 #[test]
 fn informational_answers_before_the_real_one_are_skipped() {
-    let server = livekit(one_old_room(), |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(one_old_room(), "ListRooms", |stream| {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n");
         ok(
             stream,
@@ -465,22 +341,14 @@ fn informational_answers_before_the_real_one_are_skipped() {
                 rooms: one_old_room(),
             },
         );
-        true
     });
-    let run = Reaper::at(&server.url)
-        .args(["sweep", "-o", "json"])
-        .run()
-        .ok();
-    assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+    sweep_deletes_the_old_room(&server);
     assert_eq!(deleted(&server), ["old-empty"]);
 }
 
 #[test]
 fn slow_headers_are_cut_by_the_request_timeout() {
-    let server = livekit(vec![], |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let server = livekit_but(vec![], "ListRooms", |stream| {
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n");
         for _ in 0..200 {
             std::thread::sleep(Duration::from_millis(100));
@@ -488,7 +356,6 @@ fn slow_headers_are_cut_by_the_request_timeout() {
                 break;
             }
         }
-        true
     });
     let run = Reaper::at(&server.url)
         .args(["sweep", "--request-timeout", "300ms", "--timeout", "20s"])
@@ -502,10 +369,7 @@ fn slow_headers_are_cut_by_the_request_timeout() {
 /// A server whose ListEgress pages hand out `tokens` in turn, for ever.
 fn paging(tokens: &'static [&'static str]) -> Server {
     let turn = Arc::new(Mutex::new(0usize));
-    livekit(vec![], move |request, stream| {
-        if request.method != "ListEgress" {
-            return false;
-        }
+    livekit_but(vec![], "ListEgress", move |stream| {
         let mut turn = turn.lock().unwrap();
         let token = tokens[*turn % tokens.len()];
         *turn += 1;
@@ -523,17 +387,13 @@ fn paging(tokens: &'static [&'static str]) -> Server {
                 }),
             },
         );
-        true
     })
 }
 
 #[test]
 fn a_repeated_page_token_ends_the_listing_with_one_error() {
     let same = paging(&["same"]);
-    Reaper::at(&same.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "handed out page token 'same' a second time");
+    sweep_fails(&same, "handed out page token 'same' a second time");
     assert_eq!(same.calls("ListEgress"), 2);
     let cycle = paging(&["a", "b"]);
     Reaper::at(&cycle.url)
@@ -566,29 +426,18 @@ fn a_proxy_error_page_is_retried_and_quoted_when_it_persists() {
         );
         true
     });
-    let run = Reaper::at(&server.url)
-        .args(["sweep", "-o", "json"])
-        .run()
-        .ok();
-    assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+    sweep_deletes_the_old_room(&server);
     assert_eq!(server.calls("ListRooms"), 2);
 
-    let down = livekit(one_old_room(), |request, stream| {
-        if request.method != "ListRooms" {
-            return false;
-        }
+    let down = livekit_but(one_old_room(), "ListRooms", |stream| {
         answer(
             stream,
             "503 Service Temporarily Unavailable",
             &[("Content-Type", "text/html")],
             NGINX_503.as_bytes(),
         );
-        true
     });
-    Reaper::at(&down.url)
-        .args(["sweep"])
-        .run()
-        .one_line_error(1, "http_503: 503 Service Temporarily Unavailable");
+    sweep_fails(&down, "http_503: 503 Service Temporarily Unavailable");
     assert_eq!(down.calls("ListRooms"), 3, "bounded retries");
     assert_eq!(down.calls("DeleteRoom"), 0);
 }
@@ -639,13 +488,9 @@ fn plain_429_and_resource_exhausted_are_retried_no_sooner_than_retry_after() {
             }
             true
         });
-        let run = Reaper::at(&server.url)
-            .args(["sweep", "-o", "json"])
-            .run()
-            .ok();
-        assert_eq!(results(&run.json()), [("old-empty".into(), "done".into())]);
+        let run = sweep_deletes_the_old_room(&server);
         assert_eq!(server.calls("ListRooms"), 2, "resource_exhausted retried");
-        let deletes = server.requests("DeleteRoom");
+        let deletes = server.requests_of("DeleteRoom");
         assert_eq!(deletes.len(), 2, "{run}");
         let waited = deletes[1].at - deletes[0].at;
         assert!(
@@ -681,7 +526,7 @@ fn rate_limited_actions_slow_down_together() {
         .ok();
     let done = results(&run.json());
     assert!(done.iter().all(|(_, r)| r == "done"), "{run}");
-    let deletes = server.requests("DeleteRoom");
+    let deletes = server.requests_of("DeleteRoom");
     let t0 = deletes.iter().map(|r| r.at).min().unwrap();
     let hammering = deletes
         .iter()
@@ -705,25 +550,17 @@ fn failed_participant_lists_are_warned_about_and_exit_1_when_nothing_could_be_ju
             twirp,
         );
     };
-    let none = livekit(rooms.clone(), move |request, stream| {
-        if request.method != "ListParticipants" {
-            return false;
-        }
-        unavailable(stream);
-        true
-    });
+    let none = livekit_but(rooms.clone(), "ListParticipants", unavailable);
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("m.prom");
-    let run = Reaper::at(&none.url)
-        .args([
-            "sweep",
-            "-o",
-            "json",
-            "--metrics-file",
-            metrics.to_str().unwrap(),
-        ])
-        .run()
-        .expect(1);
+    let sweep = [
+        "sweep",
+        "-o",
+        "json",
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+    ];
+    let run = Reaper::at(&none.url).args(sweep).run().expect(1);
     let report = run.json();
     assert_eq!(report["findings"], serde_json::json!([]));
     let warnings = report["warnings"].to_string();
@@ -753,16 +590,7 @@ fn failed_participant_lists_are_warned_about_and_exit_1_when_nothing_could_be_ju
         unavailable(stream);
         true
     });
-    let run = Reaper::at(&some.url)
-        .args([
-            "sweep",
-            "-o",
-            "json",
-            "--metrics-file",
-            metrics.to_str().unwrap(),
-        ])
-        .run()
-        .ok();
+    let run = Reaper::at(&some.url).args(sweep).run().ok();
     assert!(
         run.json()["warnings"]
             .to_string()
@@ -798,10 +626,7 @@ fn impossible_times_and_empty_names_are_never_acted_on() {
         egress("EG_negative", -5),
         egress("EG_future", year_9999 / 10),
     ];
-    let server = livekit(rooms, move |request, stream| {
-        if request.method != "ListEgress" {
-            return false;
-        }
+    let server = livekit_but(rooms, "ListEgress", move |stream| {
         ok(
             stream,
             &proto::ListEgressResponse {
@@ -809,7 +634,6 @@ fn impossible_times_and_empty_names_are_never_acted_on() {
                 next_page_token: None,
             },
         );
-        true
     });
     let run = Reaper::at(&server.url)
         .args([

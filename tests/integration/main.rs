@@ -8,6 +8,7 @@ mod generated;
 mod harness;
 mod hostile;
 mod invariants;
+mod loopback;
 mod operator;
 mod reaper;
 mod redis;

@@ -9,7 +9,8 @@ use prometheus_parse::{Scrape, Value as Sample};
 use serde_json::{Value, json};
 
 use crate::harness::SimProcess;
-use crate::reaper::{KEY, Reaper, SECRET, Stub, basic, mutations};
+use crate::loopback::{Request, Server};
+use crate::reaper::{KEY, Reaper, SECRET, basic, mutations};
 
 const WORLD_READABLE: &str = "readable by group or others";
 
@@ -207,13 +208,13 @@ fn the_metrics_file_counts_the_run_and_keeps_the_last_success() {
 // ---- notifications ---------------------------------------------------------------------------
 
 /// A receiver URL with a secret-looking path, which must never be printed.
-fn hook(stub: &Stub) -> String {
+fn hook(stub: &Server) -> String {
     format!("{}/services/T000/B000/hooksecret42", stub.url)
 }
 
 #[track_caller]
-fn posted_json(request: &str) -> Value {
-    let (head, body) = request.split_once("\r\n\r\n").expect("an HTTP request");
+fn posted_json(request: &Request) -> Value {
+    let head = &request.head;
     assert!(
         head.starts_with("POST /services/T000/B000/hooksecret42 "),
         "{head}"
@@ -223,13 +224,13 @@ fn posted_json(request: &str) -> Value {
             .contains("content-type: application/json"),
         "{head}"
     );
-    serde_json::from_str(body).expect("a JSON body")
+    serde_json::from_slice(&request.body).expect("a JSON body")
 }
 
 #[test]
 fn a_notification_follows_a_real_sweep_that_acted_and_nothing_else() {
     let sim = basic();
-    let stub = Stub::answering(200, "text/plain", "ok");
+    let stub = Server::answering(200, "text/plain", "ok");
     let url = hook(&stub);
     let notify = |args: &[&str]| {
         let run = Reaper::on(&sim)
@@ -271,8 +272,8 @@ fn a_notification_follows_a_real_sweep_that_acted_and_nothing_else() {
 #[test]
 fn a_failing_receiver_changes_nothing_and_its_url_is_never_printed() {
     for receiver in [
-        Stub::answering(500, "text/plain", "hooksecret42 broke"),
-        Stub::black_hole(),
+        Server::answering(500, "text/plain", "hooksecret42 broke"),
+        Server::black_hole(),
     ] {
         let sim = basic();
         let url = hook(&receiver);
@@ -377,7 +378,7 @@ fn stdout_is_a_clean_report_at_every_verbosity() {
 #[test]
 fn a_reader_that_goes_away_does_not_fail_the_run() {
     let sim = basic();
-    let stub = Stub::answering(200, "text/plain", "ok");
+    let stub = Server::answering(200, "text/plain", "ok");
     let run = Reaper::on(&sim)
         .args(["sweep", "--notify-url", &hook(&stub)])
         .run_into_closed_pipe()

@@ -9,6 +9,7 @@ use livekit_api::services::room::RoomClient;
 use serde_json::{Value, json};
 
 use crate::harness::SimProcess;
+use crate::loopback::{Server, ok_bytes};
 use crate::reaper::{KEY, Reaper, SECRET, expected, results, scenario, sim};
 
 /// A phone leg that joined `joined_s_ago` seconds ago, with this `sip.callStatus` (none:
@@ -325,120 +326,69 @@ fn a_snapshot_keeps_the_call_status_and_replays_into_the_same_verdicts() {
 
 /// A loopback server that answers as a newer LiveKit might: one hour-old room, recorded,
 /// whose only participant is of kind `kind` (42: a kind newer than this version). Every
-/// call's path is recorded; mutations get an empty (default) protobuf answer.
-struct NewerServer {
-    url: String,
-    paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl NewerServer {
-    fn start(kind: i32) -> NewerServer {
-        use livekit_protocol as proto;
-        use prost::Message;
-        let now_s = chrono::Utc::now().timestamp();
-        let rooms = proto::ListRoomsResponse {
-            rooms: vec![proto::Room {
-                name: "future".into(),
-                sid: "RM_future".into(),
-                creation_time: now_s - 3600,
-                creation_time_ms: (now_s - 3600) * 1000,
-                num_participants: 1,
-                ..Default::default()
-            }],
-        };
-        let people = proto::ListParticipantsResponse {
-            participants: vec![proto::ParticipantInfo {
-                identity: "newcomer".into(),
-                sid: "PA_newcomer".into(),
-                kind,
-                state: proto::participant_info::State::Active as i32,
-                joined_at: now_s - 3000,
-                joined_at_ms: (now_s - 3000) * 1000,
-                ..Default::default()
-            }],
-        };
-        let egress = proto::ListEgressResponse {
-            items: vec![proto::EgressInfo {
-                egress_id: "EG_future".into(),
-                room_name: "future".into(),
-                status: proto::EgressStatus::EgressActive as i32,
-                started_at: (now_s - 3000) * 1_000_000_000,
-                ..Default::default()
-            }],
+/// call is recorded; mutations get an empty (default) protobuf answer.
+fn newer_livekit(kind: i32) -> Server {
+    use livekit_protocol as proto;
+    use prost::Message;
+    let now_s = chrono::Utc::now().timestamp();
+    let rooms = proto::ListRoomsResponse {
+        rooms: vec![proto::Room {
+            name: "future".into(),
+            sid: "RM_future".into(),
+            creation_time: now_s - 3600,
+            creation_time_ms: (now_s - 3600) * 1000,
+            num_participants: 1,
             ..Default::default()
-        };
-        let answers = [
-            ("/ListRooms", rooms.encode_to_vec()),
-            ("/ListParticipants", people.encode_to_vec()),
-            ("/ListEgress", egress.encode_to_vec()),
-        ];
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let paths = std::sync::Arc::<std::sync::Mutex<Vec<String>>>::default();
-        let seen = std::sync::Arc::clone(&paths);
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                let path = read_path(&mut stream);
-                let body = answers
-                    .iter()
-                    .find(|(method, _)| path.ends_with(method))
-                    .map_or_else(Vec::new, |(_, body)| body.clone());
-                seen.lock().expect("paths").push(path);
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/protobuf\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = std::io::Write::write_all(&mut stream, &[head.as_bytes(), &body].concat());
-            }
-        });
-        NewerServer { url, paths }
-    }
-
-    /// The calls that changed something.
-    fn mutations(&self) -> Vec<String> {
-        let paths = self.paths.lock().expect("paths");
-        paths
+        }],
+    };
+    let people = proto::ListParticipantsResponse {
+        participants: vec![proto::ParticipantInfo {
+            identity: "newcomer".into(),
+            sid: "PA_newcomer".into(),
+            kind,
+            state: proto::participant_info::State::Active as i32,
+            joined_at: now_s - 3000,
+            joined_at_ms: (now_s - 3000) * 1000,
+            ..Default::default()
+        }],
+    };
+    let egress = proto::ListEgressResponse {
+        items: vec![proto::EgressInfo {
+            egress_id: "EG_future".into(),
+            room_name: "future".into(),
+            status: proto::EgressStatus::EgressActive as i32,
+            started_at: (now_s - 3000) * 1_000_000_000,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let answers = [
+        ("ListRooms", rooms.encode_to_vec()),
+        ("ListParticipants", people.encode_to_vec()),
+        ("ListEgress", egress.encode_to_vec()),
+    ];
+    Server::start(move |request, stream| {
+        let body = answers
             .iter()
-            .filter(|p| p.ends_with("/DeleteRoom") || p.ends_with("/StopEgress"))
-            .cloned()
-            .collect()
-    }
+            .find(|(method, _)| request.method == *method)
+            .map_or_else(Vec::new, |(_, body)| body.clone());
+        ok_bytes(stream, &body);
+    })
 }
 
-/// Reads one request (head and `Content-Length` body) and returns its path.
-fn read_path(stream: &mut std::net::TcpStream) -> String {
-    use std::io::Read;
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&data).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if data.len() >= end + 4 + length {
-                return text
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_owned();
-            }
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return String::new(),
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-        }
-    }
+/// The paths of the calls that changed something.
+fn mutations(server: &Server) -> Vec<String> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DeleteRoom" || r.method == "StopEgress")
+        .map(|r| r.path)
+        .collect()
 }
 
 #[test]
 fn a_participant_of_a_newer_kind_is_human_and_named_in_a_warning() {
-    let newer = NewerServer::start(42);
+    let newer = newer_livekit(42);
     let run = Reaper::at(&newer.url)
         .args(["sweep", "-o", "json"])
         .run()
@@ -461,11 +411,11 @@ fn a_participant_of_a_newer_kind_is_human_and_named_in_a_warning() {
         1,
         "one warning line{run}"
     );
-    assert_eq!(newer.mutations(), Vec::<String>::new());
+    assert_eq!(mutations(&newer), Vec::<String>::new());
 
     // The same room with an agent (kind 4) alone: humanless, so the same server sees the
     // recording stopped and the room deleted.
-    let agent = NewerServer::start(4);
+    let agent = newer_livekit(4);
     let report = Reaper::at(&agent.url)
         .args(["sweep", "-o", "json"])
         .run()
@@ -476,7 +426,7 @@ fn a_participant_of_a_newer_kind_is_human_and_named_in_a_warning() {
         expected(&[("EG_future", "done"), ("future", "done")])
     );
     assert_eq!(
-        agent.mutations(),
+        mutations(&agent),
         [
             "/twirp/livekit.Egress/StopEgress",
             "/twirp/livekit.RoomService/DeleteRoom"

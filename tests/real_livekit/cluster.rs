@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use lk_reaper::cluster::{Purge, PurgeOutcome, RedisUrl, Store};
 use serde_json::Value;
 
-use crate::harness::{LiveKit, Node, Options, Participant, eventually, run_reaper};
+use crate::harness::{LiveKit, Node, Options, Participant, eventually};
+use crate::sweep::{room_names, sweep};
 use crate::token::Identity;
 
 /// LiveKit drops a node from `nodes` at another node's start once it is 5 s silent.
@@ -29,19 +30,6 @@ async fn cluster() -> (LiveKit, Node, String, String) {
     (lk, b, a_id, b_id)
 }
 
-/// One `lk-reaper sweep -o json` run: exit code, report, stderr, wall time.
-async fn sweep(lk: &LiveKit, args: &[&str]) -> (i32, Value, String, Duration) {
-    let mut all = vec!["sweep", "-o", "json"];
-    all.extend_from_slice(args);
-    let started = Instant::now();
-    let (code, stdout, stderr) = run_reaper(lk, &all).await.unwrap();
-    let took = started.elapsed();
-    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}); exit {code}\n{stdout}\n--- stderr\n{stderr}")
-    });
-    (code, doc, stderr, took)
-}
-
 /// `room -> result` of a report.
 fn results(doc: &Value) -> std::collections::BTreeMap<String, String> {
     doc["findings"]
@@ -55,18 +43,6 @@ fn results(doc: &Value) -> std::collections::BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-async fn room_names(lk: &LiveKit) -> Vec<String> {
-    let mut names: Vec<String> = lk
-        .list_rooms(&[])
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    names.sort();
-    names
 }
 
 async fn join(lk: &LiveKit, via: &str, room: &str, who: &str) -> Participant {
@@ -101,7 +77,7 @@ async fn without_redis_zombies_never_hold_up_a_healthy_room_and_humans_stay() {
     let killed = Instant::now();
 
     let started = Instant::now();
-    let ((code, doc, stderr, took), healthy_gone) = tokio::join!(
+    let (run, healthy_gone) = tokio::join!(
         sweep(&lk, &["--humanless-grace", "1s"]),
         eventually("healthy deleted", Duration::from_secs(30), || async {
             let left = lk.list_rooms(&["healthy"]).await?;
@@ -110,20 +86,21 @@ async fn without_redis_zombies_never_hold_up_a_healthy_room_and_humans_stay() {
     );
     let healthy_gone = healthy_gone.unwrap();
     visible!(
-        "cluster: 40 zombies (503 after 3 s) ahead of a healthy room: healthy deleted after {healthy_gone:?}, run took {took:?}"
+        "cluster: 40 zombies (503 after 3 s) ahead of a healthy room: healthy deleted after {healthy_gone:?}, run took {:?}",
+        run.took
     );
-    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(run.code, 0, "{run}");
     assert!(healthy_gone < Duration::from_secs(10), "{healthy_gone:?}");
-    assert!(took < Duration::from_secs(20), "{took:?}");
-    let got = results(&doc);
+    assert!(run.took < Duration::from_secs(20), "{:?}", run.took);
+    let got = results(&run.doc);
     assert_eq!(got["healthy"], "done");
-    let zombies: Vec<&Value> = doc["findings"]
+    let zombies: Vec<&Value> = run.doc["findings"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["result"] == "zombie")
         .collect();
-    assert_eq!(zombies.len(), 40, "{doc:#}");
+    assert_eq!(zombies.len(), 40, "{:#}", run.doc);
     assert!(
         zombies[0]["error"]
             .as_str()
@@ -132,25 +109,29 @@ async fn without_redis_zombies_never_hold_up_a_healthy_room_and_humans_stay() {
     );
     assert!(
         !got.contains_key("ghost") && !got.contains_key("people"),
-        "{doc:#}"
+        "{:#}",
+        run.doc
     );
-    assert_eq!(doc["summary"]["zombie"], 40);
+    assert_eq!(run.doc["summary"]["zombie"], 40);
     let names = room_names(&lk).await;
     assert!(names.contains(&"ghost".into()) && names.contains(&"people".into()));
 
     // A node restart removes the dead node from `nodes`: now DeleteRoom answers at once.
     tokio::time::sleep(DEAD_AFTER.saturating_sub(killed.elapsed())).await;
     let _b2 = lk.start_second_node().await.unwrap();
-    let (code, doc, stderr, took) = sweep(&lk, &["--humanless-grace", "1s"]).await;
-    visible!("cluster: after a node restart, 40 zombies answered in {took:?}");
-    assert_eq!(code, 0, "{doc:#}\n{stderr}");
-    assert_eq!(doc["summary"]["zombie"], 40, "{doc:#}");
-    let error = doc["findings"][0]["error"].as_str().unwrap();
+    let run = sweep(&lk, &["--humanless-grace", "1s"]).await;
+    visible!(
+        "cluster: after a node restart, 40 zombies answered in {:?}",
+        run.took
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.doc["summary"]["zombie"], 40, "{:#}", run.doc);
+    let error = run.doc["findings"][0]["error"].as_str().unwrap();
     assert!(
         error.contains("could not find object") && error.contains("livekit#3766"),
         "{error}"
     );
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(run.took < Duration::from_secs(5), "{:?}", run.took);
     assert!(room_names(&lk).await.contains(&"people".into()));
 }
 
@@ -187,7 +168,7 @@ async fn with_redis_zombies_are_reported_rechecked_and_purged_and_live_rooms_sta
     let redis = lk.redis_url();
 
     // Dry run, default --max-actions 100: 105 zombies are reported, nothing refused.
-    let (code, doc, stderr, _) = sweep(
+    let run = sweep(
         &lk,
         &[
             "--dry-run",
@@ -198,26 +179,30 @@ async fn with_redis_zombies_are_reported_rechecked_and_purged_and_live_rooms_sta
         ],
     )
     .await;
-    assert_eq!(code, 0, "{doc:#}\n{stderr}");
-    let got = results(&doc);
-    assert!(zombies.iter().all(|z| got[z] == "skipped"), "{doc:#}");
+    assert_eq!(run.code, 0, "{run}");
+    let got = results(&run.doc);
+    assert!(zombies.iter().all(|z| got[z] == "skipped"), "{:#}", run.doc);
     assert_eq!(got["healthy"], "planned");
     assert!(
         !got.contains_key("moved") && !got.contains_key("people"),
-        "{doc:#}"
+        "{:#}",
+        run.doc
     );
 
     // A real run without --purge-zombies: DeleteRoom for the healthy room only.
-    let (code, doc, stderr, took) = sweep(
+    let run = sweep(
         &lk,
         &["-vv", "--humanless-grace", "1s", "--redis-url", &redis],
     )
     .await;
-    assert_eq!(code, 0, "{doc:#}\n{stderr}");
-    assert_eq!(results(&doc)["healthy"], "done");
-    let deletes = stderr.matches("RoomService/DeleteRoom").count();
-    visible!("cluster: --redis-url sweep of 105 zombies took {took:?}, {deletes} DeleteRoom calls");
-    assert_eq!(deletes, 1, "{stderr}");
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(results(&run.doc)["healthy"], "done");
+    let deletes = run.stderr.matches("RoomService/DeleteRoom").count();
+    visible!(
+        "cluster: --redis-url sweep of 105 zombies took {:?}, {deletes} DeleteRoom calls",
+        run.took
+    );
+    assert_eq!(deletes, 1, "{}", run.stderr);
 
     // The re-check: z-000 comes back to life (someone joins it through node A) between
     // the plan and the purge.
@@ -231,7 +216,7 @@ async fn with_redis_zombies_are_reported_rechecked_and_purged_and_live_rooms_sta
     visible!("cluster: purge of a revived room: {outcome:?}");
     assert!(matches!(outcome, PurgeOutcome::Revived(_)), "{outcome:?}");
 
-    let (code, doc, stderr, took) = sweep(
+    let run = sweep(
         &lk,
         &[
             "--humanless-grace",
@@ -244,9 +229,9 @@ async fn with_redis_zombies_are_reported_rechecked_and_purged_and_live_rooms_sta
         ],
     )
     .await;
-    visible!("cluster: purge of 104 zombie rooms took {took:?}");
-    assert_eq!(code, 0, "{doc:#}\n{stderr}");
-    assert_eq!(doc["summary"]["done"], 104, "{doc:#}");
+    visible!("cluster: purge of 104 zombie rooms took {:?}", run.took);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.doc["summary"]["done"], 104, "{:#}", run.doc);
     let names = room_names(&lk).await;
     assert!(
         names.iter().all(|n| !n.starts_with("z-") || n == "z-000"),

@@ -130,6 +130,36 @@ impl Default for Options {
 /// A child process killed (and reaped) on drop.
 struct Proc(Child);
 
+impl Proc {
+    /// Waits until `url` answers a GET with a success, or the process exits; either error
+    /// quotes its `log` file.
+    async fn wait_answering(
+        &mut self,
+        what: &str,
+        url: &str,
+        timeout: Duration,
+        log: &Path,
+    ) -> Result<()> {
+        let log = || std::fs::read_to_string(log).unwrap_or_default();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait()? {
+                bail!("{what} exited with {status}; log:\n{}", log());
+            }
+            let ok = twirp::client()
+                .get(url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await;
+            if ok.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{what} did not answer within {timeout:?}; log:\n{}", log())
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -216,30 +246,11 @@ impl LiveKit {
             logs,
             url,
         };
-        lk.wait_ready().await?;
+        let log = lk.logs.path().join("server.log");
+        lk.server
+            .wait_answering("server", &lk.url, READY_TIMEOUT, &log)
+            .await?;
         Ok(lk)
-    }
-
-    async fn wait_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.server.0.try_wait()? {
-                bail!("server exited with {status}; log:\n{}", self.server_log());
-            }
-            let ok = twirp::client()
-                .get(&self.url)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if ok.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!(
-            "server did not answer within {READY_TIMEOUT:?}; log:\n{}",
-            self.server_log()
-        )
     }
 
     /// `ws://10.203.X.2:7880`, for real clients.
@@ -321,10 +332,19 @@ impl LiveKit {
             active,
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        let resp: proto::ListEgressResponse =
-            twirp::proto(&self.url, "livekit.Egress/ListEgress", &tok, &req).await?;
+        let resp: proto::ListEgressResponse = self.egress_call("ListEgress", &req).await?;
         Ok(resp.items)
+    }
+
+    /// Calls `method` of the Egress service with a `roomRecord` token.
+    async fn egress_call<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        req: &Req,
+    ) -> Result<Resp> {
+        let tok = token::api(json!({ "roomRecord": true }));
+        let path = format!("livekit.Egress/{method}");
+        twirp::proto(&self.url, &path, &tok, req).await
     }
 
     /// StopEgress, raw: the answer is the point (zombie, ended, unknown).
@@ -782,31 +802,13 @@ impl EgressWorker {
             worker: Proc(worker),
             dir,
         };
-        worker.wait_ready(lk).await?;
-        Ok(worker)
-    }
-
-    async fn wait_ready(&mut self, lk: &LiveKit) -> Result<()> {
         let url = format!("http://{}:{EGRESS_HEALTH_PORT}/", lk.ns.addr);
-        let deadline = Instant::now() + EGRESS_READY_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Some(status) = self.worker.0.try_wait()? {
-                bail!("egress worker exited with {status}; log:\n{}", self.log());
-            }
-            let ok = twirp::client()
-                .get(&url)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            if ok.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!(
-            "egress worker did not answer within {EGRESS_READY_TIMEOUT:?}; log:\n{}",
-            self.log()
-        )
+        let log = worker.dir.path().join("egress.log");
+        worker
+            .worker
+            .wait_answering("egress worker", &url, EGRESS_READY_TIMEOUT, &log)
+            .await?;
+        Ok(worker)
     }
 
     /// A path for a recording inside the worker's folder.
@@ -865,8 +867,7 @@ impl LiveKit {
             )),
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        twirp::proto(&self.url, "livekit.Egress/StartTrackEgress", &tok, &req).await
+        self.egress_call("StartTrackEgress", &req).await
     }
 
     /// StartParticipantEgress: records `identity` in `room` into an MP4 `file` with Opus
@@ -894,14 +895,7 @@ impl LiveKit {
             }],
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        twirp::proto(
-            &self.url,
-            "livekit.Egress/StartParticipantEgress",
-            &tok,
-            &req,
-        )
-        .await
+        self.egress_call("StartParticipantEgress", &req).await
     }
 
     /// The stored record of one egress (ListEgress by id).
@@ -910,9 +904,7 @@ impl LiveKit {
             egress_id: egress_id.into(),
             ..Default::default()
         };
-        let tok = token::api(json!({ "roomRecord": true }));
-        let resp: proto::ListEgressResponse =
-            twirp::proto(&self.url, "livekit.Egress/ListEgress", &tok, &req).await?;
+        let resp: proto::ListEgressResponse = self.egress_call("ListEgress", &req).await?;
         resp.items
             .into_iter()
             .next()
@@ -1068,7 +1060,8 @@ impl LiveKit {
             port + 2,
             self.ns.addr
         );
-        let log = File::create(self.logs.path().join("node-b.log"))?;
+        let log_path = self.logs.path().join("node-b.log");
+        let log = File::create(&log_path)?;
         let server = self
             .ns
             .command(bin_dir().join("server").to_str().context("server path")?)
@@ -1079,20 +1072,14 @@ impl LiveKit {
             .spawn()
             .context("could not start LiveKit node B")?;
         let url = format!("http://{ip}:{port}");
-        let node = Node {
+        let mut node = Node {
             server: Proc(server),
             url,
             ip,
         };
-        eventually("node B to answer", READY_TIMEOUT, || async {
-            let ok = twirp::client()
-                .get(&node.url)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            Ok(ok.is_ok_and(|r| r.status().is_success()).then_some(()))
-        })
-        .await?;
+        node.server
+            .wait_answering("node B", &node.url, READY_TIMEOUT, &log_path)
+            .await?;
         Ok(node)
     }
 

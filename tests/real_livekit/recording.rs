@@ -20,6 +20,7 @@ use crate::sweep::{
     room_names, sweep, wait_counts,
 };
 use crate::token::Identity;
+use Source::{Track, Whole};
 
 /// How long a started egress may take to be ACTIVE with data on disk (2-4 s, FINDINGS.md).
 const RECORDING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,45 +44,39 @@ struct Recording {
     since: SystemTime,
 }
 
-/// Starts a track egress of `publisher`'s tone into `name` and waits until it records.
-async fn record_track(
+/// What an egress records of its publisher.
+#[derive(Clone, Copy)]
+enum Source {
+    /// Its tone's track (track egress), as Ogg/Opus.
+    Track,
+    /// The whole participant (participant egress), as MP4/Opus.
+    Whole,
+}
+
+/// Starts an egress of `publisher`'s `source` in `room` into the file `name` and waits
+/// until it records.
+async fn record(
     lk: &LiveKit,
     worker: &EgressWorker,
+    source: Source,
     room: &str,
     publisher: &Participant,
     name: &str,
 ) -> Recording {
     let file = worker.file(name);
-    let info = lk
-        .start_track_egress(room, &publisher.track_sid, &file)
-        .await
-        .unwrap_or_else(|e| panic!("StartTrackEgress in {room}: {e:#}\n{}", worker.log()));
-    wait_recording(lk, worker, info, file).await
-}
-
-/// Starts a participant egress of `publisher` (MP4/Opus) into `name` and waits until it
-/// records.
-async fn record_participant(
-    lk: &LiveKit,
-    worker: &EgressWorker,
-    room: &str,
-    publisher: &Participant,
-    name: &str,
-) -> Recording {
-    let file = worker.file(name);
-    let info = lk
-        .start_participant_egress(room, &publisher.identity, &file)
-        .await
-        .unwrap_or_else(|e| panic!("StartParticipantEgress in {room}: {e:#}\n{}", worker.log()));
-    wait_recording(lk, worker, info, file).await
-}
-
-async fn wait_recording(
-    lk: &LiveKit,
-    worker: &EgressWorker,
-    info: proto::EgressInfo,
-    file: PathBuf,
-) -> Recording {
+    let (method, started) = match source {
+        Source::Track => (
+            "StartTrackEgress",
+            lk.start_track_egress(room, &publisher.track_sid, &file)
+                .await,
+        ),
+        Source::Whole => (
+            "StartParticipantEgress",
+            lk.start_participant_egress(room, &publisher.identity, &file)
+                .await,
+        ),
+    };
+    let info = started.unwrap_or_else(|e| panic!("{method} in {room}: {e:#}\n{}", worker.log()));
     lk.wait_recording(&info.egress_id, &file, RECORDING_TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("{e:#}\n{}", worker.log()));
@@ -229,9 +224,9 @@ async fn the_reaper_ends_real_recordings_by_policy() {
         .await
         .unwrap();
     let (agent_rec, alice_track, alice_whole) = tokio::join!(
-        record_track(&lk, &worker, "agent-only", &agent, "agent-1.ogg"),
-        record_track(&lk, &worker, "with-human", &alice, "alice-track.ogg"),
-        record_participant(&lk, &worker, "with-human", &alice, "alice.mp4"),
+        record(&lk, &worker, Track, "agent-only", &agent, "agent-1.ogg"),
+        record(&lk, &worker, Track, "with-human", &alice, "alice-track.ogg"),
+        record(&lk, &worker, Whole, "with-human", &alice, "alice.mp4"),
     );
     wait_counts(&lk, &[("agent-only", 0), ("with-human", 1)]).await;
     tokio::time::sleep(GRACE_PLUS.saturating_sub(created.elapsed())).await;
@@ -276,7 +271,7 @@ async fn the_reaper_ends_real_recordings_by_policy() {
     // The default policy: the agent room's new recording is stopped first, then the room is
     // deleted (the worker's end reason says which came first: a room closing under a
     // recording ends it as "source closed").
-    let agent_rec = record_track(&lk, &worker, "agent-only", &agent, "agent-2.ogg").await;
+    let agent_rec = record(&lk, &worker, Track, "agent-only", &agent, "agent-2.ogg").await;
     let (run, secs) =
         sweep_until_complete(&lk, &worker, &["--humanless-grace", GRACE], &agent_rec).await;
     assert_eq!(run.code, 0, "{run}");
@@ -337,8 +332,8 @@ async fn a_recording_that_ends_before_the_reaper_stops_it_is_already_gone() {
         .await
         .unwrap();
     let (leaving, closing) = tokio::join!(
-        record_track(&lk, &worker, "leaving", &leaver, "leaving.ogg"),
-        record_track(&lk, &worker, "closing", &stayer, "closing.ogg"),
+        record(&lk, &worker, Track, "leaving", &leaver, "leaving.ogg"),
+        record(&lk, &worker, Track, "closing", &stayer, "closing.ogg"),
     );
     tokio::time::sleep(GRACE_PLUS.saturating_sub(created.elapsed())).await;
 

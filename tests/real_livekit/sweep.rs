@@ -28,7 +28,7 @@ pub(crate) struct Run {
     pub(crate) code: i32,
     pub(crate) doc: Value,
     stdout: String,
-    stderr: String,
+    pub(crate) stderr: String,
     pub(crate) took: Duration,
 }
 
