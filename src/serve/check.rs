@@ -13,9 +13,10 @@ use crate::execute::{self, ActionResult, Outcome};
 use crate::inventory::{self, Inventory};
 use crate::livekit::{ApiError, Client, LiveKit, proto, wire};
 use crate::plan::Plan;
-use crate::policy::{self, Finding};
+use crate::policy::{self, Finding, Rule};
 
 use super::metrics::Metrics;
+use super::presence::Presence;
 use super::scheduler::Cause;
 
 /// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
@@ -95,17 +96,27 @@ pub struct Checker {
     pub config: Config,
     pub dry_run: bool,
     pub breaker: Mutex<Breaker>,
+    pub presence: Presence,
     pub metrics: Metrics,
 }
 
+/// What a check saw, for the room's next checks.
+pub struct Checked {
+    /// The inventory it judged (for the room's next age deadlines).
+    pub inventory: Inventory,
+    /// The room has no human, but has not been without one for its whole grace as far as
+    /// serve knows: check it again then.
+    pub grace_ends: Option<SystemTime>,
+}
+
 impl Checker {
-    /// Checks one room and acts on what it finds. Returns the inventory it judged (for the
-    /// room's next deadlines), or `None` when it could not take it.
-    pub async fn check(&self, room: &str, cause: Cause) -> Option<Inventory> {
+    /// Checks one room and acts on what it finds; `None` when it could not take the
+    /// inventory.
+    pub async fn check(&self, room: &str, cause: Cause) -> Option<Checked> {
         self.metrics.check_run(cause.trigger);
         let deadline = Instant::now() + self.config.run.timeout;
         match self.check_until(room, cause, deadline).await {
-            Ok(inventory) => Some(inventory),
+            Ok(checked) => Some(checked),
             Err(err) => {
                 tracing::warn!(
                     room = %crate::redact::line(room),
@@ -122,7 +133,7 @@ impl Checker {
         room: &str,
         cause: Cause,
         deadline: Instant,
-    ) -> anyhow::Result<Inventory> {
+    ) -> anyhow::Result<Checked> {
         let policy = &self.config.policy;
         let started = chrono::Utc::now();
         let client = self.client.until(deadline.into_std());
@@ -140,11 +151,25 @@ impl Checker {
             .await
             .ok()
             .context("the check's deadline (--timeout) passed before its inventory")??;
-        let findings = policy::evaluate(policy, &inventory, chrono::Utc::now()).findings;
+        let evaluation = policy::evaluate(policy, &inventory, chrono::Utc::now());
+        let mut findings = evaluation.findings;
+        let grace_ends = self.grace_ends(room, &inventory, &evaluation.rooms, &findings);
+        if let Some(at) = grace_ends {
+            findings.retain(|f| f.rules.iter().any(|&r| r != Rule::Humanless));
+            tracing::info!(
+                room = %crate::redact::line(room),
+                trigger = cause.trigger,
+                in_s = at.duration_since(SystemTime::now()).unwrap_or_default().as_secs(),
+                "no human, but one was here less than the grace ago: checked again when it ends"
+            );
+        }
         // Zombie rooms need LiveKit's Redis: full sweeps find and purge them.
         let plan = Plan::from_findings(&findings, false);
         if plan.actions() == 0 {
-            return Ok(inventory);
+            return Ok(Checked {
+                inventory,
+                grace_ends,
+            });
         }
         let results = if self.dry_run {
             planned(&findings)
@@ -173,7 +198,35 @@ impl Checker {
             .await
         };
         self.report(&findings, &results, cause);
-        Ok(inventory)
+        Ok(Checked {
+            inventory,
+            grace_ends,
+        })
+    }
+
+    /// Tells [`Presence`] what the check saw. When `humanless` fired but the room's grace,
+    /// counted from when serve last knew a human was there, has not ended: when it ends.
+    fn grace_ends(
+        &self,
+        room: &str,
+        inventory: &Inventory,
+        views: &[policy::RoomView],
+        findings: &[Finding],
+    ) -> Option<SystemTime> {
+        let seen = inventory.rooms.iter().find(|r| r.name == room)?;
+        let humans = views.iter().find(|v| v.name == room)?.humans?;
+        let now = SystemTime::now();
+        if humans > 0 {
+            self.presence.human(room);
+            return None;
+        }
+        let since = self.presence.humanless(room, now);
+        if !findings.iter().any(|f| f.rules.contains(&Rule::Humanless)) {
+            return None;
+        }
+        let rules = self.config.policy.resolve(room, &seen.metadata).rules;
+        let ends = since + rules.humanless_grace;
+        (ends > now).then_some(ends)
     }
 
     fn admit(&self, actions: usize) -> bool {

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
+use super::presence::Presence;
 use super::scheduler::Timers;
 use super::triggers::{self, Effect};
 use super::webhook::{Inbox, MAX_BODY, Rejection};
@@ -21,6 +22,7 @@ use crate::policy::Policy;
 pub struct App {
     pub inbox: Mutex<Inbox>,
     pub timers: Timers,
+    pub presence: Presence,
     pub policy: Policy,
     pub metrics: Metrics,
     pub health: Health,
@@ -97,7 +99,12 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
     for effect in triggers::of_event(&event, &app.policy, SystemTime::now()) {
         match effect {
             Effect::Check { room, at, cause } => app.timers.schedule_at(&room, at, cause),
-            Effect::Cancel { room } => app.timers.cancel(&room),
+            Effect::Cancel { room } => {
+                app.timers.cancel(&room);
+                app.presence.forget(&room);
+            }
+            Effect::Emptied { room, at } => app.presence.emptied(&room, at),
+            Effect::Human { room } => app.presence.human(&room),
         }
     }
     tracing::debug!(event = %crate::redact::line(&event.event), "webhook");

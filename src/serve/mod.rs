@@ -9,6 +9,8 @@ pub mod check;
 pub mod http;
 /// Counters and the exposition.
 pub mod metrics;
+/// Since when each room has had no human, as far as serve knows.
+pub mod presence;
 /// Per room one pending grace check (the newest event's) and one age deadline (the earliest).
 pub mod scheduler;
 /// When a rule could first fire, from an event or an inventory.
@@ -34,7 +36,7 @@ use crate::config::Config;
 use crate::inventory::Inventory;
 use crate::report::Report;
 
-use check::{Breaker, Checker};
+use check::{Breaker, Checked, Checker};
 use http::{App, Health};
 use scheduler::{Cause, Timers};
 
@@ -67,7 +69,7 @@ impl From<&ServeArgs> for ServeOptions {
 /// What a finished task reports to the loop.
 enum Done {
     Sweep(anyhow::Result<(Report, Inventory)>, Duration),
-    Check(String, Option<Inventory>),
+    Check(String, Cause, Option<Checked>),
 }
 
 /// Serves until `stop` resolves, then stops accepting, lets in-flight work finish (at most
@@ -132,9 +134,11 @@ impl Work {
         options: &ServeOptions,
     ) -> anyhow::Result<Self> {
         let metrics = metrics::Metrics::default();
+        let presence = presence::Presence::default();
         let app = Arc::new(App {
             inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
             timers: Timers::default(),
+            presence: presence.clone(),
             policy: config.policy.clone(),
             metrics: metrics.clone(),
             health: Health::new(options.sweep_every),
@@ -144,6 +148,7 @@ impl Work {
             config: config.clone(),
             dry_run: sweep_options.dry_run,
             breaker: Mutex::new(Breaker::new(options.max_actions_per_minute)),
+            presence,
             metrics,
         });
         Ok(Self {
@@ -208,8 +213,8 @@ impl Work {
         self.running.insert(room.clone());
         let checker = Arc::clone(&self.checker);
         self.tasks.push(Box::pin(async move {
-            let inventory = checker.check(&room, cause).await;
-            Done::Check(room, inventory)
+            let seen = checker.check(&room, cause).await;
+            Done::Check(room, cause, seen)
         }));
     }
 
@@ -220,14 +225,16 @@ impl Work {
                 self.sweeping = false;
                 self.sweep_finished(result, took, now);
             }
-            Done::Check(room, inventory) => {
+            Done::Check(room, cause, checked) => {
                 self.running.remove(&room);
+                let Some(checked) = checked else { return };
+                if let Some(at) = checked.grace_ends {
+                    self.app.timers.schedule_at(&room, at, cause);
+                }
                 // The room's next age deadline, whenever it is: the check's earlier one
                 // replaced it in the timers.
-                if let Some(inventory) = inventory {
-                    let far = now + Duration::from_secs(10 * 365 * 86_400);
-                    self.schedule_deadlines(&inventory, now, far);
-                }
+                let far = now + Duration::from_secs(10 * 365 * 86_400);
+                self.schedule_deadlines(&checked.inventory, now, far);
             }
         }
     }
@@ -252,6 +259,8 @@ impl Work {
                     report.headline()
                 );
                 self.schedule_deadlines(&inventory, now, now + self.every);
+                let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.name.as_str()).collect();
+                self.app.presence.retain(|room| live.contains(room));
                 let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
                 tokio::spawn(async move {
                     sweep::notify_if_wanted(&config, &options, &report).await;

@@ -22,6 +22,10 @@ pub enum Effect {
     },
     /// The room finished: drop its pending check.
     Cancel { room: String },
+    /// Someone left `room`, or it started empty, at `at`: its grace runs from then.
+    Emptied { room: String, at: SystemTime },
+    /// A human joined `room`.
+    Human { room: String },
 }
 
 /// The effects of one verified event received at `now`.
@@ -33,28 +37,41 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
     }
     let metadata = event.room.as_ref().map_or("", |r| r.metadata.as_str());
     let rules = policy.resolve(name, metadata).rules;
+    let room = || name.to_owned();
     let trigger = match triggered(event, policy, &rules, now) {
         Triggered::Nothing => return Vec::new(),
-        Triggered::Cancel => {
-            return vec![Effect::Cancel {
-                room: name.to_owned(),
-            }];
-        }
+        Triggered::Cancel => return vec![Effect::Cancel { room: room() }],
+        Triggered::HumanJoined => return vec![Effect::Human { room: room() }],
         Triggered::Check(_) if rules.exempt => return Vec::new(),
         Triggered::Check(trigger) => trigger,
     };
     let since = seconds(event.created_at).unwrap_or(now);
+    let emptied = match trigger {
+        "participant_left" | "participant_connection_aborted" => Some(since),
+        "room_started" => Some(created(event).unwrap_or(since)),
+        _ => None,
+    };
     let grace = (rules.humanless != HumanlessMode::Off)
         .then(|| (now + rules.humanless_grace, Cause { trigger, since }));
-    grace
+    let checks = grace
         .into_iter()
         .chain(age_deadline(event, trigger, &rules, since))
         .map(|(at, cause)| Effect::Check {
-            room: name.to_owned(),
+            room: room(),
             at,
             cause,
-        })
+        });
+    emptied
+        .map(|at| Effect::Emptied { room: room(), at })
+        .into_iter()
+        .chain(checks)
         .collect()
+}
+
+/// When the event's room was created, if it says.
+fn created(event: &proto::WebhookEvent) -> Option<SystemTime> {
+    let room = event.room.as_ref()?;
+    millis(room.creation_time_ms).or_else(|| seconds(room.creation_time))
 }
 
 /// The room an event is about: its room's, or its egress's.
@@ -70,6 +87,7 @@ fn room_name(event: &proto::WebhookEvent) -> &str {
 enum Triggered {
     Nothing,
     Cancel,
+    HumanJoined,
     Check(&'static str),
 }
 
@@ -88,7 +106,7 @@ fn triggered(
                 .as_ref()
                 .is_some_and(|p| is_human(p, policy, rules, now)) =>
         {
-            Triggered::Nothing
+            Triggered::HumanJoined
         }
         "participant_left" => Triggered::Check("participant_left"),
         "participant_connection_aborted" => Triggered::Check("participant_connection_aborted"),
@@ -108,12 +126,8 @@ fn age_deadline(
 ) -> Option<(SystemTime, Cause)> {
     let (rule, at) = match trigger {
         "room_started" => {
-            let room = event.room.as_ref()?;
-            let created = millis(room.creation_time_ms).or_else(|| seconds(room.creation_time));
-            (
-                "max_room_age",
-                created.unwrap_or(since) + rules.max_room_age?,
-            )
+            let created = created(event).unwrap_or(since);
+            ("max_room_age", created + rules.max_room_age?)
         }
         "egress_started" => {
             let egress = event.egress_info.as_ref()?;
@@ -255,13 +269,21 @@ mod tests {
     fn events_schedule_the_grace_and_the_age_deadlines() {
         let p = policy(Some(60 * MIN), Some(30 * MIN));
         let now = at(2_000);
+        let emptied = |s: u64| Effect::Emptied {
+            room: "r".into(),
+            at: at(s),
+        };
         assert_eq!(
             of_event(&event("participant_left", "r", 1_990), &p, now),
-            vec![check("r", now + 5 * MIN, "participant_left", at(1_990))]
+            vec![
+                emptied(1_990),
+                check("r", now + 5 * MIN, "participant_left", at(1_990))
+            ]
         );
         assert_eq!(
             of_event(&event("room_started", "r", 1_990), &p, now),
             vec![
+                emptied(1_000),
                 check("r", now + 5 * MIN, "room_started", at(1_990)),
                 check(
                     "r",
@@ -305,7 +327,11 @@ mod tests {
             identity: "alice".into(),
             ..Default::default()
         });
-        assert!(of_event(&joined, &p, at(2_000)).is_empty(), "a human");
+        assert_eq!(
+            of_event(&joined, &p, at(2_000)),
+            vec![Effect::Human { room: "r".into() }],
+            "a human: no check, and the room's grace stops"
+        );
         joined.participant.as_mut().unwrap().kind = proto::participant_info::Kind::Agent as i32;
         assert_eq!(of_event(&joined, &p, at(2_000)).len(), 1, "an agent");
         let mut exclude = globset::GlobSetBuilder::new();

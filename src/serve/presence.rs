@@ -1,0 +1,92 @@
+//! Since when each room has had no human, as far as `serve` knows.
+//!
+//! The server cannot say when a room's last human left, so a sweep judges a room older than
+//! the grace at once. A check started by an earlier event can run a moment after a human
+//! left, before that `participant_left` arrives: judged like a sweep, it would end the room
+//! of a human who is only reconnecting. So a check acts on `humanless` alone only once the
+//! room has been without a human for the whole grace since `serve` last knew one was there.
+//! In memory only: a restart forgets it, and the room is judged as a sweep judges it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+/// Per room, the time its grace runs from; no entry while a human is known to be there.
+#[derive(Debug, Clone, Default)]
+pub struct Presence(Arc<Mutex<HashMap<String, SystemTime>>>);
+
+impl Presence {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, SystemTime>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Someone left the room, or it started empty, at `at`: its grace runs from then at the
+    /// earliest (the latest such time wins, so whoever left last gets the whole grace).
+    pub fn emptied(&self, room: &str, at: SystemTime) {
+        let mut rooms = self.lock();
+        let since = rooms.entry(room.to_owned()).or_insert(at);
+        *since = (*since).max(at);
+    }
+
+    /// A human is in the room (joined, or seen by a check).
+    pub fn human(&self, room: &str) {
+        self.lock().remove(room);
+    }
+
+    /// A check found no human at `now`: the time the room's grace runs from. Unknown until
+    /// now (a human may have left a moment ago), it runs from `now`.
+    pub fn humanless(&self, room: &str, now: SystemTime) -> SystemTime {
+        *self.lock().entry(room.to_owned()).or_insert(now)
+    }
+
+    /// The room finished.
+    pub fn forget(&self, room: &str) {
+        self.lock().remove(room);
+    }
+
+    /// Keeps only the rooms a full sweep saw: a `room_finished` may have been lost.
+    pub fn retain(&self, live: impl Fn(&str) -> bool) {
+        self.lock().retain(|room, _| live(room));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    #[test]
+    fn the_grace_runs_from_the_latest_departure_and_a_human_stops_it() {
+        let p = Presence::default();
+        assert_eq!(p.humanless("r", at(100)), at(100), "unknown: from now");
+        assert_eq!(p.humanless("r", at(130)), at(100), "a second look keeps it");
+        p.emptied("r", at(90));
+        assert_eq!(
+            p.humanless("r", at(140)),
+            at(100),
+            "an older departure changes nothing"
+        );
+        p.emptied("r", at(120));
+        assert_eq!(
+            p.humanless("r", at(140)),
+            at(120),
+            "a later one restarts it"
+        );
+        p.human("r");
+        assert_eq!(
+            p.humanless("r", at(150)),
+            at(150),
+            "a human was back: from now"
+        );
+        p.forget("r");
+        p.emptied("r", at(10));
+        assert_eq!(p.humanless("r", at(150)), at(10), "the room started at 10");
+        p.retain(|room| room != "r");
+        assert_eq!(p.humanless("r", at(160)), at(160));
+    }
+}
