@@ -759,7 +759,15 @@ pub fn egress_bin() -> PathBuf {
 pub struct EgressWorker {
     worker: Proc,
     dir: tempfile::TempDir,
+    /// Held until the worker is gone: see [`WORKER_TURN`].
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
+
+/// One egress worker at a time in this process: each wants 4 cores for its GStreamer
+/// pipelines (it says so at start-up), and two at once on a 2-core machine starved each
+/// other past the tests' time limits.
+static WORKER_TURN: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(Default::default);
 
 impl EgressWorker {
     /// Starts a worker for `lk` (which must run with Redis) and waits until it answers on
@@ -774,6 +782,7 @@ impl EgressWorker {
                 bin.display()
             );
         }
+        let turn = std::sync::Arc::clone(&WORKER_TURN).lock_owned().await;
         let dir = tempfile::Builder::new()
             .prefix("lk-reaper-egress-")
             .tempdir()?;
@@ -801,6 +810,7 @@ impl EgressWorker {
         let mut worker = Self {
             worker: Proc(worker),
             dir,
+            _turn: turn,
         };
         let url = format!("http://{}:{EGRESS_HEALTH_PORT}/", lk.ns.addr);
         let log = worker.dir.path().join("egress.log");

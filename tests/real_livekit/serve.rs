@@ -188,7 +188,19 @@ async fn serve_ends_the_room_within_the_grace_after_the_last_human_leaves() {
             >= 1,
         "{log}"
     );
-    assert!(log.contains("\"action\":\"delete_room\""), "{log}");
+    // The room is gone as soon as the server takes DeleteRoom; serve logs the check's
+    // actions once they have all answered.
+    let logged = eventually(
+        "the delete_room action logged",
+        Duration::from_secs(20),
+        || {
+            let log = serve.log();
+            async move { Ok(log.contains("\"action\":\"delete_room\"").then_some(())) }
+        },
+    )
+    .await;
+    let log = serve.log();
+    assert!(logged.is_ok(), "{log}");
     assert!(!log.contains("eyJ"), "no token in the log: {log}");
     let info = lk
         .wait_egress(
