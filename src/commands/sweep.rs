@@ -12,7 +12,7 @@ use crate::inventory::Inventory;
 use crate::livekit::Client;
 use crate::notify;
 use crate::plan::Plan;
-use crate::policy::Action;
+use crate::policy::{Action, Finding};
 use crate::report::Report;
 use crate::report::metrics::{self, RunMetrics};
 
@@ -70,17 +70,22 @@ impl SweepOptions {
 
 /// Runs one sweep and returns its report.
 pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
-    Ok(sweep_with_inventory(&config.client()?, config, options)
-        .await?
-        .0)
+    let act_on_all = |_: &Finding, _: &Inventory| true;
+    Ok(
+        sweep_with_inventory(&config.client()?, config, options, act_on_all)
+            .await?
+            .0,
+    )
 }
 
 /// Runs one sweep through `client` (sharing its concurrency limit) and returns its report
-/// and the inventory it judged.
+/// and the inventory it judged. Findings `act_on` refuses are left out: `serve` holds back
+/// what it knows must wait.
 pub async fn sweep_with_inventory(
     client: &Client,
     config: &Config,
     options: &SweepOptions,
+    act_on: impl Fn(&Finding, &Inventory) -> bool,
 ) -> anyhow::Result<(Report, Inventory)> {
     if options.purge_zombies && config.redis_url.is_none() {
         return Err(usage(
@@ -89,7 +94,8 @@ pub async fn sweep_with_inventory(
     }
     let seen = super::observe::observe_with(client, config, super::observe::Need::Findings).await?;
     let rooms_unjudged = seen.evaluation.unjudged_rooms;
-    let findings = seen.evaluation.findings;
+    let mut findings = seen.evaluation.findings;
+    findings.retain(|f| act_on(f, &seen.inventory));
     let plan = Plan::from_findings(&findings, options.purge_zombies);
     let mut warnings = seen.warnings;
     let refused = plan.actions() > config.max_actions;

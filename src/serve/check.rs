@@ -16,7 +16,7 @@ use crate::plan::Plan;
 use crate::policy::{self, Finding, Rule};
 
 use super::metrics::Metrics;
-use super::presence::Presence;
+use super::presence::{Presence, humanless_only};
 use super::scheduler::Cause;
 
 /// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
@@ -155,7 +155,7 @@ impl Checker {
         let mut findings = evaluation.findings;
         let grace_ends = self.grace_ends(room, &inventory, &evaluation.rooms, &findings);
         if let Some(at) = grace_ends {
-            findings.retain(|f| f.rules.iter().any(|&r| r != Rule::Humanless));
+            findings.retain(|f| !humanless_only(f));
             tracing::info!(
                 room = %crate::redact::line(room),
                 trigger = cause.trigger,

@@ -34,6 +34,7 @@ use crate::cli::ServeArgs;
 use crate::commands::sweep::{self, SweepOptions};
 use crate::config::Config;
 use crate::inventory::Inventory;
+use crate::policy::Finding;
 use crate::report::Report;
 
 use check::{Breaker, Checked, Checker};
@@ -196,9 +197,21 @@ impl Work {
         self.sweeping = true;
         let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
         let checker = Arc::clone(&self.checker);
+        let presence = self.app.presence.clone();
         self.tasks.push(Box::pin(async move {
             let started = Instant::now();
-            let result = sweep::sweep_with_inventory(&checker.client, &config, &options).await;
+            let act_on = |finding: &Finding, inventory: &Inventory| {
+                let held = presence.holds(finding, inventory, &config.policy, SystemTime::now());
+                if held {
+                    tracing::info!(
+                        room = %crate::redact::line(&finding.room),
+                        "full sweep: no human, but one left less than the grace ago; the room's check judges it then"
+                    );
+                }
+                !held
+            };
+            let result =
+                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on).await;
             Done::Sweep(result, started.elapsed())
         }));
     }

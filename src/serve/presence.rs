@@ -11,6 +11,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use crate::inventory::Inventory;
+use crate::policy::{Finding, Policy, Rule};
+
+/// Whether only `humanless` backs the finding (another rule acts whatever the grace).
+pub fn humanless_only(finding: &Finding) -> bool {
+    finding.rules.iter().all(|&r| r == Rule::Humanless)
+}
+
 /// Per room, the time its grace runs from; no entry while a human is known to be there.
 #[derive(Debug, Clone, Default)]
 pub struct Presence(Arc<Mutex<HashMap<String, SystemTime>>>);
@@ -37,6 +45,35 @@ impl Presence {
     /// now (a human may have left a moment ago), it runs from `now`.
     pub fn humanless(&self, room: &str, now: SystemTime) -> SystemTime {
         *self.lock().entry(room.to_owned()).or_insert(now)
+    }
+
+    /// Whether `finding` must wait: it acts on `humanless` alone, and its room's grace is
+    /// known to run past `now` (its pending check ends the room then). What serve does not
+    /// know, a full sweep judges as `sweep` does.
+    pub fn holds(
+        &self,
+        finding: &Finding,
+        inventory: &Inventory,
+        policy: &Policy,
+        now: SystemTime,
+    ) -> bool {
+        let Some(since) = self.lock().get(&finding.room).copied() else {
+            return false;
+        };
+        if !humanless_only(finding) {
+            return false;
+        }
+        let metadata = inventory
+            .rooms
+            .iter()
+            .find(|r| r.name == finding.room)
+            .map_or("", |r| r.metadata.as_str());
+        since
+            + policy
+                .resolve(&finding.room, metadata)
+                .rules
+                .humanless_grace
+            > now
     }
 
     /// The room finished.
@@ -88,5 +125,45 @@ mod tests {
         assert_eq!(p.humanless("r", at(150)), at(10), "the room started at 10");
         p.retain(|room| room != "r");
         assert_eq!(p.humanless("r", at(160)), at(160));
+    }
+
+    #[test]
+    fn a_sweep_waits_only_for_a_known_grace_of_humanless_alone() {
+        use crate::policy::{Action, Recheck, Target};
+        let finding = |rules: Vec<Rule>| Finding {
+            rules,
+            target: Target::Room,
+            room: "r".into(),
+            room_sid: None,
+            egress_id: None,
+            age: Duration::from_secs(3600),
+            humans: Some(0),
+            others: Some(1),
+            reason: String::new(),
+            action: Action::DeleteRoom,
+            recheck: Recheck::None,
+            dead_node: None,
+        };
+        let (humanless, too_old) = (
+            finding(vec![Rule::Humanless]),
+            finding(vec![Rule::Humanless, Rule::MaxRoomAge]),
+        );
+        let inventory = Inventory {
+            taken_at: chrono::Utc::now(),
+            rooms: Vec::new(),
+            egresses: Vec::new(),
+            egress_unchecked: None,
+            dead_nodes: HashMap::new(),
+        };
+        let policy = Policy::default();
+        let p = Presence::default();
+        let holds = |f: &Finding, s: u64| p.holds(f, &inventory, &policy, at(s));
+        assert!(!holds(&humanless, 100), "unknown: judged as a sweep does");
+        p.emptied("r", at(100));
+        assert!(holds(&humanless, 399), "the default grace is 5m");
+        assert!(!holds(&humanless, 400));
+        assert!(!holds(&too_old, 200), "max_room_age does not wait");
+        p.human("r");
+        assert!(!holds(&humanless, 200));
     }
 }

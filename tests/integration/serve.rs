@@ -41,8 +41,15 @@ impl Serve {
         let dir = tempfile::tempdir().expect("temp dir");
         let stderr = fs::File::create(dir.path().join("stderr")).expect("stderr file");
         let listen = format!("127.0.0.1:{port}");
+        // One full sweep, at start-up, unless the test asks for more.
+        let sweeps: &[&str] = if args.contains(&"--sweep-every") {
+            &[]
+        } else {
+            &["--sweep-every", "1h"]
+        };
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", &listen, "--sweep-every", "1h"])
+            .args(["serve", "--listen", &listen])
+            .args(sweeps)
             .args(args)
             .env("LIVEKIT_URL", sim.url())
             .env("LIVEKIT_API_KEY", KEY)
@@ -605,4 +612,29 @@ fn a_human_who_rejoins_after_a_check_saw_the_room_empty_keeps_it() {
         "the agent's check saw r1 without alice\n{}",
         serve.stderr()
     );
+}
+
+#[test]
+fn full_sweeps_give_whoever_left_the_whole_grace_too() {
+    let port = free_port();
+    let sim = fleet(port, &[]);
+    let args = ["--humanless-grace", "3s", "--sweep-every", "1s"];
+    let serve = Serve::start(&sim, port, &args);
+    act(&sim, "leave", "room=r1&identity=alice");
+    let left = Instant::now();
+    let ended = until(Duration::from_secs(10), || !has_room(&sim, "r1"));
+    assert!(ended.is_some(), "r1 still there\n{}", serve.stderr());
+    let took = left.elapsed();
+    assert!(
+        took >= Duration::from_millis(2900),
+        "a sweep ended r1 {took:?} after alice left, within the grace\n{}",
+        serve.stderr()
+    );
+    assert!(
+        serve.stderr().contains("one left less than the grace ago"),
+        "{}",
+        serve.stderr()
+    );
+    // Bob's room, swept every second, never had anyone leave.
+    assert!(has_room(&sim, "r2"));
 }
