@@ -39,10 +39,7 @@ fn seconds_ago(then_ms: i64, now: DateTime<Utc>) -> u64 {
 
 fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
     let participants = match &room.participants {
-        Participants::Listed(list) => list
-            .iter()
-            .filter_map(|p| participant_spec(p, now))
-            .collect(),
+        Participants::Listed(list) => list.iter().map(|p| participant_spec(p, now)).collect(),
         Participants::NotListed | Participants::Failed(_) => Vec::new(),
     };
     RoomSpec {
@@ -56,14 +53,12 @@ fn room_spec(room: &Room, now: DateTime<Utc>) -> RoomSpec {
     }
 }
 
-/// A participant of a kind this version does not know is left out (with a warning).
-fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSpec> {
+/// A participant of a kind this version does not know keeps its number, so a replay judges
+/// it as the sweep did (as human).
+fn participant_spec(p: &Participant, now: DateTime<Utc>) -> ParticipantSpec {
     let kind = match p.kind {
-        inventory::Kind::Known(kind) => kind,
-        inventory::Kind::Unknown(n) => {
-            tracing::warn!(identity = %crate::redact::line(&p.identity), kind = n, "participant of an unknown kind left out of the snapshot");
-            return None;
-        }
+        inventory::Kind::Known(kind) => sim_kind(kind),
+        inventory::Kind::Unknown(n) => Kind::Other(n),
     };
     let state = match State::try_from(p.state) {
         Ok(State::Joining) => ParticipantState::Joining,
@@ -71,9 +66,9 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSp
         Ok(State::Disconnected) => ParticipantState::Disconnected,
         Ok(State::Active) | Err(_) => ParticipantState::Active,
     };
-    Some(ParticipantSpec {
+    ParticipantSpec {
         identity: p.identity.clone(),
-        kind: sim_kind(kind),
+        kind,
         kind_details: p
             .kind_details
             .iter()
@@ -88,7 +83,7 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> Option<ParticipantSp
             .iter()
             .map(|status| (CALL_STATUS.to_owned(), status.clone()))
             .collect(),
-    })
+    }
 }
 
 fn sim_kind(kind: ParticipantKind) -> Kind {

@@ -123,32 +123,104 @@ pub struct ParticipantSpec {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// `ParticipantInfo.Kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[repr(i32)]
+/// `ParticipantInfo.Kind`: by name in a scenario, or by number for a kind this version
+/// does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Kind {
     /// A regular client, or a bot joined as one.
     #[default]
-    Standard = 0,
+    Standard,
     /// An ingress stream.
-    Ingress = 1,
+    Ingress,
     /// An egress recorder.
-    Egress = 2,
+    Egress,
     /// A phone call leg.
-    Sip = 3,
+    Sip,
     /// An agent.
-    Agent = 4,
+    Agent,
     /// A connector (WhatsApp, Twilio).
-    Connector = 7,
+    Connector,
     /// A bridge (RTSP camera).
-    Bridge = 8,
+    Bridge,
+    /// A kind a newer server may send (`"kind": 42`): what a snapshot of such a server
+    /// holds, so a replay judges it as the reaper judged the real room.
+    Other(i32),
 }
 
+/// Every named kind, its scenario name and its wire number.
+const KINDS: [(Kind, &str, i32); 7] = [
+    (Kind::Standard, "STANDARD", 0),
+    (Kind::Ingress, "INGRESS", 1),
+    (Kind::Egress, "EGRESS", 2),
+    (Kind::Sip, "SIP", 3),
+    (Kind::Agent, "AGENT", 4),
+    (Kind::Connector, "CONNECTOR", 7),
+    (Kind::Bridge, "BRIDGE", 8),
+];
+
+/// The names, for serde's "expected one of" (a `const`, as it wants them `'static`).
+const KIND_NAMES: [&str; KINDS.len()] = {
+    let mut names = [""; KINDS.len()];
+    let mut i = 0;
+    while i < KINDS.len() {
+        names[i] = KINDS[i].1;
+        i += 1;
+    }
+    names
+};
+
 impl Kind {
+    /// The wire number.
+    pub fn code(self) -> i32 {
+        match self {
+            Kind::Other(n) => n,
+            named => KINDS.iter().find(|k| k.0 == named).map_or(0, |k| k.2),
+        }
+    }
+
+    fn name(self) -> Option<&'static str> {
+        KINDS.iter().find(|k| k.0 == self).map(|k| k.1)
+    }
+
     /// Agents and egress recorders do not keep a room open; everyone else does.
     pub fn is_dependent(self) -> bool {
         matches!(self, Kind::Agent | Kind::Egress)
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.name() {
+            Some(name) => serializer.serialize_str(name),
+            None => serializer.serialize_i32(self.code()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Kind;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a participant kind (\"STANDARD\", \"AGENT\", ...) or its number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Kind, E> {
+                KINDS
+                    .iter()
+                    .find(|k| k.1 == v)
+                    .map(|k| k.0)
+                    .ok_or_else(|| E::unknown_variant(v, &KIND_NAMES))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Kind, E> {
+                let n = i32::try_from(v).map_err(|_| E::custom(format!("{v} is not a kind")))?;
+                Ok(Kind::Other(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Kind, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -545,6 +617,13 @@ impl RoomSpec {
                     participant.identity
                 ));
             }
+            if let Kind::Other(n) = participant.kind
+                && let Some((_, name, _)) = KINDS.iter().find(|k| k.2 == n)
+            {
+                return Err(format!(
+                    "participants[{j}].kind: {n} is \"{name}\"; give it by name"
+                ));
+            }
         }
         Ok(())
     }
@@ -639,6 +718,24 @@ mod tests {
         assert!(err.contains("unknown field `colour`"), "{err}");
         let err = error_of("{\"rooms\": [\n");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_kind_is_a_name_or_an_unknown_number() {
+        let room = |kind: &str| {
+            format!(
+                r#"{{"rooms": [{{"name": "a", "participants": [{{"identity": "p", "kind": {kind}}}]}}]}}"#
+            )
+        };
+        let parsed = Scenario::parse(&room("42")).unwrap();
+        assert_eq!(parsed.rooms[0].participants[0].kind, Kind::Other(42));
+        assert_eq!(Kind::Other(42).code(), 42);
+        assert_eq!(
+            error_of(&room("3")),
+            r#"rooms[0].participants[0].kind: 3 is "SIP"; give it by name"#
+        );
+        let parsed = Scenario::parse(&room(r#""SIP""#)).unwrap();
+        assert_eq!(parsed.rooms[0].participants[0].kind.code(), 3);
     }
 
     #[test]

@@ -612,7 +612,7 @@ impl Participant {
                 ..Default::default()
             }),
             is_publisher: self.tracks > 0,
-            kind: self.kind as i32,
+            kind: self.kind.code(),
             kind_details: self.kind_details.iter().map(|&d| d as i32).collect(),
             attributes: self
                 .attributes

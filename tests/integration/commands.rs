@@ -179,3 +179,48 @@ fn a_reader_that_stops_early_does_not_change_the_outcome() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_participant_of_a_kind_unknown_to_this_version_survives_a_snapshot() {
+    let production = serde_json::json!({
+        "key": "devkey", "secret": "production-secret-123",
+        "rooms": [
+            {"name": "newer", "age_s": 3600, "participants": [
+                {"identity": "from-the-future", "kind": 42, "joined_s_ago": 600},
+                {"identity": "bot", "kind": "AGENT", "joined_s_ago": 600}]},
+            {"name": "bots", "age_s": 3600, "participants": [
+                {"identity": "bot", "kind": "AGENT", "joined_s_ago": 600}]}],
+        "egresses": []});
+    let live = SimProcess::start(&production);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let output = against(
+        &live,
+        "production-secret-123",
+        &["snapshot", "-f", file.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let snap: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let newer = snap["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "newer")
+        .expect("the room in the snapshot");
+    assert!(
+        newer["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == 42),
+        "{newer}"
+    );
+    let replay = SimProcess::start(&snap);
+    let live_verdicts = verdicts(&live, "production-secret-123");
+    assert_eq!(
+        live_verdicts,
+        verdicts(&replay, snap["secret"].as_str().unwrap())
+    );
+    let judged: Vec<&Value> = live_verdicts.iter().map(|v| &v[2]).collect();
+    assert_eq!(judged, ["bots"], "kind 42 counts as human: newer stays");
+}
