@@ -103,27 +103,32 @@ fn demo_json_is_three_parseable_reports() {
     );
 }
 
-#[test]
-fn snapshot_replays_into_the_same_verdicts_and_changes_nothing() {
-    let mut production = scenario("basic.json");
-    production["secret"] = "production-secret-123".into();
-    let live = SimProcess::start(&production);
+/// `lk-reaper snapshot` of `live` (secret `production-secret-123`): the file's text.
+#[track_caller]
+fn snapshot(live: &SimProcess) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("snap.json");
     let output = against(
-        &live,
+        live,
         "production-secret-123",
         &["snapshot", "-f", file.to_str().unwrap()],
     );
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    std::fs::read_to_string(&file).unwrap()
+}
+
+#[test]
+fn snapshot_replays_into_the_same_verdicts_and_changes_nothing() {
+    let mut production = scenario("basic.json");
+    production["secret"] = "production-secret-123".into();
+    let live = SimProcess::start(&production);
+    let snap = snapshot(&live);
     assert_eq!(
         live.calls("DeleteRoom") + live.calls("StopEgress"),
         0,
         "snapshot is read-only"
     );
-
-    let snap = std::fs::read_to_string(&file).unwrap();
     assert!(
         !snap.contains("production-secret-123"),
         "the snapshot must not carry the secret"
@@ -192,15 +197,7 @@ fn a_participant_of_a_kind_unknown_to_this_version_survives_a_snapshot() {
                 {"identity": "bot", "kind": "AGENT", "joined_s_ago": 600}]}],
         "egresses": []});
     let live = SimProcess::start(&production);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("snap.json");
-    let output = against(
-        &live,
-        "production-secret-123",
-        &["snapshot", "-f", file.to_str().unwrap()],
-    );
-    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
-    let snap: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let snap: Value = serde_json::from_str(&snapshot(&live)).unwrap();
     let newer = snap["rooms"]
         .as_array()
         .unwrap()
