@@ -16,7 +16,7 @@ use crate::plan::Plan;
 use crate::policy::{self, Finding, Rule};
 
 use super::metrics::Metrics;
-use super::presence::{Presence, humanless_only};
+use super::presence::{Presence, humanless_grace, humanless_only};
 use super::scheduler::Cause;
 
 /// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
@@ -213,7 +213,6 @@ impl Checker {
         views: &[policy::RoomView],
         findings: &[Finding],
     ) -> Option<SystemTime> {
-        let seen = inventory.rooms.iter().find(|r| r.name == room)?;
         let humans = views.iter().find(|v| v.name == room)?.humans?;
         let now = SystemTime::now();
         if humans > 0 {
@@ -224,8 +223,7 @@ impl Checker {
         if !findings.iter().any(|f| f.rules.contains(&Rule::Humanless)) {
             return None;
         }
-        let rules = self.config.policy.resolve(room, &seen.metadata).rules;
-        let ends = since + rules.humanless_grace;
+        let ends = since + humanless_grace(&self.config.policy, inventory, room);
         (ends > now).then_some(ends)
     }
 

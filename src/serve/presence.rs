@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::inventory::Inventory;
 use crate::policy::{Finding, Policy, Rule};
@@ -17,6 +17,16 @@ use crate::policy::{Finding, Policy, Rule};
 /// Whether only `humanless` backs the finding (another rule acts whatever the grace).
 pub fn humanless_only(finding: &Finding) -> bool {
     finding.rules.iter().all(|&r| r == Rule::Humanless)
+}
+
+/// `room`'s `humanless_grace`, under the rules its metadata selects.
+pub fn humanless_grace(policy: &Policy, inventory: &Inventory, room: &str) -> Duration {
+    let metadata = inventory
+        .rooms
+        .iter()
+        .find(|r| r.name == room)
+        .map_or("", |r| r.metadata.as_str());
+    policy.resolve(room, metadata).rules.humanless_grace
 }
 
 /// Per room, the time its grace runs from; no entry while a human is known to be there.
@@ -63,17 +73,7 @@ impl Presence {
         if !humanless_only(finding) {
             return false;
         }
-        let metadata = inventory
-            .rooms
-            .iter()
-            .find(|r| r.name == finding.room)
-            .map_or("", |r| r.metadata.as_str());
-        since
-            + policy
-                .resolve(&finding.room, metadata)
-                .rules
-                .humanless_grace
-            > now
+        since + humanless_grace(policy, inventory, &finding.room) > now
     }
 
     /// The room finished.
@@ -89,8 +89,6 @@ impl Presence {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn at(s: u64) -> SystemTime {
