@@ -47,6 +47,8 @@ mod shutdown;
 pub mod sim;
 /// The live inventory as a scenario file.
 pub mod snapshot;
+/// Time arithmetic on untrusted epoch counts that cannot panic.
+pub mod time;
 
 use cli::{Cli, Command};
 use config::Config;

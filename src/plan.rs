@@ -27,13 +27,17 @@ pub struct Plan {
 impl Plan {
     /// Groups findings (already oldest first) so that a room's egresses are stopped before
     /// it is deleted, and a room is re-checked once for all of them. Zombie rooms get a job
-    /// only with `purge_zombies`: otherwise nothing will be done to them.
+    /// only with `purge_zombies`: otherwise nothing will be done to them. Held findings
+    /// get none.
     pub fn from_findings(findings: &[Finding], purge_zombies: bool) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
         // Per room, the first job that room-level findings join (any but an orphan's
         // re-check), so grouping stays linear: a large fleet has thousands of findings.
         let mut joinable: HashMap<&str, usize> = HashMap::new();
         for (index, finding) in findings.iter().enumerate() {
+            if finding.held.is_some() {
+                continue;
+            }
             if finding.action == Action::PurgeRoom {
                 if purge_zombies {
                     jobs.push(Job {
@@ -131,6 +135,7 @@ mod tests {
             },
             recheck,
             dead_node: None,
+            held: None,
         }
     }
 

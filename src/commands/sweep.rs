@@ -134,7 +134,12 @@ pub async fn sweep_with_inventory(
             }
         }
     }
-    warnings.extend(zombie_warnings(&results));
+    for (finding, result) in findings.iter().zip(&mut results) {
+        if let Some(held) = &finding.held {
+            *result = ActionResult::because(Outcome::Skipped, held.clone());
+        }
+    }
+    warnings.extend(zombie_warnings(&findings, &results));
     for (finding, result) in findings
         .iter()
         .zip(&results)
@@ -159,8 +164,13 @@ pub async fn sweep_with_inventory(
 /// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
 /// They are warnings, not failures: a zombie stays until its records leave Redis, and an
 /// exit code 4 every minute until then would teach operators to ignore the alert.
-fn zombie_warnings(results: &[ActionResult]) -> Vec<String> {
-    let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+fn zombie_warnings(findings: &[Finding], results: &[ActionResult]) -> Vec<String> {
+    let count = |o: Outcome| {
+        let zombies = findings.iter().zip(results);
+        zombies
+            .filter(|(f, r)| f.held.is_none() && r.outcome == o)
+            .count()
+    };
     let mut out = Vec::new();
     let api = count(Outcome::Zombie);
     if api > 0 {

@@ -97,6 +97,9 @@ pub struct Finding {
     pub recheck: Recheck,
     /// For a `zombie_room`: its node as seen, which the purge re-checks.
     pub dead_node: Option<DeadNode>,
+    /// Why nothing is done about it this run (its room's metadata override is invalid):
+    /// reported `skipped`, never planned.
+    pub held: Option<String>,
 }
 
 impl Finding {
@@ -263,7 +266,41 @@ fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool
     }
     sort_worst_first(&mut out.findings);
     out.warnings = warnings(policy, inventory, now);
+    hold_invalid_overrides(policy, inventory, &mut out);
     out
+}
+
+/// Fail safe on a room whose metadata override is there but invalid: its owner meant
+/// something, so no rule acts on it this run. Its findings are held (reported `skipped`,
+/// the reason naming the override), and one warning names the room.
+fn hold_invalid_overrides(policy: &Policy, inventory: &Inventory, out: &mut Evaluation) {
+    if policy.metadata_key.is_none() {
+        return;
+    }
+    let invalid: HashMap<&str, String> = inventory
+        .rooms
+        .iter()
+        .filter(|r| policy.scope.classify(&r.name) == InScope::Yes)
+        .filter_map(|r| {
+            let why = policy.resolve(&r.name, &r.metadata).invalid_override?;
+            Some((r.name.as_str(), why))
+        })
+        .collect();
+    for finding in &mut out.findings {
+        if let Some(why) = invalid.get(finding.room.as_str()) {
+            let held = format!("not acted on: invalid override in room metadata ({why})");
+            finding.reason = format!("{}; {held}", finding.reason);
+            finding.held = Some(held);
+        }
+    }
+    let mut rooms: Vec<(&&str, &String)> = invalid.iter().collect();
+    rooms.sort();
+    for (room, why) in rooms {
+        out.warnings.push(format!(
+            "room '{}': invalid lk-reaper override in its metadata ({why}): no rule acts on it this run",
+            crate::redact::line(room)
+        ));
+    }
 }
 
 /// One line per cause that kept rooms or egresses in scope from being judged, with a few
@@ -584,6 +621,7 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
         action: Action::PurgeRoom,
         recheck: Recheck::None,
         dead_node: Some(dead.clone()),
+        held: None,
     };
     let view = RoomView {
         name: room.name.clone(),
@@ -619,6 +657,7 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
             Recheck::None
         },
         dead_node: None,
+        held: None,
     }
 }
 
@@ -676,6 +715,7 @@ fn judge_egress(
         action: Action::StopEgress,
         recheck,
         dead_node: None,
+        held: None,
     })
 }
 

@@ -13,7 +13,7 @@ pub use evaluate::{
     findings,
 };
 pub use human::{Doubt, HumanSpec, HumanTest};
-pub use rules::{Limit, RulePatch, Rules};
+pub use rules::{Limit, Override, RulePatch, Rules};
 
 use crate::cli::Shard;
 use crate::inventory::Room;
@@ -92,11 +92,15 @@ pub fn in_shard(room: &str, shard: Shard) -> bool {
 pub struct Resolved {
     pub rules: Rules,
     pub source: String,
+    /// An override in the room's metadata that is there but invalid: where and why. No
+    /// rule acts on such a room (fail safe: its owner meant something).
+    pub invalid_override: Option<String>,
 }
 
 impl Policy {
     /// The rules for one room: defaults, then the first matching block, then the room's
-    /// metadata override. Metadata that is not JSON, or bad values in it, are ignored.
+    /// metadata override. Metadata that is not JSON is ignored; an invalid override is
+    /// named in `invalid_override`.
     pub fn resolve(&self, room: &str, metadata: &str) -> Resolved {
         let mut rules = self.defaults.clone();
         let mut source = String::from("default");
@@ -108,15 +112,23 @@ impl Policy {
             block.patch.apply(&mut rules);
             source.clone_from(&block.label);
         }
-        if let Some(patch) = self
-            .metadata_key
-            .as_deref()
-            .and_then(|key| RulePatch::from_metadata(metadata, key))
-        {
-            patch.apply(&mut rules);
-            source.push_str(" + metadata");
+        let found = self.metadata_key.as_deref().map_or(Override::None, |key| {
+            RulePatch::from_metadata(metadata, key)
+        });
+        let mut invalid_override = None;
+        match found {
+            Override::None => {}
+            Override::Valid(patch) => {
+                patch.apply(&mut rules);
+                source.push_str(" + metadata");
+            }
+            Override::Invalid(why) => invalid_override = Some(why),
         }
-        Resolved { rules, source }
+        Resolved {
+            rules,
+            source,
+            invalid_override,
+        }
     }
 
     /// Whether judging `room` needs its participant list: when `humanless` or

@@ -113,23 +113,42 @@ impl RulePatch {
         }
     }
 
-    /// The override in room metadata `{"<key>": {...}}`, if the metadata is JSON and the
-    /// object is valid; anything else is ignored, never an error (metadata belongs to
-    /// whoever created the room).
-    pub fn from_metadata(metadata: &str, key: &str) -> Option<Self> {
+    /// The override in room metadata `{"<key>": {...}}`. Metadata that is not JSON, or JSON
+    /// without the key, is no override, never an error (metadata belongs to whoever created
+    /// the room); an override that is there but invalid is [`Override::Invalid`].
+    pub fn from_metadata(metadata: &str, key: &str) -> Override {
         if !metadata.trim_start().starts_with('{') {
-            return None;
+            return Override::None;
         }
-        let mut doc: serde_json::Value = serde_json::from_str(metadata).ok()?;
-        let value = doc.get_mut(key)?.take();
-        match serde_json::from_value(value) {
-            Ok(patch) => Some(patch),
+        let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(metadata) else {
+            return Override::None;
+        };
+        let Some(value) = doc.get_mut(key).map(serde_json::Value::take) else {
+            return Override::None;
+        };
+        match serde_path_to_error::deserialize(value) {
+            Ok(patch) => Override::Valid(patch),
             Err(err) => {
-                tracing::warn!(key, error = %crate::redact::line(&err.to_string()), "ignoring invalid lk-reaper override in room metadata");
-                None
+                let path = err.path().to_string();
+                let at = if path == "." {
+                    key.to_owned()
+                } else {
+                    format!("{key}.{path}")
+                };
+                let why = crate::redact::line(&err.into_inner().to_string());
+                Override::Invalid(format!("{at}: {why}"))
             }
         }
     }
+}
+
+/// A room's metadata override, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Override {
+    None,
+    Valid(RulePatch),
+    /// There, but invalid: where and why, e.g. `reaper.max_room_age: invalid duration 'soon'`.
+    Invalid(String),
 }
 
 #[cfg(test)]
@@ -137,38 +156,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_overrides_parse_or_are_ignored() {
-        let p = RulePatch::from_metadata(
-            r#"{"reaper": {"max_room_age": "12h"}, "team": 1}"#,
-            "reaper",
-        )
-        .unwrap();
+    fn metadata_overrides_parse_are_ignored_or_are_invalid() {
+        let valid = |metadata: &str| match RulePatch::from_metadata(metadata, "reaper") {
+            Override::Valid(patch) => patch,
+            other => panic!("{metadata}: {other:?}"),
+        };
+        let p = valid(r#"{"reaper": {"max_room_age": "12h"}, "team": 1}"#);
         assert_eq!(
             p.max_room_age,
             Some(Limit(Some(Duration::from_secs(12 * 3600))))
         );
-        let p = RulePatch::from_metadata(r#"{"reaper": {"exempt": true}}"#, "reaper").unwrap();
-        assert_eq!(p.exempt, Some(true));
-        let p =
-            RulePatch::from_metadata(r#"{"reaper": {"sip_ring_limit": "90s"}}"#, "reaper").unwrap();
+        assert_eq!(valid(r#"{"reaper": {"exempt": true}}"#).exempt, Some(true));
+        let p = valid(r#"{"reaper": {"sip_ring_limit": "90s"}}"#);
         assert_eq!(p.sip_ring_limit, Some(Duration::from_secs(90)));
-        let p =
-            RulePatch::from_metadata(r#"{"reaper": {"max_room_age": "off"}}"#, "reaper").unwrap();
+        let p = valid(r#"{"reaper": {"max_room_age": "off"}}"#);
         assert_eq!(p.max_room_age, Some(Limit(None)));
-        for ignored in [
-            "",
-            "plain text",
-            "{broken",
-            r#"{"other": 1}"#,
-            r#"{"reaper": {"max_room_age": "soon"}}"#,
-            r#"{"reaper": {"bogus": 1}}"#,
-            r#"{"reaper": 5}"#,
-        ] {
+        for ignored in ["", "plain text", "{broken", r#"{"other": 1}"#] {
             assert_eq!(
                 RulePatch::from_metadata(ignored, "reaper"),
-                None,
+                Override::None,
                 "{ignored}"
             );
+        }
+        for (invalid, names) in [
+            (
+                r#"{"reaper": {"max_room_age": "soon"}}"#,
+                "reaper.max_room_age: invalid duration 'soon'",
+            ),
+            (
+                r#"{"reaper": {"bogus": 1}}"#,
+                "reaper.bogus: unknown field `bogus`",
+            ),
+            (
+                r#"{"reaper": {"exempt": "yes"}}"#,
+                "reaper.exempt: invalid type",
+            ),
+            (r#"{"reaper": 5}"#, "reaper: invalid type"),
+        ] {
+            match RulePatch::from_metadata(invalid, "reaper") {
+                Override::Invalid(why) => assert!(why.starts_with(names), "{why}"),
+                other => panic!("{invalid}: {other:?}"),
+            }
         }
     }
 

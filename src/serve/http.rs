@@ -9,13 +9,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
 use super::presence::Presence;
 use super::scheduler::Timers;
 use super::triggers::{self, Effect};
-use super::webhook::{Inbox, MAX_BODY, Rejection};
+use super::webhook::{BODY_TIMEOUT, Inbox, MAX_BODY, Rejection};
+use crate::livekit::proto::WebhookEvent;
 use crate::policy::Policy;
 
 /// What the handlers share.
@@ -26,6 +28,12 @@ pub struct App {
     pub policy: Policy,
     pub metrics: Metrics,
     pub health: Health,
+}
+
+impl App {
+    fn inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// When the last full sweep succeeded, and how recent it must be.
@@ -40,7 +48,7 @@ impl Health {
     pub fn new(sweep_every: Duration) -> Self {
         Self {
             last_ok: Mutex::new(None),
-            max_age: sweep_every * 2,
+            max_age: sweep_every.saturating_mul(2),
         }
     }
 
@@ -67,24 +75,7 @@ pub fn router(app: Arc<App>, webhook_path: &str) -> Router {
 }
 
 async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let body = match declared {
-        Some(n) if n > MAX_BODY => Err(Rejection::TooLarge),
-        _ => axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| Rejection::TooLarge),
-    };
-    let event = body.and_then(|body| {
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .map(axum::http::HeaderValue::as_bytes);
-        let mut inbox = app.inbox.lock().unwrap_or_else(PoisonError::into_inner);
-        inbox.accept(authorization, &body, SystemTime::now())
-    });
-    let event = match event {
+    let event = match receive(&app, &headers, body).await {
         Ok(event) => event,
         Err(rejection) => {
             app.metrics.rejected(rejection.as_str());
@@ -109,6 +100,40 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
     }
     tracing::debug!(event = %crate::redact::line(&event.event), "webhook");
     (StatusCode::OK, "ok").into_response()
+}
+
+/// Headers first: the token is verified before a byte of the body is read, so an
+/// unauthenticated client costs no memory; the body's hash is checked last.
+async fn receive(app: &App, headers: &HeaderMap, body: Body) -> Result<WebhookEvent, Rejection> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(Rejection::TooLarge);
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(axum::http::HeaderValue::as_bytes);
+    let signed = app.inbox().token(authorization)?;
+    let body = tokio::time::timeout(BODY_TIMEOUT, read_body(body))
+        .await
+        .map_err(|_| Rejection::Slow)??;
+    app.inbox().accept(&signed, &body, SystemTime::now())
+}
+
+/// The body, up to [`MAX_BODY`]; a client that hangs up before its end is `Incomplete`.
+async fn read_body(body: Body) -> Result<Vec<u8>, Rejection> {
+    let mut stream = body.into_data_stream();
+    let mut read = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Rejection::Incomplete)?;
+        if read.len() + chunk.len() > MAX_BODY {
+            return Err(Rejection::TooLarge);
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok(read)
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {

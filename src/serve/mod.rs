@@ -7,6 +7,8 @@
 pub mod check;
 /// `/webhook`, `/healthz`, `/metrics`.
 pub mod http;
+/// Accepting connections: caps, the header timeout, the open-files limit.
+pub mod listener;
 /// Counters and the exposition.
 pub mod metrics;
 /// Since when each room has had no human, as far as serve knows.
@@ -43,6 +45,9 @@ use scheduler::{Cause, Timers};
 
 /// How long in-flight checks and a running sweep get to finish after SIGTERM.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How long open HTTP requests get to finish after SIGTERM.
+const HTTP_GRACE: Duration = Duration::from_secs(2);
 
 /// A check due while the same room's check still runs waits this long.
 const BUSY_RETRY: Duration = Duration::from_secs(1);
@@ -83,20 +88,19 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     config.run.progress = false;
+    listener::raise_open_files_limit();
     let mut work = Work::new(config, sweep_options, &options)?;
-    let listener = TcpListener::bind(options.listen)
+    let tcp = TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("could not listen on {}", options.listen))?;
-    ready(listener.local_addr()?)?;
+    ready(tcp.local_addr()?)?;
     let (quit, mut quitting) = tokio::sync::watch::channel(false);
     let router = http::router(Arc::clone(&work.app), &options.webhook_path);
-    let http = tokio::spawn(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = quitting.wait_for(|q| *q).await;
-            })
-            .into_future(),
-    );
+    let quitting = async move {
+        let _ = quitting.wait_for(|q| *q).await;
+    };
+    let caps = listener::Caps::default();
+    let http = tokio::spawn(listener::serve(tcp, router, caps, quitting, HTTP_GRACE));
     work.run(stop).await;
     quit.send_replace(true);
     tracing::info!("stopping: no new checks; waiting for in-flight actions");
@@ -109,7 +113,7 @@ pub async fn serve(
             SHUTDOWN_GRACE.as_secs()
         );
     }
-    let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+    let _ = tokio::time::timeout(HTTP_GRACE, http).await;
     Ok(())
 }
 

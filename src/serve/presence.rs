@@ -141,6 +141,7 @@ mod tests {
             action: Action::DeleteRoom,
             recheck: Recheck::None,
             dead_node: None,
+            held: None,
         };
         let (humanless, too_old) = (
             finding(vec![Rule::Humanless]),

@@ -174,7 +174,7 @@ impl Timers {
 /// The tokio instant of a wall-clock time; a past time is now.
 pub fn instant_of(at: SystemTime) -> Instant {
     let ahead = at.duration_since(SystemTime::now()).unwrap_or_default();
-    Instant::now() + ahead
+    crate::time::add_instant(Instant::now(), ahead)
 }
 
 #[cfg(test)]

@@ -2,12 +2,13 @@
 //! Pure: the caller passes the time.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::cli::HumanlessMode;
 use crate::inventory::{Inventory, Participant};
 use crate::livekit::proto;
 use crate::policy::{InScope, Policy, Rules};
+use crate::time::{self, from_millis as millis, from_nanos as nanos, from_secs as seconds};
 
 use super::scheduler::Cause;
 
@@ -45,14 +46,19 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
         Triggered::Check(_) if rules.exempt => return Vec::new(),
         Triggered::Check(trigger) => trigger,
     };
-    let since = seconds(event.created_at).unwrap_or(now);
+    // A clock running fast, or a forged date, must not postpone the room's checks.
+    let since = seconds(event.created_at).map_or(now, |at| time::not_after(at, now));
     let emptied = match trigger {
         "participant_left" | "participant_connection_aborted" => Some(since),
         "room_started" => Some(created(event).unwrap_or(since)),
         _ => None,
     };
-    let grace = (rules.humanless != HumanlessMode::Off)
-        .then(|| (now + rules.humanless_grace, Cause { trigger, since }));
+    let grace = (rules.humanless != HumanlessMode::Off).then(|| {
+        (
+            time::add(now, rules.humanless_grace),
+            Cause { trigger, since },
+        )
+    });
     let checks = grace
         .into_iter()
         .chain(age_deadline(event, trigger, &rules, since))
@@ -127,12 +133,12 @@ fn age_deadline(
     let (rule, at) = match trigger {
         "room_started" => {
             let created = created(event).unwrap_or(since);
-            ("max_room_age", created + rules.max_room_age?)
+            ("max_room_age", time::add(created, rules.max_room_age?))
         }
         "egress_started" => {
             let egress = event.egress_info.as_ref()?;
             let started = nanos(egress.started_at).unwrap_or(since);
-            ("max_egress_age", started + rules.max_egress_age?)
+            ("max_egress_age", time::add(started, rules.max_egress_age?))
         }
         _ => return None,
     };
@@ -155,7 +161,7 @@ pub fn age_deadlines(
         if let Some(max) = rules_of(policy, &room.name, &room.metadata).and_then(|r| r.max_room_age)
             && let Some(created) = millis(room.created_ms)
         {
-            candidates.push((&room.name, created + max, "max_room_age"));
+            candidates.push((&room.name, time::add(created, max), "max_room_age"));
         }
     }
     for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
@@ -165,7 +171,7 @@ pub fn age_deadlines(
             && let Some(max) = rules_of(policy, room, meta).and_then(|r| r.max_egress_age)
             && let Some(started) = nanos(egress.started_ns)
         {
-            candidates.push((room, started + max, "max_egress_age"));
+            candidates.push((room, time::add(started, max), "max_egress_age"));
         }
     }
     let mut earliest: HashMap<&str, (SystemTime, &'static str)> = HashMap::new();
@@ -208,23 +214,12 @@ fn is_human(p: &proto::ParticipantInfo, policy: &Policy, rules: &Rules, now: Sys
         .is_human(&Participant::from(p))
 }
 
-fn seconds(s: i64) -> Option<SystemTime> {
-    (s > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(s as u64))
-}
-
-fn millis(ms: i64) -> Option<SystemTime> {
-    (ms > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(ms as u64))
-}
-
-fn nanos(ns: i64) -> Option<SystemTime> {
-    (ns > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_nanos(ns as u64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::inventory::{Egress, EgressKind, Participants, Room};
     use crate::policy::Rules;
+    use std::time::Duration;
 
     const MIN: Duration = Duration::from_secs(60);
 

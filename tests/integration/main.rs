@@ -1,6 +1,8 @@
 mod commands;
 mod defaults;
 mod deploy;
+mod exposed;
+mod failsafe;
 mod faults;
 #[path = "../common/flag.rs"]
 mod flag;

@@ -15,17 +15,22 @@ use crate::harness::{BIN, SimProcess};
 use crate::reaper::{KEY, SECRET, scenario};
 
 /// A running `lk-reaper serve`, killed on drop.
-struct Serve {
-    child: Child,
-    url: String,
+pub struct Serve {
+    pub child: Child,
+    pub url: String,
     dir: TempDir,
 }
 
 impl Serve {
     /// Starts `serve` on `port` against `sim`, and waits until its start-up sweep is done.
     #[track_caller]
-    fn start(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
-        let serve = Serve::listening(sim, port, args);
+    pub fn start(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
+        Serve::healthy(Serve::listening(sim, port, args))
+    }
+
+    /// Waits until `serve`'s start-up sweep is done.
+    #[track_caller]
+    pub fn healthy(serve: Serve) -> Serve {
         let swept = until(Duration::from_secs(10), || serve.get("/healthz").0 == 200);
         assert!(
             swept.is_some(),
@@ -38,6 +43,13 @@ impl Serve {
     /// Starts `serve` on `port` against `sim`, and waits until it listens.
     #[track_caller]
     fn listening(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
+        Serve::launch(Command::new(BIN), sim, port, args)
+    }
+
+    /// Starts `serve` as `command` (the binary, or a shell that execs it with its
+    /// arguments), and waits until it listens.
+    #[track_caller]
+    pub fn launch(mut command: Command, sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
         let dir = tempfile::tempdir().expect("temp dir");
         let stderr = fs::File::create(dir.path().join("stderr")).expect("stderr file");
         let listen = format!("127.0.0.1:{port}");
@@ -47,7 +59,7 @@ impl Serve {
         } else {
             &["--sweep-every", "1h"]
         };
-        let mut child = Command::new(BIN)
+        let mut child = command
             .args(["serve", "--listen", &listen])
             .args(sweeps)
             .args(args)
@@ -75,17 +87,17 @@ impl Serve {
         }
     }
 
-    fn stderr(&self) -> String {
+    pub fn stderr(&self) -> String {
         fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
     }
 
     /// `GET path` on serve: status and body.
-    fn get(&self, path: &str) -> (u16, String) {
+    pub fn get(&self, path: &str) -> (u16, String) {
         blocking(|client| client.get(format!("{}{path}", self.url)))
     }
 
     /// One counter of /metrics (0 when absent).
-    fn metric(&self, name: &str) -> u64 {
+    pub fn metric(&self, name: &str) -> u64 {
         let (_, text) = self.get("/metrics");
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
@@ -93,7 +105,7 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits (at most 30 s) for the exit code.
-    fn terminate(&mut self) -> Option<i32> {
+    pub fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -120,7 +132,7 @@ impl Drop for Serve {
 }
 
 /// One request on a runtime of its own: status and body.
-fn blocking(
+pub fn blocking(
     request: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder + Send,
 ) -> (u16, String) {
     std::thread::scope(|scope| {
@@ -143,7 +155,7 @@ fn blocking(
 }
 
 /// A free loopback port (free when asked; the test binds it right after).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -152,7 +164,7 @@ fn free_port() -> u16 {
 
 /// A simulator that posts webhooks to `port`, with rooms r1 (alice, an agent, a
 /// recording) and r2 (bob).
-fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
+pub fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
     let mut rooms = vec![
         json!({"name": "r1", "age_s": 3600, "participants": [
             {"identity": "alice", "kind": "STANDARD", "joined_s_ago": 600},
@@ -171,14 +183,14 @@ fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
 }
 
 /// `POST /_sim/<what>?query` on the simulator.
-fn act(sim: &SimProcess, what: &str, query: &str) {
+pub fn act(sim: &SimProcess, what: &str, query: &str) {
     let url = format!("{}/_sim/{what}?{query}", sim.url());
     let (status, body) = blocking(|client| client.post(url));
     assert_eq!(status, 200, "/_sim/{what}?{query}: {body}");
 }
 
 /// Waits (at most `limit`) until `done` holds; returns how long that took.
-fn until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+pub fn until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if done() {
@@ -189,7 +201,7 @@ fn until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
     None
 }
 
-fn has_room(sim: &SimProcess, name: &str) -> bool {
+pub fn has_room(sim: &SimProcess, name: &str) -> bool {
     sim.room_names().iter().any(|r| r == name)
 }
 
@@ -246,7 +258,7 @@ fn a_human_who_rejoins_within_the_grace_keeps_the_room() {
 }
 
 /// Posts `body` to serve's webhook path with `authorization`.
-fn post(serve: &Serve, authorization: Option<&str>, body: Vec<u8>) -> u16 {
+pub fn post(serve: &Serve, authorization: Option<&str>, body: Vec<u8>) -> u16 {
     let url = format!("{}/webhook", serve.url);
     let auth = authorization.map(str::to_owned);
     blocking(move |client| {
@@ -282,7 +294,7 @@ fn declared_too_large(serve: &Serve, authorization: &str, len: usize) -> u16 {
 }
 
 /// A `participant_left` of alice from r1, created `age_s` ago.
-fn left_event(id: &str, age_s: i64) -> Vec<u8> {
+pub fn left_event(id: &str, age_s: i64) -> Vec<u8> {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()

@@ -1,0 +1,66 @@
+//! Failing safe on an operator's typo, a room owner's typo and a broken pipe (issue #25).
+
+use serde_json::{Value, json};
+
+use crate::reaper::{Reaper, results, scenario, sim};
+
+/// A policy file in a temp dir: (dir, path).
+fn policy_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reaper.toml");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+fn empty_room(name: &str, age_s: u64, metadata: &str) -> Value {
+    json!({"name": name, "age_s": age_s, "metadata": metadata, "participants": []})
+}
+
+#[test]
+fn a_room_whose_metadata_override_is_invalid_is_left_alone_and_named_once() {
+    let sim = sim(scenario(
+        json!([
+            empty_room("typo", 7200, r#"{"reaper": {"max_room_age": "soon"}}"#),
+            empty_room("plain", 7200, ""),
+        ]),
+        json!([{"egress_id": "EG_typo", "room_name": "typo", "type": "room_composite",
+                "status": "EGRESS_ACTIVE", "started_s_ago": 7000}]),
+    ));
+    let (_dir, path) = policy_file("max_room_age = \"1h\"\nmetadata_key = \"reaper\"\n");
+    let run = Reaper::on(&sim)
+        .args(["--config", &path, "sweep", "-o", "json"])
+        .run()
+        .ok();
+    let report = run.json();
+    let got = results(&report);
+    assert_eq!(got["typo"], "skipped", "{report}");
+    assert_eq!(got["EG_typo"], "skipped", "{report}");
+    assert_eq!(got["plain"], "done", "{report}");
+    let typo = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["room"] == "typo" && f["target"] == "room")
+        .unwrap();
+    assert!(
+        typo["reason"]
+            .as_str()
+            .unwrap()
+            .contains("reaper.max_room_age"),
+        "{typo}"
+    );
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .map(|w| w.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let named: Vec<&&str> = warnings.iter().filter(|w| w.contains("'typo'")).collect();
+    assert_eq!(named.len(), 1, "{warnings:?}");
+    assert_eq!(sim.room_names(), ["typo"], "only the plain room went");
+    assert_eq!(sim.egress("EG_typo")["status"], "EGRESS_ACTIVE");
+    let text = Reaper::on(&sim)
+        .args(["--config", &path, "sweep", "--dry-run"])
+        .run()
+        .ok();
+    assert_eq!(text.stderr.matches("'typo'").count(), 1, "{text}");
+}
