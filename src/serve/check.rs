@@ -114,7 +114,7 @@ impl Checker {
     /// inventory.
     pub async fn check(&self, room: &str, cause: Cause) -> Option<Checked> {
         self.metrics.check_run(cause.trigger);
-        let deadline = Instant::now() + self.config.run.timeout;
+        let deadline = crate::time::add_instant(Instant::now(), self.config.run.timeout);
         match self.check_until(room, cause, deadline).await {
             Ok(checked) => Some(checked),
             Err(err) => {
@@ -223,7 +223,7 @@ impl Checker {
         if !findings.iter().any(|f| f.rules.contains(&Rule::Humanless)) {
             return None;
         }
-        let ends = since + humanless_grace(&self.config.policy, inventory, room);
+        let ends = crate::time::add(since, humanless_grace(&self.config.policy, inventory, room));
         (ends > now).then_some(ends)
     }
 

@@ -250,7 +250,7 @@ impl Work {
                 }
                 // The room's next age deadline, whenever it is: the check's earlier one
                 // replaced it in the timers.
-                let far = now + Duration::from_secs(10 * 365 * 86_400);
+                let far = crate::time::add(now, crate::time::FAR);
                 self.schedule_deadlines(&checked.inventory, now, far);
             }
         }
@@ -275,7 +275,7 @@ impl Work {
                     "full sweep: {}",
                     report.headline()
                 );
-                self.schedule_deadlines(&inventory, now, now + self.every);
+                self.schedule_deadlines(&inventory, now, crate::time::add(now, self.every));
                 let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.name.as_str()).collect();
                 self.app.presence.retain(|room| live.contains(room));
                 let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));

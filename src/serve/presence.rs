@@ -73,7 +73,7 @@ impl Presence {
         if !humanless_only(finding) {
             return false;
         }
-        since + humanless_grace(policy, inventory, &finding.room) > now
+        crate::time::add(since, humanless_grace(policy, inventory, &finding.room)) > now
     }
 
     /// The room finished.

@@ -50,7 +50,7 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
     let since = seconds(event.created_at).map_or(now, |at| time::not_after(at, now));
     let emptied = match trigger {
         "participant_left" | "participant_connection_aborted" => Some(since),
-        "room_started" => Some(created(event).unwrap_or(since)),
+        "room_started" => Some(created(event, now).unwrap_or(since)),
         _ => None,
     };
     let grace = (rules.humanless != HumanlessMode::Off).then(|| {
@@ -61,7 +61,7 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
     });
     let checks = grace
         .into_iter()
-        .chain(age_deadline(event, trigger, &rules, since))
+        .chain(age_deadline(event, trigger, &rules, since, now))
         .map(|(at, cause)| Effect::Check {
             room: room(),
             at,
@@ -74,10 +74,11 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
         .collect()
 }
 
-/// When the event's room was created, if it says.
-fn created(event: &proto::WebhookEvent) -> Option<SystemTime> {
+/// When the event's room was created, if it says; no later than `now`.
+fn created(event: &proto::WebhookEvent, now: SystemTime) -> Option<SystemTime> {
     let room = event.room.as_ref()?;
-    millis(room.creation_time_ms).or_else(|| seconds(room.creation_time))
+    let at = millis(room.creation_time_ms).or_else(|| seconds(room.creation_time))?;
+    Some(time::not_after(at, now))
 }
 
 /// The room an event is about: its room's, or its egress's.
@@ -129,15 +130,16 @@ fn age_deadline(
     trigger: &str,
     rules: &Rules,
     since: SystemTime,
+    now: SystemTime,
 ) -> Option<(SystemTime, Cause)> {
     let (rule, at) = match trigger {
         "room_started" => {
-            let created = created(event).unwrap_or(since);
+            let created = created(event, now).unwrap_or(since);
             ("max_room_age", time::add(created, rules.max_room_age?))
         }
         "egress_started" => {
             let egress = event.egress_info.as_ref()?;
-            let started = nanos(egress.started_at).unwrap_or(since);
+            let started = nanos(egress.started_at).map_or(since, |at| time::not_after(at, now));
             ("max_egress_age", time::add(started, rules.max_egress_age?))
         }
         _ => return None,
@@ -391,5 +393,43 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_event_times_schedule_nothing_before_now_and_never_panic(
+            created_at in proptest::prelude::any::<i64>(),
+            creation_time in proptest::prelude::any::<i64>(),
+            creation_time_ms in proptest::prelude::any::<i64>(),
+            started_at in proptest::prelude::any::<i64>(),
+            limit in proptest::prelude::any::<u64>(),
+        ) {
+            let limit = Duration::from_secs(limit);
+            let mut p = policy(Some(limit), Some(limit));
+            p.defaults.humanless_grace = limit;
+            let now = SystemTime::now();
+            for kind in ["participant_left", "room_started", "egress_started"] {
+                let mut e = event(kind, "r", created_at);
+                if let Some(room) = e.room.as_mut() {
+                    room.creation_time = creation_time;
+                    room.creation_time_ms = creation_time_ms;
+                }
+                e.egress_info = Some(proto::EgressInfo {
+                    room_name: "r".into(),
+                    started_at,
+                    ..Default::default()
+                });
+                for effect in of_event(&e, &p, now) {
+                    match effect {
+                        Effect::Emptied { at, .. } => proptest::prop_assert!(at <= now),
+                        Effect::Check { cause, .. } if cause.trigger == kind => {
+                            proptest::prop_assert!(cause.since <= now, "a date ahead counts as now");
+                        }
+                        _ => {}
+                    }
+                }
+                let _at = super::super::scheduler::instant_of(crate::time::add(now, Duration::from_secs(u64::MAX)));
+            }
+        }
     }
 }

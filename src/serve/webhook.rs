@@ -346,4 +346,19 @@ mod tests {
         assert!(inbox.remember("EV_0"), "the oldest was forgotten");
         assert!(!inbox.remember(&format!("EV_{RECENT_IDS}")));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_signed_event_date_is_judged_without_panic(created_at in proptest::prelude::any::<i64>()) {
+            let mut inbox = inbox();
+            let body = event("EV_any", created_at);
+            let token = sign("devkey", "secret", &body).unwrap();
+            let got = receive(&mut inbox, Some(&token), &body);
+            let oldest = now_s() - MAX_AGE.as_secs() as i64;
+            // Around the boundary the clock moves on during the test.
+            proptest::prop_assume!(!(oldest - 5..oldest + 5).contains(&created_at));
+            let fresh = created_at <= 0 || created_at >= oldest;
+            proptest::prop_assert_eq!(got.is_ok(), fresh, "{:?}", got);
+        }
+    }
 }

@@ -7,6 +7,9 @@
 mod auth;
 /// `/_sim/calls`: the latest calls' tokens and timeout headers, the in-flight peak.
 mod calls;
+/// Property tests of extreme times through the simulator and the pipeline.
+#[cfg(test)]
+mod extreme_times;
 /// Scenario faults: which call gets which trouble.
 mod faults;
 /// `--generate`: a deterministic synthetic fleet.

@@ -404,13 +404,16 @@ impl World {
                 egress.status = EgressStatus::Ending;
                 egress.updated_ns = now;
                 let reply = egress.info();
-                let ending_ns = (self.settings.egress_ending_ms as i64) * NS_PER_MS;
+                let ending_ns = i64::try_from(self.settings.egress_ending_ms)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(NS_PER_MS);
                 if ending_ns == 0 {
                     egress.end(EgressStatus::Complete, now);
                     let ended = egress.info();
                     self.emit("egress_ended", |e| e.egress_info = Some(ended));
                 } else {
-                    self.finishing.push((now + ending_ns, egress_id.to_owned()));
+                    self.finishing
+                        .push((now.saturating_add(ending_ns), egress_id.to_owned()));
                     let updated = reply.clone();
                     self.emit("egress_updated", |e| e.egress_info = Some(updated));
                 }
@@ -776,11 +779,15 @@ impl Egress {
 }
 
 fn seconds_before(now: i64, seconds: u64) -> i64 {
-    now.saturating_sub((seconds as i64).saturating_mul(NS_PER_S))
+    now.saturating_sub(
+        i64::try_from(seconds)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(NS_PER_S),
+    )
 }
 
 fn seconds_since(now: i64, then: i64) -> u64 {
-    u64::try_from((now - then).div_euclid(NS_PER_S)).unwrap_or(0)
+    u64::try_from(now.saturating_sub(then).div_euclid(NS_PER_S)).unwrap_or(0)
 }
 
 /// A LiveKit-looking id (`RM_` + 12 base-62 characters), stable for the same seed so that
