@@ -275,7 +275,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__egress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +310,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --human-kind)
+                    COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --not-human-kind)
                     COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
                     return 0
                     ;;
@@ -537,7 +541,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__rooms)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +576,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --human-kind)
+                    COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --not-human-kind)
                     COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
                     return 0
                     ;;
@@ -659,7 +667,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__serve)
-            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +730,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --human-kind)
+                    COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --not-human-kind)
                     COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
                     return 0
                     ;;
@@ -981,7 +993,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__sweep)
-            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1028,6 +1040,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --human-kind)
+                    COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --not-human-kind)
                     COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
                     return 0
                     ;;

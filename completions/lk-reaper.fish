@@ -67,7 +67,14 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-egr
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l not-human-kind -d 'Do not count this participant kind as human (repeatable)' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
 sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
@@ -121,7 +128,14 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-egr
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l not-human-kind -d 'Do not count this participant kind as human (repeatable)' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
 sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
@@ -168,7 +182,14 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-egr
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l not-human-kind -d 'Do not count this participant kind as human (repeatable)' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
 sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
@@ -212,7 +233,14 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-eg
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l human-kind -d 'Participant kinds that count as human (repeatable) [default: standard, sip, connector]' -r -f -a "standard\t'A regular client (also bots that join as one)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l not-human-kind -d 'Do not count this participant kind as human (repeatable)' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
 sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'

@@ -266,9 +266,14 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub sip_ring_limit: Option<Duration>,
 
-    /// Participant kinds that count as human (repeatable) [default: standard, sip, connector]
+    /// Count this participant kind as human too (repeatable); the human kinds are standard,
+    /// sip and connector unless the config file's human_kinds lists others
     #[arg(long = "human-kind", value_enum, value_name = "KIND")]
     pub human_kinds: Vec<ParticipantKind>,
+
+    /// Do not count this participant kind as human (repeatable)
+    #[arg(long = "not-human-kind", value_enum, value_name = "KIND")]
+    pub not_human_kinds: Vec<ParticipantKind>,
 
     /// Identities matching this glob are never human (repeatable)
     #[arg(long = "not-human", value_name = "GLOB")]

@@ -22,6 +22,38 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_CONCURRENCY: usize = 16;
 const DEFAULT_MAX_ACTIONS: usize = 100;
 
+/// The human kinds: the file's list (or the defaults), plus `--human-kind`, minus
+/// `--not-human-kind`. A flag adds to the list rather than replacing it, so that naming one
+/// more kind never turns every meeting humanless.
+fn human_kinds(
+    listed: &[crate::cli::ParticipantKind],
+    args: &InventoryArgs,
+) -> anyhow::Result<Vec<crate::cli::ParticipantKind>> {
+    if let Some(both) = args
+        .human_kinds
+        .iter()
+        .find(|k| args.not_human_kinds.contains(k))
+    {
+        let name = clap::ValueEnum::to_possible_value(both)
+            .map_or_else(String::new, |v| v.get_name().to_owned());
+        return Err(usage(format!(
+            "--human-kind {name} and --not-human-kind {name} contradict each other: give one"
+        )));
+    }
+    let mut kinds = if listed.is_empty() {
+        HumanSpec::default().kinds
+    } else {
+        listed.to_vec()
+    };
+    for kind in &args.human_kinds {
+        if !kinds.contains(kind) {
+            kinds.push(*kind);
+        }
+    }
+    kinds.retain(|k| !args.not_human_kinds.contains(k));
+    Ok(kinds)
+}
+
 /// How to reach the server.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -278,11 +310,7 @@ fn policy(args: &InventoryArgs, file: &file::Loaded) -> anyhow::Result<Policy> {
         .collect::<anyhow::Result<_>>()?;
 
     let mut humans = HumanSpec::default();
-    if !args.human_kinds.is_empty() {
-        humans.kinds.clone_from(&args.human_kinds);
-    } else if !config.human_kinds.is_empty() {
-        humans.kinds.clone_from(&config.human_kinds);
-    }
+    humans.kinds = human_kinds(&config.human_kinds, args)?;
     humans.not_human = if args.not_human.is_empty() {
         file_globs(file, &config.not_human)?
     } else {

@@ -64,3 +64,50 @@ fn a_room_whose_metadata_override_is_invalid_is_left_alone_and_named_once() {
         .ok();
     assert_eq!(text.stderr.matches("'typo'").count(), 1, "{text}");
 }
+
+/// The rooms a dry run would act on, by name.
+fn offenders(sim: &crate::harness::SimProcess, args: &[&str]) -> Vec<String> {
+    let run = Reaper::on(sim)
+        .args(["sweep", "--dry-run", "-o", "json"])
+        .args(args)
+        .run()
+        .ok();
+    let mut rooms: Vec<String> = results(&run.json()).into_keys().collect();
+    rooms.sort();
+    rooms
+}
+
+#[test]
+fn human_kind_adds_not_human_kind_removes_and_the_file_lists_them_all() {
+    let sim = sim(scenario(
+        json!([
+            {"name": "meeting", "age_s": 3600, "participants": [
+                {"identity": "alice", "kind": "STANDARD", "joined_s_ago": 60}]},
+            {"name": "phone", "age_s": 3600, "participants": [
+                {"identity": "sip_1", "kind": "SIP", "joined_s_ago": 60}]},
+            {"name": "camera", "age_s": 3600, "participants": [
+                {"identity": "rtsp", "kind": "BRIDGE", "joined_s_ago": 60}]},
+        ]),
+        json!([]),
+    ));
+    assert_eq!(offenders(&sim, &[]), ["camera"]);
+    assert_eq!(
+        offenders(&sim, &["--human-kind", "bridge"]),
+        Vec::<String>::new(),
+        "a typo-free addition never makes a meeting humanless"
+    );
+    assert_eq!(
+        offenders(&sim, &["--not-human-kind", "sip"]),
+        ["camera", "phone"]
+    );
+    let (_dir, path) = policy_file("human_kinds = [\"standard\"]\n");
+    assert_eq!(offenders(&sim, &["--config", &path]), ["camera", "phone"]);
+    assert_eq!(
+        offenders(&sim, &["--config", &path, "--human-kind", "sip"]),
+        ["camera"]
+    );
+    Reaper::on(&sim)
+        .args(["sweep", "--human-kind", "sip", "--not-human-kind", "sip"])
+        .run()
+        .one_line_error(2, "--not-human-kind sip");
+}

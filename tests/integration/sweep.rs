@@ -465,9 +465,14 @@ fn who_counts_as_human() {
     assert_eq!(
         targets(&dry_run(
             &sim,
-            &["--human-kind", "standard", "--human-kind", "agent"]
+            &["--human-kind", "agent", "--not-human-kind", "sip"]
         )),
         set(&["disconnected", "ingress", "phone", "simulated"])
+    );
+    assert_eq!(
+        targets(&dry_run(&sim, &["--human-kind", "agent"])),
+        set(&["disconnected", "ingress", "simulated"]),
+        "--human-kind adds a kind: the phone call still counts"
     );
 }
 
