@@ -309,12 +309,13 @@ fn policy(args: &InventoryArgs, file: &file::Loaded) -> anyhow::Result<Policy> {
         })
         .collect::<anyhow::Result<_>>()?;
 
-    let mut humans = HumanSpec::default();
-    humans.kinds = human_kinds(&config.human_kinds, args)?;
-    humans.not_human = if args.not_human.is_empty() {
-        file_globs(file, &config.not_human)?
-    } else {
-        flag_globs("--not-human", &args.not_human)?
+    let humans = HumanSpec {
+        kinds: human_kinds(&config.human_kinds, args)?,
+        not_human: if args.not_human.is_empty() {
+            file_globs(file, &config.not_human)?
+        } else {
+            flag_globs("--not-human", &args.not_human)?
+        },
     };
 
     // Exclusions only ever protect, so the file's and the flags' add up.
