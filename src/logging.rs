@@ -1,5 +1,7 @@
 //! Logs go to stderr only, so stdout stays a clean report for pipes.
 
+use std::io::{self, Write};
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -20,11 +22,28 @@ pub fn init(global: &GlobalArgs, color: bool, daemon: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
         .with_target(false);
     // A second init (tests calling `run` twice) keeps the first logger.
     let _ = match global.log_format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.with_ansi(color).without_time().try_init(),
     };
+}
+
+/// Stderr that drops what it cannot write: a log line lost to a closed pipe (`2>&1 | head`)
+/// must not end the run (tracing-subscriber reports a failed write with `eprintln!`, which
+/// panics on that same closed stderr), and the exit code must still say what happened.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
 }

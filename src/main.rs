@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use clap::Parser;
 use clap::error::ErrorKind;
 use lk_reaper::cli::Cli;
@@ -6,7 +8,7 @@ fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if bad_input(&err) => {
-            eprintln!("{}", one_line(&err.render().to_string()));
+            say(&one_line(&err.render().to_string()));
             return lk_reaper::exit_code::ExitCode::Usage.into();
         }
         // --help, --version, and the help shown for a missing command.
@@ -16,10 +18,19 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         Err(err) => {
             let code = lk_reaper::error::exit_code_of(&err);
-            eprintln!("error: {}", lk_reaper::redact::line(&format!("{err:#}")));
+            say(&format!(
+                "error: {}",
+                lk_reaper::redact::line(&format!("{err:#}"))
+            ));
             code.into()
         }
     }
+}
+
+/// One line on stderr. A closed stderr (`2>&1 | head -1` after the reader left) loses it,
+/// but never turns the exit code into a panic's.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn bad_input(err: &clap::Error) -> bool {

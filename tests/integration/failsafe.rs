@@ -111,3 +111,42 @@ fn human_kind_adds_not_human_kind_removes_and_the_file_lists_them_all() {
         .run()
         .one_line_error(2, "--not-human-kind sip");
 }
+
+/// What each mutating method was called, by the simulator's count.
+fn mutating_calls(sim: &crate::harness::SimProcess) -> [u64; 2] {
+    [sim.calls("DeleteRoom"), sim.calls("StopEgress")]
+}
+
+#[test]
+fn a_sweep_into_closed_pipes_acts_once_and_its_exit_code_still_tells() {
+    let piped = crate::reaper::basic();
+    let run = Reaper::on(&piped)
+        .args(["sweep", "-v"])
+        .run_into_closed_pipes();
+    assert_eq!(run.code, Some(0), "{run}");
+    let reference = crate::reaper::basic();
+    Reaper::on(&reference).args(["sweep"]).run().ok();
+    assert_eq!(
+        mutating_calls(&piped),
+        mutating_calls(&reference),
+        "each action once"
+    );
+    assert_eq!(piped.room_names(), reference.room_names());
+
+    let mut failing = crate::harness::scenario("basic.json");
+    failing["faults"] =
+        json!([{"method": "StopEgress", "status": 403, "code": "permission_denied", "times": 99}]);
+    let failing = sim(failing);
+    let run = Reaper::on(&failing)
+        .args(["sweep", "-v"])
+        .run_into_closed_pipes();
+    assert_eq!(run.code, Some(4), "some actions failed{run}");
+    let run = Reaper::at("http://127.0.0.1:9")
+        .args(["sweep"])
+        .run_into_closed_pipes();
+    assert_eq!(run.code, Some(1), "could not run{run}");
+    let run = Reaper::on(&failing)
+        .args(["sweep", "--max-room-age", "soon"])
+        .run_into_closed_pipes();
+    assert_eq!(run.code, Some(2), "usage{run}");
+}

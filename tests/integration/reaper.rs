@@ -107,17 +107,24 @@ impl Reaper {
     /// Runs to completion (killed after [`HARD_LIMIT`]) and checks every stream for leaks.
     #[track_caller]
     pub fn run(self) -> Run {
-        self.run_with(false)
+        self.run_with(false, false)
     }
 
     /// Runs with stdout a pipe whose reader is already gone, as in `lk-reaper ... | head -0`.
     #[track_caller]
     pub fn run_into_closed_pipe(self) -> Run {
-        self.run_with(true)
+        self.run_with(true, false)
+    }
+
+    /// Runs with stdout and stderr closed pipes, as in `lk-reaper ... 2>&1 | head -0`
+    /// (what they would have said is lost; the exit code is all there is).
+    #[track_caller]
+    pub fn run_into_closed_pipes(self) -> Run {
+        self.run_with(true, true)
     }
 
     #[track_caller]
-    fn run_with(self, closed_stdout: bool) -> Run {
+    fn run_with(self, closed_stdout: bool, closed_stderr: bool) -> Run {
         let out = tempfile::tempdir().expect("temp dir");
         let (stdout, stderr) = (out.path().join("stdout"), out.path().join("stderr"));
         let mut command = Command::new(BIN);
@@ -136,8 +143,12 @@ impl Reaper {
         if closed_stdout {
             command.stdout(Stdio::piped());
         }
+        if closed_stderr {
+            command.stderr(Stdio::piped());
+        }
         let mut child = command.spawn().expect("spawn lk-reaper");
         drop(child.stdout.take());
+        drop(child.stderr.take());
         let status = loop {
             if let Some(status) = child.try_wait().expect("try_wait") {
                 break status;
