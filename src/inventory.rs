@@ -137,9 +137,10 @@ pub async fn fetch(
             let unique = items.into_iter().filter(|_| first.next().unwrap_or(false));
             (unique.map(Egress::from).collect(), None)
         }
-        // A server without an egress service (single node, no Redis) answers `internal`;
-        // rooms can still be swept. Any other failure leaves the inventory incomplete.
-        Err(err) if err.code() == Some(crate::livekit::error::code::INTERNAL) => {
+        // A server without an egress service (single node, no Redis) answers `internal`
+        // "egress not connected"; rooms can still be swept. Any other failure, another
+        // `internal` included, leaves the inventory incomplete: never an empty list.
+        Err(err) if egress_not_connected(&err) => {
             (Vec::new(), Some(format!("egress was not checked: {err}")))
         }
         Err(err) => return Err(err).context("could not list egresses"),
@@ -176,6 +177,13 @@ pub async fn fetch(
         egress_unchecked,
         dead_nodes: HashMap::new(),
     })
+}
+
+/// LiveKit's answer when it has no egress service: `internal` "egress not connected
+/// (redis required)".
+fn egress_not_connected(err: &ApiError) -> bool {
+    matches!(err, ApiError::Twirp { code, msg, .. }
+        if code == crate::livekit::error::code::INTERNAL && msg.contains("egress not connected"))
 }
 
 /// For each key, whether it is the first of its value: the set borrows the keys instead of

@@ -100,11 +100,16 @@ pub async fn sweep_with_inventory(
     let mut warnings = seen.warnings;
     let refused = plan.actions() > config.max_actions;
     if refused {
-        let why = format!(
-            "the plan holds {} actions, more than --max-actions {}: nothing was done (raise the limit once the plan looks right)",
-            plan.actions(),
-            config.max_actions
-        );
+        let (actions, max) = (plan.actions(), config.max_actions);
+        let why = if options.dry_run {
+            format!(
+                "the plan holds {actions} actions, more than --max-actions {max}: a real sweep would refuse it and do nothing"
+            )
+        } else {
+            format!(
+                "the plan holds {actions} actions, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
+            )
+        };
         tracing::warn!("{why}");
         warnings.push(why);
     }
@@ -155,6 +160,7 @@ pub async fn sweep_with_inventory(
         findings: findings.into_iter().zip(results).collect(),
         warnings,
         refused,
+        max_actions: config.max_actions,
         rooms_unjudged,
         nothing_judged: seen.nothing_judged,
     };

@@ -31,6 +31,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Set when `--max-actions` refused the plan.
     pub refused: bool,
+    /// `--max-actions`, for the refusal's words.
+    pub max_actions: usize,
     /// Rooms in scope that no rule could judge (participants not listed, impossible times).
     pub rooms_unjudged: usize,
     /// Every participant list the run needed failed.
@@ -71,10 +73,12 @@ impl Report {
         let s = self.summary();
         if self.refused {
             // Zombie rooms left alone are not part of the plan.
-            format!(
-                "refused: {} actions exceed --max-actions; nothing was done",
-                s.planned
-            )
+            let (planned, max) = (s.planned, self.max_actions);
+            if self.dry_run {
+                format!("would refuse: {planned} actions exceed --max-actions {max}")
+            } else {
+                format!("refused: {planned} actions exceed --max-actions {max}; nothing was done")
+            }
         } else if self.dry_run {
             format!("dry run: {} actions planned, nothing changed", s.planned)
         } else {

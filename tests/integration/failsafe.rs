@@ -150,3 +150,57 @@ fn a_sweep_into_closed_pipes_acts_once_and_its_exit_code_still_tells() {
         .run_into_closed_pipes();
     assert_eq!(run.code, Some(2), "usage{run}");
 }
+
+#[test]
+fn a_failed_egress_list_is_an_error_in_every_command_unless_egress_is_not_connected() {
+    let mut broken = crate::harness::scenario("basic.json");
+    broken["faults"] = json!([{"method": "ListEgress", "status": 500, "code": "internal",
+                               "msg": "could not read from the store", "times": 1000}]);
+    let broken = sim(broken);
+    for command in [
+        &["egress"][..],
+        &["rooms"],
+        &["sweep"],
+        &["sweep", "--dry-run"],
+        &["snapshot"],
+    ] {
+        Reaper::on(&broken)
+            .args(command)
+            .run()
+            .one_line_error(1, "could not list egresses");
+    }
+    assert_eq!(broken.calls("DeleteRoom") + broken.calls("StopEgress"), 0);
+    let mut single_node = crate::harness::scenario("basic.json");
+    single_node["faults"] = json!([{"method": "ListEgress", "code": "internal",
+                                    "msg": "egress not connected (redis required)", "times": 1000}]);
+    let single_node = sim(single_node);
+    Reaper::on(&single_node)
+        .args(["egress"])
+        .run()
+        .ok()
+        .stderr_has("egress not connected");
+}
+
+#[test]
+fn a_dry_run_over_max_actions_names_the_limit() {
+    let sim = crate::reaper::basic();
+    let run = Reaper::on(&sim)
+        .args(["sweep", "--dry-run", "--max-actions", "3"])
+        .run()
+        .expect(5);
+    assert!(
+        run.stdout
+            .contains("would refuse: 4 actions exceed --max-actions 3"),
+        "{run}"
+    );
+    let run = Reaper::on(&sim)
+        .args(["sweep", "--max-actions", "3"])
+        .run()
+        .expect(5);
+    assert!(
+        run.stdout
+            .contains("refused: 4 actions exceed --max-actions 3; nothing was done"),
+        "{run}"
+    );
+    assert_eq!(sim.calls("DeleteRoom") + sim.calls("StopEgress"), 0);
+}
