@@ -264,7 +264,8 @@ fn read_secret_file(path: &Path) -> anyhow::Result<Secret> {
 
 /// Warns when a credentials file is readable by group or others. A file of another user's
 /// is read through its group or other bits (a Kubernetes Secret: root's, readable by the
-/// pod's fsGroup), so for it only "others" counts.
+/// pod's fsGroup), so for it only "others" counts; so too for a file in a Kubernetes secret
+/// volume, which a non-root image reads through its fsGroup and cannot chmod.
 pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let Ok(meta) = std::fs::metadata(path) else {
@@ -273,7 +274,8 @@ pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
     // /proc/self belongs to our effective uid; without /proc, take the file for ours.
     let ours = std::fs::metadata("/proc/self")
         .ok()
-        .is_none_or(|me| me.uid() == meta.uid());
+        .is_none_or(|me| me.uid() == meta.uid())
+        && !in_secret_volume(path);
     let (mask, who, fix) = if ours {
         (0o077, "group or others", "chmod 600")
     } else {
@@ -287,6 +289,14 @@ pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
             path.display()
         );
     }
+}
+
+/// Whether `path` is a file of a Kubernetes secret (or configMap, projected) volume: its
+/// folder holds the `..data` symlink through which the kubelet swaps versions atomically.
+fn in_secret_volume(path: &Path) -> bool {
+    path.parent()
+        .and_then(|dir| std::fs::symlink_metadata(dir.join("..data")).ok())
+        .is_some_and(|meta| meta.file_type().is_symlink())
 }
 
 fn policy(args: &InventoryArgs, file: &file::Loaded) -> anyhow::Result<Policy> {

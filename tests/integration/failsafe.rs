@@ -204,3 +204,43 @@ fn a_dry_run_over_max_actions_names_the_limit() {
     );
     assert_eq!(sim.calls("DeleteRoom") + sim.calls("StopEgress"), 0);
 }
+
+/// A Kubernetes secret volume as the kubelet lays it out: `secret` -> `..data/secret`,
+/// `..data` -> a timestamped folder; the file has `mode`.
+fn secret_volume(mode: u32) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempfile::tempdir().unwrap();
+    let version = dir.path().join("..2026_12_05_18_00_00.123");
+    std::fs::create_dir(&version).unwrap();
+    let file = version.join("secret");
+    std::fs::write(&file, crate::reaper::SECRET).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+    symlink("..2026_12_05_18_00_00.123", dir.path().join("..data")).unwrap();
+    symlink("..data/secret", dir.path().join("secret")).unwrap();
+    let path = dir.path().join("secret").to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+#[test]
+fn a_secret_in_a_kubernetes_volume_is_not_warned_about_for_group_read() {
+    let sim = crate::reaper::basic();
+    let rooms = |path: &str| {
+        Reaper::on(&sim)
+            .env_remove("LIVEKIT_API_SECRET")
+            .env("LIVEKIT_API_SECRET_FILE", path)
+            .args(["rooms"])
+            .run()
+            .ok()
+    };
+    let (_volume, path) = secret_volume(0o440);
+    let run = rooms(&path);
+    assert!(!run.stderr.contains("readable by"), "{run}");
+    let (_volume, path) = secret_volume(0o444);
+    rooms(&path).stderr_has("readable by others");
+    // Outside a secret volume, group read is still worth a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("secret");
+    std::fs::write(&plain, crate::reaper::SECRET).unwrap();
+    std::fs::set_permissions(&plain, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
+    rooms(plain.to_str().unwrap()).stderr_has("readable by group");
+}

@@ -14,6 +14,7 @@ mod loopback;
 mod operator;
 mod reaper;
 mod redis;
+mod secret_mounts;
 mod serve;
 mod sick;
 mod sim;
