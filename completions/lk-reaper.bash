@@ -77,7 +77,7 @@ _lk__reaper() {
 
     case "${cmd}" in
         lk__reaper)
-            opts="-o -v -q -h -V --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help --version sweep serve rooms egress snapshot simulate demo completions help"
+            opts="-o -v -q -h -V --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help --version sweep serve rooms egress snapshot simulate demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -104,6 +104,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -143,7 +147,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__completions)
-            opts="-o -v -q -h --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help bash elvish fish powershell zsh"
+            opts="-o -v -q -h --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,6 +174,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -209,7 +217,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__demo)
-            opts="-o -v -q -h --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -236,6 +244,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -275,7 +287,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__egress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,10 +349,6 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --redis-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -362,6 +370,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -541,7 +553,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__rooms)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,10 +615,6 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --redis-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -628,6 +636,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -667,7 +679,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__serve)
-            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,10 +769,6 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --redis-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -782,6 +790,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -821,7 +833,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__simulate)
-            opts="-o -v -q -h --scenario --generate --seed --listen --latency --print-scenario --tls-cert --tls-key --webhook-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --scenario --generate --seed --listen --latency --print-scenario --tls-cert --tls-key --webhook-url --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,6 +895,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --redis-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -919,7 +935,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__snapshot)
-            opts="-f -o -v -q -h --file --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-f -o -v -q -h --file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -954,6 +970,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -993,7 +1013,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__sweep)
-            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --redis-url --url --api-key --api-secret --api-secret-file --project --config --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1067,10 +1087,6 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --redis-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1092,6 +1108,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_lk_reaper_global_optspecs
-    string join \n url= api-key= api-secret= api-secret-file= project= config= timeout= request-timeout= concurrency= o/output= v/verbose q/quiet log-format= color= h/help V/version
+    string join \n url= api-key= api-secret= api-secret-file= project= config= redis-url= timeout= request-timeout= concurrency= o/output= v/verbose q/quiet log-format= color= h/help V/version
 end
 
 function __fish_lk_reaper_needs_command
@@ -30,6 +30,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l api-secret -d 'API 
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -86,13 +87,13 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l room -d 'O
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -147,13 +148,13 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l room -d 'O
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -201,13 +202,13 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l room -d 'O
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -252,13 +253,13 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l room -d '
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -281,6 +282,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-sec
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -309,6 +311,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-sec
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -330,6 +333,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-secret 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l concurrency -d 'API calls in flight at most [default: 16]' -r
@@ -350,6 +354,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l concurrency -d 'API calls in flight at most [default: 16]' -r

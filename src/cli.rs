@@ -51,7 +51,7 @@ It is stateless and safe to run every minute from cron, a systemd timer or CI.",
     after_help = "Start with `lk-reaper demo` (no server needed) or `lk-reaper sweep --dry-run`."
 )]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: GlobalArgs,
 
     #[command(subcommand)]
@@ -98,6 +98,17 @@ pub struct GlobalArgs {
     #[arg(long, env = "LK_REAPER_CONFIG", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Read LiveKit's own Redis (redis:// or rediss://) to find zombie rooms, whose node is
+    /// gone; read-only unless --purge-zombies
+    #[arg(
+        long,
+        env = "LK_REAPER_REDIS_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
+    pub redis_url: Option<String>,
+
     /// Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
@@ -129,6 +140,45 @@ pub struct GlobalArgs {
     /// When to use colors and progress on stderr and in the table (NO_COLOR is honoured)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// Global flags that reach the server: commands that serve or simulate one ignore them.
+const CONNECTION: &[&str] = &[
+    "url",
+    "api_key",
+    "api_secret",
+    "api_secret_file",
+    "project",
+    "config",
+    "redis_url",
+];
+
+/// Global flags that time or bound API calls.
+const CALLS: &[&str] = &["timeout", "request_timeout", "concurrency"];
+
+/// Refuses a flag typed on the command line that its command would ignore (`demo
+/// --config`, `serve --exit-code`): an operator who typed it expects it to act. The same
+/// setting from the environment is not refused (it is set for every command).
+pub fn refuse_ignored(matches: &clap::ArgMatches) -> Result<(), String> {
+    let Some((command, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let ignored: Vec<&str> = match command {
+        "demo" => CONNECTION.to_vec(),
+        "simulate" | "completions" => [CONNECTION, CALLS, &["output"]].concat(),
+        "serve" => vec!["exit_code"],
+        _ => Vec::new(),
+    };
+    let typed = ignored
+        .into_iter()
+        .find(|id| sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine));
+    match typed {
+        Some(id) => Err(format!(
+            "error: `{command}` does not use --{}; leave it out (see lk-reaper {command} --help)",
+            id.replace('_', "-")
+        )),
+        None => Ok(()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,16 +349,6 @@ pub struct InventoryArgs {
     /// Exit with code 3 when offenders were found (for CI smoke checks)
     #[arg(long)]
     pub exit_code: bool,
-
-    /// Read LiveKit's own Redis (redis:// or rediss://) to find zombie rooms, whose node is
-    /// gone; read-only unless --purge-zombies
-    #[arg(
-        long,
-        env = "LK_REAPER_REDIS_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub redis_url: Option<String>,
 }
 
 /// One of N disjoint slices of the fleet.

@@ -1,12 +1,21 @@
 use std::io::Write;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 use lk_reaper::cli::Cli;
 
 fn main() -> std::process::ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let cli = match parsed {
+        Ok((cli, matches)) => {
+            if let Err(why) = lk_reaper::cli::refuse_ignored(&matches) {
+                say(&why);
+                return lk_reaper::exit_code::ExitCode::Usage.into();
+            }
+            cli
+        }
         Err(err) if bad_input(&err) => {
             say(&one_line(&err.render().to_string()));
             return lk_reaper::exit_code::ExitCode::Usage.into();

@@ -125,7 +125,7 @@ impl Config {
                 .or(file.config.max_actions)
                 .unwrap_or(DEFAULT_MAX_ACTIONS),
             exit_code: args.exit_code,
-            redis_url: args
+            redis_url: global
                 .redis_url
                 .clone()
                 .or_else(|| file.config.redis_url.clone())

@@ -244,3 +244,45 @@ fn a_secret_in_a_kubernetes_volume_is_not_warned_about_for_group_read() {
     std::fs::set_permissions(&plain, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
     rooms(plain.to_str().unwrap()).stderr_has("readable by group");
 }
+
+#[test]
+fn connection_flags_are_global_and_a_flag_a_command_ignores_is_refused() {
+    let sim = crate::reaper::basic();
+    // --redis-url before the command, as README writes it: accepted (an unreachable Redis
+    // is then a connection error, not a usage error).
+    let run = Reaper::on(&sim)
+        .args(["--redis-url", "redis://127.0.0.1:9", "rooms"])
+        .run();
+    assert_ne!(run.code, Some(2), "{run}");
+    assert!(!run.stderr.contains("unexpected argument"), "{run}");
+    for (args, flag) in [
+        (&["demo", "--config", "x.toml"][..], "--config"),
+        (&["--url", "http://127.0.0.1:9", "demo"], "--url"),
+        (&["serve", "--exit-code"], "--exit-code"),
+        (
+            &["simulate", "--generate", "3", "--api-key", "k"],
+            "--api-key",
+        ),
+        (&["completions", "bash", "--timeout", "5s"], "--timeout"),
+    ] {
+        Reaper::bare().args(args).run().one_line_error(2, flag);
+    }
+    // The same setting from the environment is for every command: never refused.
+    Reaper::bare()
+        .env("LK_REAPER_CONFIG", "/nonexistent.toml")
+        .args(["completions", "bash"])
+        .run()
+        .ok();
+}
+
+#[test]
+fn a_commands_help_lists_its_own_options_then_the_global_ones() {
+    let run = Reaper::bare().args(["sweep", "--help"]).run().ok();
+    let own = run.stdout.find("--dry-run").expect("sweep's own option");
+    let heading = run
+        .stdout
+        .find("Global options:")
+        .expect("a heading for the global ones");
+    let global = run.stdout.find("--api-key").expect("a global option");
+    assert!(own < heading && heading < global, "{run}");
+}
