@@ -43,7 +43,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l color -d 'When to u
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s V -l version -d 'Print version'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
@@ -110,7 +110,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l notify-dry
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l purge-zombies -d 'Remove zombie rooms\' records from LiveKit\'s Redis, as LiveKit\'s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l listen -d 'Address to serve webhooks, /healthz and /metrics on' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l webhook-path -d 'Path LiveKit posts webhooks to' -r
@@ -171,7 +171,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l notify-dry
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l purge-zombies -d 'Remove zombie rooms\' records from LiveKit\'s Redis, as LiveKit\'s own DeleteRoom would (needs --redis-url; counts against --max-actions)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
 stop-egress\t'Stop the room\'s active egresses, keep the room'
@@ -222,7 +222,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
 stop-egress\t'Stop the room\'s active egresses, keep the room'
@@ -273,7 +273,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s f -l file -d 'Write the scenario here instead of stdout' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
@@ -295,7 +295,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l color -
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l scenario -d 'Scenario file (JSON) to serve' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l generate -d 'Generate a deterministic synthetic fleet of N rooms instead' -r
@@ -325,7 +325,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l print-scenario -d 'Print the scenario JSON and exit'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l api-key -d 'API key' -r
@@ -346,7 +346,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l color -d 'W
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l api-key -d 'API key' -r
@@ -367,7 +367,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l colo
 always\t'Always'
 never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: nothing)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "serve" -d 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'

@@ -129,7 +129,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Less log output on stderr (-q: errors only, -qq: nothing)
+    /// Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says
+    /// why in one line)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
 

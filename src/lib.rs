@@ -49,6 +49,8 @@ pub mod sim;
 pub mod snapshot;
 /// Time arithmetic on untrusted epoch counts that cannot panic.
 pub mod time;
+/// Counts and names in messages.
+pub mod words;
 
 use cli::{Cli, Command};
 use config::Config;

@@ -124,7 +124,11 @@ pub trait Purge {
 
 /// The records a purge removes, for messages: exactly what LiveKit v1.13.5's DeleteRoom
 /// (`pkg/service/redisstore.go`) and ClearRoomState (`pkg/routing/redisrouter.go`) remove.
-pub const PURGED_RECORDS: &str = "hash fields rooms/<room>, room_internal/<room> and room_node_map/<room>, keys room_participants:<room>, agent_dispatch:<room> and agent_job:<room>";
+pub fn purged_records(room: &str) -> String {
+    format!(
+        "hash fields rooms/{room}, room_internal/{room} and room_node_map/{room}, keys room_participants:{room}, agent_dispatch:{room} and agent_job:{room}"
+    )
+}
 
 #[cfg(test)]
 mod tests {

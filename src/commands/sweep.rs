@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::cluster::PURGED_RECORDS;
+use crate::cluster::purged_records;
 use crate::config::Config;
 use crate::error::usage;
 use crate::execute::{self, ActionResult, Outcome};
@@ -15,6 +15,7 @@ use crate::plan::Plan;
 use crate::policy::{Action, Finding};
 use crate::report::Report;
 use crate::report::metrics::{self, RunMetrics};
+use crate::words::{count, some_names};
 
 /// Options only a sweep has.
 #[derive(Debug, Clone, Default)]
@@ -101,13 +102,14 @@ pub async fn sweep_with_inventory(
     let refused = plan.actions() > config.max_actions;
     if refused {
         let (actions, max) = (plan.actions(), config.max_actions);
+        let actions = count(actions, "action");
         let why = if options.dry_run {
             format!(
-                "the plan holds {actions} actions, more than --max-actions {max}: a real sweep would refuse it and do nothing"
+                "the plan holds {actions}, more than --max-actions {max}: a real sweep would refuse it and do nothing"
             )
         } else {
             format!(
-                "the plan holds {actions} actions, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
+                "the plan holds {actions}, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
             )
         };
         tracing::warn!("{why}");
@@ -133,7 +135,8 @@ pub async fn sweep_with_inventory(
                 *result = ActionResult::because(
                     Outcome::Skipped,
                     format!(
-                        "--purge-zombies would remove its records from LiveKit's Redis ({PURGED_RECORDS}) after re-checking that its node is still gone"
+                        "--purge-zombies would remove its records from LiveKit's Redis ({}) after re-checking that its node is still gone",
+                        purged_records(&crate::redact::line(&finding.room))
                     ),
                 );
             }
@@ -171,23 +174,28 @@ pub async fn sweep_with_inventory(
 /// They are warnings, not failures: a zombie stays until its records leave Redis, and an
 /// exit code 4 every minute until then would teach operators to ignore the alert.
 fn zombie_warnings(findings: &[Finding], results: &[ActionResult]) -> Vec<String> {
-    let count = |o: Outcome| {
+    let rooms = |o: Outcome| -> Vec<&str> {
         let zombies = findings.iter().zip(results);
         zombies
             .filter(|(f, r)| f.held.is_none() && r.outcome == o)
-            .count()
+            .map(|(f, _)| f.room.as_str())
+            .collect()
     };
     let mut out = Vec::new();
-    let api = count(Outcome::Zombie);
-    if api > 0 {
+    let api = rooms(Outcome::Zombie);
+    if !api.is_empty() {
         out.push(format!(
-            "{api} zombie rooms could not be deleted: their node is gone (livekit#3766); run with --redis-url URL --purge-zombies to remove them"
+            "{} could not be deleted ({}): their node is gone (livekit#3766); run with --redis-url URL --purge-zombies to remove them",
+            count(api.len(), "zombie room"),
+            some_names(api.iter().copied())
         ));
     }
-    let found = count(Outcome::Skipped);
-    if found > 0 {
+    let found = rooms(Outcome::Skipped);
+    if !found.is_empty() {
         out.push(format!(
-            "{found} zombie rooms found in LiveKit's Redis (their node is gone, livekit#3766); --purge-zombies removes them"
+            "{} found in LiveKit's Redis ({}): their node is gone (livekit#3766); --purge-zombies removes them",
+            count(found.len(), "zombie room"),
+            some_names(found.iter().copied())
         ));
     }
     for line in &out {

@@ -11,6 +11,7 @@ use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
 use crate::cluster::DeadNode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
+use crate::words::count;
 
 /// A rule of SPEC.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -346,20 +347,21 @@ fn warnings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Vec<S
     }
     if !timeless.is_empty() {
         out.push(format!(
-            "{} rooms were not judged: the server gave an impossible creation time (0, negative or in the future), e.g. {}",
-            timeless.len(),
+            "{} not judged: the server gave an impossible creation time (0, negative or in the future), e.g. {}",
+            count(timeless.len(), "room"),
             examples(&timeless)
         ));
     }
     if nameless > 0 {
         out.push(format!(
-            "{nameless} rooms with an empty name were listed: never acted on"
+            "{} with an empty name listed: never acted on",
+            count(nameless, "room")
         ));
     }
     if !startless.is_empty() {
         out.push(format!(
-            "{} egresses have an impossible start time: max_egress_age and orphan_egress did not judge them, e.g. {}",
-            startless.len(),
+            "{} with an impossible start time: max_egress_age and orphan_egress did not judge them, e.g. {}",
+            count(startless.len(), "egress"),
             examples(&startless)
         ));
     }
@@ -583,11 +585,8 @@ fn offences(
     }
     if let Some(max) = rules.max_room_age.filter(|&max| age > max) {
         broken.push(Rule::MaxRoomAge);
-        reasons.push(format!(
-            "room age {} exceeds max {}",
-            human_duration(age),
-            human_duration(max)
-        ));
+        let (age, max) = super::exceeding(age, max);
+        reasons.push(format!("room age {age} exceeds max {max}"));
     }
     (broken, reasons.join("; "))
 }
@@ -603,6 +602,7 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
     let humans = ghosts.map(|_| 0);
     let ghost_note = match ghosts {
         Some(0) | None => String::new(),
+        Some(1) => "; its 1 participant is a ghost".to_owned(),
         Some(n) => format!("; its {n} participants are ghosts"),
     };
     let finding = Finding {
@@ -674,11 +674,8 @@ fn judge_egress(
     let (known, age) = (age.is_some(), age.unwrap_or_default());
     if let Some(max) = rules.max_egress_age.filter(|&max| known && age > max) {
         own.push(Rule::MaxEgressAge);
-        reasons.push(format!(
-            "egress running {} exceeds max {}",
-            human_duration(age),
-            human_duration(max)
-        ));
+        let (age, max) = super::exceeding(age, max);
+        reasons.push(format!("egress running {age} exceeds max {max}"));
     }
     let orphan = !egress.room_name.is_empty() && room.is_none();
     if orphan && rules.orphan_egress && known && age > rules.orphan_grace {
@@ -1321,13 +1318,12 @@ mod tests {
         assert_eq!(e.rooms[0].age, None);
         assert_eq!(e.warnings.len(), 3, "{:#?}", e.warnings);
         assert!(
-            e.warnings[0].starts_with(
-                "3 rooms were not judged: the server gave an impossible creation time"
-            )
+            e.warnings[0]
+                .starts_with("3 rooms not judged: the server gave an impossible creation time")
         );
         assert!(e.warnings[0].contains("'standup', 'left-running', 'phone-support'"));
-        assert!(e.warnings[1].starts_with("1 rooms with an empty name"));
-        assert!(e.warnings[2].starts_with("2 egresses have an impossible start time"));
+        assert!(e.warnings[1].starts_with("1 room with an empty name"));
+        assert!(e.warnings[2].starts_with("2 egresses with an impossible start time"));
     }
 
     #[test]

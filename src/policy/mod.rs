@@ -149,6 +149,25 @@ impl Policy {
     }
 }
 
+/// An age over its limit, each formatted as precisely as it takes to tell them apart:
+/// `1h 5s` over `1h`, where `human_duration` would say `1h` over `1h`.
+pub fn exceeding(age: Duration, max: Duration) -> (String, String) {
+    let (a, m) = (human_duration(age), human_duration(max));
+    if a != m {
+        return (a, m);
+    }
+    let to = |d: Duration, unit: fn(Duration) -> Duration| {
+        humantime::format_duration(unit(d)).to_string()
+    };
+    let seconds = |d: Duration| Duration::from_secs(d.as_secs());
+    let millis = |d: Duration| Duration::from_millis(d.as_millis() as u64);
+    let (a, m) = (to(age, seconds), to(max, seconds));
+    if a != m {
+        return (a, m);
+    }
+    (to(age, millis), to(max, millis))
+}
+
 /// Formats a duration for people: `4h 10m`, `25s`; no sub-second noise.
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
@@ -325,6 +344,22 @@ mod tests {
         };
         assert!(!only_max_age.needs_participants(&room("a", 600), now));
         assert!(only_max_age.needs_participants(&room("a", 7200), now));
+    }
+
+    #[test]
+    fn an_age_over_its_limit_reads_as_over_it() {
+        let h = Duration::from_secs(3600);
+        let cases = [
+            (h + Duration::from_secs(5), h, ("1h 5s", "1h")),
+            (h + Duration::from_millis(300), h, ("1h 300ms", "1h")),
+            (2 * h, h, ("2h", "1h")),
+        ];
+        for (age, max, (want_age, want_max)) in cases {
+            assert_eq!(
+                exceeding(age, max),
+                (want_age.to_owned(), want_max.to_owned())
+            );
+        }
     }
 
     #[test]

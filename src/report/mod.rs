@@ -75,12 +75,15 @@ impl Report {
             // Zombie rooms left alone are not part of the plan.
             let (planned, max) = (s.planned, self.max_actions);
             if self.dry_run {
-                format!("would refuse: {planned} actions exceed --max-actions {max}")
+                let planned = crate::words::count(planned, "action");
+                format!("would refuse: {planned} exceed --max-actions {max}")
             } else {
-                format!("refused: {planned} actions exceed --max-actions {max}; nothing was done")
+                let planned = crate::words::count(planned, "action");
+                format!("refused: {planned} exceed --max-actions {max}; nothing was done")
             }
         } else if self.dry_run {
-            format!("dry run: {} actions planned, nothing changed", s.planned)
+            let planned = crate::words::count(s.planned, "action");
+            format!("dry run: {planned} planned, nothing changed")
         } else {
             let zombie = if s.zombie > 0 {
                 format!(", zombie {}", s.zombie)

@@ -89,10 +89,9 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
     if report.findings.is_empty() {
         return writeln!(
             out,
-            "{} nothing offends ({} rooms, {} egresses scanned)",
+            "{} nothing offends ({} scanned)",
             paint.green("ok:"),
-            report.rooms_scanned,
-            report.egresses_scanned
+            scanned(report.rooms_scanned, report.egresses_scanned)
         );
     }
     let rows = report
@@ -162,11 +161,16 @@ fn target(f: &Finding) -> String {
     }
 }
 
+/// `3 rooms, 1 egress`.
+pub fn scanned(rooms: usize, egresses: usize) -> String {
+    use crate::words::count;
+    format!("{}, {}", count(rooms, "room"), count(egresses, "egress"))
+}
+
 fn summary_line(report: &Report) -> String {
     format!(
-        "{} ({} rooms, {} egresses scanned)",
+        "{} ({} scanned)",
         report.headline(),
-        report.rooms_scanned,
-        report.egresses_scanned
+        scanned(report.rooms_scanned, report.egresses_scanned)
     )
 }

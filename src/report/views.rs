@@ -193,21 +193,20 @@ impl Inventory {
         if rows.is_empty() {
             return writeln!(
                 out,
-                "no {what} in scope ({} rooms, {} egresses scanned)",
-                self.rooms_scanned, self.egresses_scanned
+                "no {what} in scope ({} scanned)",
+                super::table::scanned(self.rooms_scanned, self.egresses_scanned)
             );
         }
         render(header, rows, out)?;
         writeln!(
             out,
-            "{} of {} {what} offend ({} rooms, {} egresses scanned)",
+            "{} of {} {what} offend ({} scanned)",
             self.offending(),
             match self.kind {
                 ViewKind::Rooms => self.evaluation.rooms.len(),
                 ViewKind::Egress => self.evaluation.egresses.len(),
             },
-            self.rooms_scanned,
-            self.egresses_scanned
+            super::table::scanned(self.rooms_scanned, self.egresses_scanned)
         )
     }
 }

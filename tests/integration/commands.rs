@@ -60,7 +60,7 @@ fn demo_shows_a_dry_run_a_sweep_and_nothing_left() {
     let real = stdout
         .find("done 7, already gone 0, skipped 0, zombie 1, failed 0")
         .expect(&stdout);
-    let again = stdout.find("dry run: 1 actions planned").expect(&stdout);
+    let again = stdout.find("dry run: 1 action planned").expect(&stdout);
     assert!(stdout.contains("zombie"), "{stdout}");
     assert!(dry < real && real < again, "{stdout}");
     for rule in [

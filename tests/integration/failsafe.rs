@@ -286,3 +286,117 @@ fn a_commands_help_lists_its_own_options_then_the_global_ones() {
     let global = run.stdout.find("--api-key").expect("a global option");
     assert!(own < heading && heading < global, "{run}");
 }
+
+#[test]
+fn counts_of_one_are_singular_and_an_age_just_over_its_limit_says_so() {
+    let sim = sim(scenario(
+        json!([empty_room("lone", 3605, "")]),
+        json!([{"egress_id": "EG_1", "room_name": "lone", "type": "room_composite",
+                "status": "EGRESS_ACTIVE", "started_s_ago": 60}]),
+    ));
+    let run = Reaper::on(&sim)
+        .args([
+            "sweep",
+            "--dry-run",
+            "--humanless",
+            "off",
+            "--max-room-age",
+            "1h",
+        ])
+        .run()
+        .ok();
+    assert!(
+        run.stdout
+            .contains("dry run: 2 actions planned, nothing changed (1 room, 1 egress scanned)"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("room age 1h 5s exceeds max 1h"),
+        "{run}"
+    );
+    let run = Reaper::on(&sim)
+        .args([
+            "sweep",
+            "--dry-run",
+            "--humanless",
+            "off",
+            "--max-egress-age",
+            "30s",
+        ])
+        .run()
+        .ok();
+    assert!(run.stdout.contains("dry run: 1 action planned"), "{run}");
+}
+
+/// A file of the checkout, as text.
+fn repo_file(relative: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative))
+        .unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+/// The lock file of each `flock -n PATH` in `text`.
+fn lock_paths(text: &str) -> Vec<String> {
+    text.replace("\\-", "-")
+        .split("flock -n ")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_docs_a_user_checks_out_agree_and_point_only_inside_the_checkout() {
+    let readme = repo_file("README.md");
+    let man = repo_file("man/lk-reaper.1");
+    let mut locks = lock_paths(&readme);
+    locks.extend(lock_paths(&man));
+    locks.dedup();
+    assert_eq!(locks.len(), 1, "one cron lock path: {locks:?}");
+    assert!(
+        !man.contains("lk\\-reaper\\-help(1)"),
+        "no page for a help command"
+    );
+    assert!(!readme.contains("../shared"), "outside a user's checkout");
+    assert!(readme.contains("(docs/scenario.md)"));
+    let format = repo_file("docs/scenario.md");
+    for key in [
+        "age_s",
+        "joined_s_ago",
+        "started_s_ago",
+        "faults",
+        "events",
+        "egress_page_size",
+    ] {
+        assert!(format.contains(key), "docs/scenario.md lacks {key}");
+    }
+    assert!(
+        readme.contains("default `127.0.0.1:7880`"),
+        "simulate's default port"
+    );
+    assert!(
+        readme.contains("well-known development pair"),
+        "snapshot's fixed keys"
+    );
+}
+
+#[test]
+fn minus_qq_logs_nothing_and_a_failed_run_still_says_why_in_one_line() {
+    let mut no_egress = crate::harness::scenario("basic.json");
+    no_egress["faults"] = json!([{"method": "ListEgress", "code": "internal",
+                                  "msg": "egress not connected (redis required)", "times": 1000}]);
+    let sim = sim(no_egress);
+    let run = Reaper::on(&sim)
+        .args(["-qq", "sweep", "--dry-run"])
+        .run()
+        .ok();
+    assert_eq!(run.stderr, "", "{run}");
+    Reaper::at("http://127.0.0.1:9")
+        .args(["-qq", "sweep"])
+        .run()
+        .one_line_error(1, "could not reach");
+    let help = Reaper::bare().args(["--help"]).run().ok();
+    assert!(
+        help.stdout.contains("a run that fails still says"),
+        "{help}"
+    );
+}

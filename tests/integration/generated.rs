@@ -67,7 +67,7 @@ fn examples(roff: &mut Roff) {
         ),
         (
             "Every minute from cron, never two at once:",
-            "* * * * * flock -n /run/lk-reaper.lock lk-reaper -q sweep --config /etc/lk-reaper.toml",
+            "* * * * * flock -n /run/lock/lk-reaper.lock lk-reaper -q --config /etc/lk-reaper.toml sweep",
         ),
         (
             "A systemd service run by a timer, the secret from LoadCredential=livekit-secret:/etc/lk-reaper/secret:",
@@ -159,7 +159,8 @@ fn zombie_rooms(roff: &mut Roff) {
 }
 
 fn main_page() -> String {
-    let man = Man::new(Cli::command());
+    // No `help` subcommand: there is no lk-reaper-help(1) page to point at.
+    let man = Man::new(Cli::command().disable_help_subcommand(true));
     let mut out = Vec::new();
     man.render_title(&mut out).unwrap();
     man.render_name_section(&mut out).unwrap();

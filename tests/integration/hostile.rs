@@ -653,9 +653,9 @@ fn impossible_times_and_empty_names_are_never_acted_on() {
     assert_eq!(server.calls("StopEgress"), 0);
     let warnings = report["warnings"].to_string();
     for needle in [
-        "3 rooms were not judged: the server gave an impossible creation time",
-        "1 rooms with an empty name were listed: never acted on",
-        "2 egresses have an impossible start time",
+        "3 rooms not judged: the server gave an impossible creation time",
+        "1 room with an empty name listed: never acted on",
+        "2 egresses with an impossible start time",
     ] {
         assert!(warnings.contains(needle), "{needle}{run}");
     }
