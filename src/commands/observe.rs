@@ -75,7 +75,7 @@ pub async fn observe_with(
             config.connection.endpoint
         )
     })?;
-    let mut inventory = inventory?;
+    let mut inventory = inventory.map_err(|err| name_the_url_source(err, config))?;
     progress.finish();
     let mut warnings = Vec::new();
     // Like a missing egress service: Redis trouble must not stop the sweep of healthy
@@ -130,4 +130,27 @@ async fn read_cluster(config: &Config) -> anyhow::Result<Option<(Store, ClusterV
     let store = Store::connect(url, config.run.request_timeout).await?;
     let view = store.read().await?;
     Ok(Some((store, view)))
+}
+
+/// A server that cannot be reached at a URL from the config file: the error names the file,
+/// which is where to fix it (the hint's --url and LIVEKIT_URL were not used).
+fn name_the_url_source(err: anyhow::Error, config: &Config) -> anyhow::Error {
+    use crate::livekit::ApiError;
+    let Some(file) = &config.connection.url_from_file else {
+        return err;
+    };
+    let unreachable = err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ApiError>(),
+            Some(ApiError::Transport(_) | ApiError::Misconfigured(_) | ApiError::NotLiveKit { .. })
+        )
+    });
+    if !unreachable {
+        return err;
+    }
+    err.context(format!(
+        "the URL {} comes from the config file {}",
+        config.connection.endpoint,
+        file.display()
+    ))
 }

@@ -4,7 +4,7 @@ pub mod file;
 mod lk_cli;
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -59,6 +59,8 @@ fn human_kinds(
 pub struct Connection {
     pub endpoint: Endpoint,
     pub credentials: Credentials,
+    /// The config file the URL came from, if it did: errors reaching it name the file.
+    pub url_from_file: Option<PathBuf>,
 }
 
 /// Settings of one run.
@@ -170,10 +172,15 @@ fn connection(global: &GlobalArgs, file: &file::FileConfig) -> anyhow::Result<Co
         }
         None => None,
     };
-    let url = global
+    let given = global
         .url
         .clone()
-        .or_else(|| project.as_ref().map(|p| p.url.clone()))
+        .or_else(|| project.as_ref().map(|p| p.url.clone()));
+    let url_from_file = given
+        .is_none()
+        .then(|| global.config.clone().filter(|_| file.url.is_some()))
+        .flatten();
+    let url = given
         .or_else(|| file.url.clone())
         .ok_or_else(|| usage("no LiveKit server given: set LIVEKIT_URL or --url (or --project NAME); try `lk-reaper demo` to see it work without one"))?;
     let endpoint = Endpoint::parse(&url).map_err(usage)?;
@@ -191,6 +198,7 @@ fn connection(global: &GlobalArgs, file: &file::FileConfig) -> anyhow::Result<Co
             api_key,
             api_secret,
         },
+        url_from_file,
     })
 }
 

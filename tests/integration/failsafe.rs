@@ -400,3 +400,14 @@ fn minus_qq_logs_nothing_and_a_failed_run_still_says_why_in_one_line() {
         "{help}"
     );
 }
+
+#[test]
+fn a_server_unreachable_at_a_url_from_the_config_file_names_the_file() {
+    let (_dir, path) = policy_file("url = \"http://127.0.0.1:9\"\n");
+    Reaper::bare()
+        .env("LIVEKIT_API_KEY", "k")
+        .env("LIVEKIT_API_SECRET", "s")
+        .args(["--config", &path, "rooms"])
+        .run()
+        .one_line_error(1, &format!("comes from the config file {path}"));
+}
