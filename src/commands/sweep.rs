@@ -134,7 +134,12 @@ pub async fn sweep_with_inventory(
             }
         }
     }
-    warnings.extend(zombie_warnings(&results));
+    for (finding, result) in findings.iter().zip(&mut results) {
+        if let Some(why) = finding.report_only() {
+            *result = ActionResult::because(Outcome::Skipped, why);
+        }
+    }
+    warnings.extend(zombie_warnings(&findings, &results));
     for (finding, result) in findings
         .iter()
         .zip(&results)
@@ -159,7 +164,7 @@ pub async fn sweep_with_inventory(
 /// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
 /// They are warnings, not failures: a zombie stays until its records leave Redis, and an
 /// exit code 4 every minute until then would teach operators to ignore the alert.
-fn zombie_warnings(results: &[ActionResult]) -> Vec<String> {
+fn zombie_warnings(findings: &[Finding], results: &[ActionResult]) -> Vec<String> {
     let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
     let mut out = Vec::new();
     let api = count(Outcome::Zombie);
@@ -168,7 +173,11 @@ fn zombie_warnings(results: &[ActionResult]) -> Vec<String> {
             "{api} zombie rooms could not be deleted: their node is gone (livekit#3766); run with --redis-url URL --purge-zombies to remove them"
         ));
     }
-    let found = count(Outcome::Skipped);
+    let found = findings
+        .iter()
+        .zip(results)
+        .filter(|(f, r)| f.action == Action::PurgeRoom && r.outcome == Outcome::Skipped)
+        .count();
     if found > 0 {
         out.push(format!(
             "{found} zombie rooms found in LiveKit's Redis (their node is gone, livekit#3766); --purge-zombies removes them"

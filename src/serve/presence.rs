@@ -141,6 +141,7 @@ mod tests {
             action: Action::DeleteRoom,
             recheck: Recheck::None,
             dead_node: None,
+            ingress: None,
         };
         let (humanless, too_old) = (
             finding(vec![Rule::Humanless]),
@@ -151,6 +152,8 @@ mod tests {
             rooms: Vec::new(),
             egresses: Vec::new(),
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         };
         let policy = Policy::default();
