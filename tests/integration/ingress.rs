@@ -103,7 +103,7 @@ fn disable_ends_the_session_first_so_the_room_stays_gone() {
 fn a_url_ingress_cannot_be_disabled_so_it_is_reported_unless_the_mode_is_delete() {
     let url = json!({"ingress_id": "IN_url", "input_type": "URL_INPUT", "room_name": "studio",
                      "status": "ENDPOINT_BUFFERING", "started_s_ago": 60});
-    let sim = studio(&[url.clone()]);
+    let sim = studio(std::slice::from_ref(&url));
     let report = sweep(&sim, &["--ingress", "disable", "--dry-run"], 0);
     let skipped = finding(&report, "IN_url");
     assert_eq!(
