@@ -9,9 +9,12 @@ use super::twirp::{TwirpCode, TwirpError};
 const NS_PER_S: i64 = 1_000_000_000;
 
 /// The server's `not_found` for an unknown ingress id.
-pub const INGRESS_NOT_FOUND: &str = "ingress does not exist";
+pub const INGRESS_NOT_FOUND: &str = "twirp error unknown: ingress does not exist";
 /// The server's answer on a server without Redis, where it has no ingress service.
-pub const NOT_CONNECTED: &str = "ingress not connected (redis required)";
+pub const NOT_CONNECTED: &str = "twirp error unknown: ingress not connected (redis required)";
+/// What LiveKit v1.13.5 without Redis answers UpdateIngress and DeleteIngress: the handler
+/// panics (its ingress client is a typed nil), and Twirp reports the recovered panic.
+pub const HANDLER_PANIC: &str = "Internal service panic";
 /// The server's answer to UpdateIngress of a URL (pull) ingress.
 pub const NOT_REUSABLE: &str = "ingress is not reusable and cannot be modified";
 
@@ -144,7 +147,8 @@ pub struct Ingress {
     pub room_name: String,
     pub identity: String,
     reusable: bool,
-    pub enabled: bool,
+    /// As stored: absent until someone sets it (CreateIngress without it), as on LiveKit.
+    pub enabled: Option<bool>,
     pub status: IngressStatus,
     started_ns: i64,
     ended_ns: i64,
@@ -172,13 +176,18 @@ impl Ingress {
             reusable: spec
                 .reusable
                 .unwrap_or(spec.input_type != IngressInput::Url),
-            enabled: spec.enabled,
+            enabled: (!spec.enabled).then_some(false),
             status: spec.status,
             started_ns,
             ended_ns: 0,
             updated_ns: started_ns,
             encoder_retries: spec.encoder_retries,
         }
+    }
+
+    /// Whether an encoder may connect: absent counts as enabled.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != Some(false)
     }
 
     /// UpdateIngress may change it: LiveKit refuses a non-reusable (URL) ingress.
@@ -246,7 +255,7 @@ impl Ingress {
                 updated_at: self.updated_ns,
                 ..Default::default()
             }),
-            enabled: Some(self.enabled),
+            enabled: self.enabled,
             ..Default::default()
         }
     }
@@ -264,7 +273,7 @@ impl Ingress {
             room_name: self.room_name.clone(),
             participant_identity: self.identity.clone(),
             reusable: Some(self.reusable),
-            enabled: self.enabled,
+            enabled: self.is_enabled(),
             status: self.status,
             started_s_ago: since,
             encoder_retries: self.encoder_retries,

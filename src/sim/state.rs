@@ -8,7 +8,7 @@ use std::ops::Bound;
 
 use livekit_protocol as proto;
 
-use super::ingress::{INGRESS_NOT_FOUND, Ingress, NOT_CONNECTED};
+use super::ingress::{HANDLER_PANIC, INGRESS_NOT_FOUND, Ingress, NOT_CONNECTED};
 use super::scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, NodeState,
     ParticipantSpec, ParticipantState, RoomSpec, Scenario,
@@ -382,7 +382,7 @@ impl World {
                 continue;
             }
             ingress.end(true, now);
-            if ingress.encoder_retries && ingress.enabled {
+            if ingress.encoder_retries && ingress.is_enabled() {
                 ingress.publish(now);
                 back.push(ingress.clone());
             }
@@ -406,7 +406,9 @@ impl World {
         &self,
         request: &proto::ListIngressRequest,
     ) -> Result<proto::ListIngressResponse, TwirpError> {
-        self.ingress_service()?;
+        if !self.settings.ingress_service {
+            return Err(TwirpError::new(TwirpCode::Internal, NOT_CONNECTED));
+        }
         let items = if request.ingress_id.is_empty() {
             self.ingresses
                 .values()
@@ -443,11 +445,11 @@ impl World {
                 .participant_identity
                 .clone_into(&mut ingress.identity);
         }
-        if let Some(enabled) = request.enabled {
-            ingress.enabled = enabled;
+        if request.enabled.is_some() {
+            ingress.enabled = request.enabled;
         }
         let reply = ingress.info();
-        if ingress.status.is_live() && !ingress.enabled {
+        if ingress.status.is_live() && !ingress.is_enabled() {
             ingress.end(false, now);
             let (room, identity) = (ingress.room_name.clone(), ingress.identity.clone());
             let _ = self.remove_participant(&room, &identity);
@@ -474,11 +476,12 @@ impl World {
         Ok(reply)
     }
 
+    /// UpdateIngress and DeleteIngress need the ingress service (Redis).
     fn ingress_service(&self) -> Result<(), TwirpError> {
         if self.settings.ingress_service {
             Ok(())
         } else {
-            Err(TwirpError::new(TwirpCode::Internal, NOT_CONNECTED))
+            Err(TwirpError::new(TwirpCode::Internal, HANDLER_PANIC))
         }
     }
 
