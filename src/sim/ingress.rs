@@ -207,14 +207,10 @@ impl Ingress {
         self.updated_ns = now;
     }
 
-    /// Its session ended: by its worker (`disabled`, deleted: INACTIVE) or because its room
-    /// went away under it (ERROR, as v1.5.0 reports a DeleteRoom).
-    pub fn end(&mut self, error: bool, now: i64) {
-        self.status = if error {
-            IngressStatus::ERROR
-        } else {
-            IngressStatus::INACTIVE
-        };
+    /// Its worker cut its session (it was disabled, or its room deleted under it): ERROR,
+    /// as Ingress v1.5.0 reports both.
+    pub fn end(&mut self, now: i64) {
+        self.status = IngressStatus::ERROR;
         self.ended_ns = now;
         self.updated_ns = now;
     }

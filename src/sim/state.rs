@@ -381,7 +381,7 @@ impl World {
             if ingress.room_name != name || !ingress.status.is_live() {
                 continue;
             }
-            ingress.end(true, now);
+            ingress.end(now);
             if ingress.encoder_retries && ingress.is_enabled() {
                 ingress.publish(now);
                 back.push(ingress.clone());
@@ -425,9 +425,10 @@ impl World {
     }
 
     /// UpdateIngress: refused for a non-reusable ingress; an ERROR one is reset to INACTIVE
-    /// first. The reply is the record as stored; on a live ingress `enabled: false` then
-    /// makes its worker end the session (INACTIVE, its participant leaves), as Ingress
-    /// v1.5.0 does a moment after the reply.
+    /// first. The reply is the record as stored (still PUBLISHING); on a live ingress
+    /// `enabled: false` then makes its worker end the session: ENDPOINT_ERROR ("context
+    /// canceled"), its participant leaves, as Ingress v1.5.0 does a moment after the reply
+    /// (tests/real_livekit/ingress.rs).
     pub fn update_ingress(
         &mut self,
         request: &proto::UpdateIngressRequest,
@@ -450,7 +451,7 @@ impl World {
         }
         let reply = ingress.info();
         if ingress.status.is_live() && !ingress.is_enabled() {
-            ingress.end(false, now);
+            ingress.end(now);
             let (room, identity) = (ingress.room_name.clone(), ingress.identity.clone());
             let _ = self.remove_participant(&room, &identity);
         }

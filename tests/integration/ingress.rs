@@ -92,7 +92,7 @@ fn disable_ends_the_session_first_so_the_room_stays_gone() {
     let obs = ingress_state(&sim, "IN_obs").unwrap();
     assert_eq!(
         (&obs["enabled"], &obs["status"]),
-        (&json!(false), &json!("ENDPOINT_INACTIVE"))
+        (&json!(false), &json!("ENDPOINT_ERROR"))
     );
     // A second run finds nothing to do: the room is gone and the ingress idle.
     let again = sweep(&sim, &["--ingress", "disable"], 0);
@@ -411,7 +411,7 @@ async fn the_ingress_service_answers_as_livekit_does() {
     );
     assert_eq!(
         ingress_state(&sim, "IN_obs").unwrap()["status"],
-        "ENDPOINT_INACTIVE"
+        "ENDPOINT_ERROR"
     );
 
     let (status, deleted) = ingress_call(
