@@ -218,7 +218,8 @@ impl Checker {
         })
     }
 
-    /// Tells [`Presence`] what the check saw. When `humanless` fired but the room's grace,
+    /// Tells [`Presence`] what the check saw. When `humanless` (or `forgotten_ingress`, judged
+    /// by the same grace) fired but the room's grace,
     /// counted from when serve last knew a human was there, has not ended: when it ends.
     fn grace_ends(
         &self,
@@ -234,7 +235,8 @@ impl Checker {
             return None;
         }
         let since = self.presence.humanless(room, now);
-        if !findings.iter().any(|f| f.rules.contains(&Rule::Humanless)) {
+        let graced = |r: &Rule| matches!(r, Rule::Humanless | Rule::ForgottenIngress);
+        if !findings.iter().any(|f| f.rules.iter().any(graced)) {
             return None;
         }
         let ends = since + humanless_grace(&self.config.policy, inventory, room);
