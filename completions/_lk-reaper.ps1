@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval')
             [CompletionResult]::new('rooms', 'rooms', [CompletionResultType]::ParameterValue, 'Read-only inventory: rooms, age, humans / others, active egress, verdict')
             [CompletionResult]::new('egress', 'egress', [CompletionResultType]::ParameterValue, 'Read-only inventory: active egresses, age, room, verdict')
+            [CompletionResult]::new('ingress', 'ingress', [CompletionResultType]::ParameterValue, 'Read-only inventory: ingresses, input type, room, status, enabled, verdict')
             [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Write the live inventory as a scenario file for `simulate` (read-only)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Serve a LiveKit API simulator from a scenario file on loopback')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit')
@@ -65,6 +66,7 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             [CompletionResult]::new('--orphan-egress', '--orphan-egress', [CompletionResultType]::ParameterName, 'Stop active egresses whose room no longer exists [default: on]')
             [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'An egress younger than this is never an orphan [default: 2m]')
             [CompletionResult]::new('--sip-ring-limit', '--sip-ring-limit', [CompletionResultType]::ParameterName, 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]')
+            [CompletionResult]::new('--ingress', '--ingress', [CompletionResultType]::ParameterName, 'What to do with an ingress still publishing into a room with no human, past the room''s humanless grace (its encoder would bring a deleted room back) [default: report]')
             [CompletionResult]::new('--human-kind', '--human-kind', [CompletionResultType]::ParameterName, 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file''s human_kinds lists others')
             [CompletionResult]::new('--not-human-kind', '--not-human-kind', [CompletionResultType]::ParameterName, 'Do not count this participant kind as human (repeatable)')
             [CompletionResult]::new('--not-human', '--not-human', [CompletionResultType]::ParameterName, 'Identities matching this glob are never human (repeatable)')
@@ -114,6 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             [CompletionResult]::new('--orphan-egress', '--orphan-egress', [CompletionResultType]::ParameterName, 'Stop active egresses whose room no longer exists [default: on]')
             [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'An egress younger than this is never an orphan [default: 2m]')
             [CompletionResult]::new('--sip-ring-limit', '--sip-ring-limit', [CompletionResultType]::ParameterName, 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]')
+            [CompletionResult]::new('--ingress', '--ingress', [CompletionResultType]::ParameterName, 'What to do with an ingress still publishing into a room with no human, past the room''s humanless grace (its encoder would bring a deleted room back) [default: report]')
             [CompletionResult]::new('--human-kind', '--human-kind', [CompletionResultType]::ParameterName, 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file''s human_kinds lists others')
             [CompletionResult]::new('--not-human-kind', '--not-human-kind', [CompletionResultType]::ParameterName, 'Do not count this participant kind as human (repeatable)')
             [CompletionResult]::new('--not-human', '--not-human', [CompletionResultType]::ParameterName, 'Identities matching this glob are never human (repeatable)')
@@ -156,6 +159,7 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             [CompletionResult]::new('--orphan-egress', '--orphan-egress', [CompletionResultType]::ParameterName, 'Stop active egresses whose room no longer exists [default: on]')
             [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'An egress younger than this is never an orphan [default: 2m]')
             [CompletionResult]::new('--sip-ring-limit', '--sip-ring-limit', [CompletionResultType]::ParameterName, 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]')
+            [CompletionResult]::new('--ingress', '--ingress', [CompletionResultType]::ParameterName, 'What to do with an ingress still publishing into a room with no human, past the room''s humanless grace (its encoder would bring a deleted room back) [default: report]')
             [CompletionResult]::new('--human-kind', '--human-kind', [CompletionResultType]::ParameterName, 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file''s human_kinds lists others')
             [CompletionResult]::new('--not-human-kind', '--not-human-kind', [CompletionResultType]::ParameterName, 'Do not count this participant kind as human (repeatable)')
             [CompletionResult]::new('--not-human', '--not-human', [CompletionResultType]::ParameterName, 'Identities matching this glob are never human (repeatable)')
@@ -194,6 +198,46 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             [CompletionResult]::new('--orphan-egress', '--orphan-egress', [CompletionResultType]::ParameterName, 'Stop active egresses whose room no longer exists [default: on]')
             [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'An egress younger than this is never an orphan [default: 2m]')
             [CompletionResult]::new('--sip-ring-limit', '--sip-ring-limit', [CompletionResultType]::ParameterName, 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]')
+            [CompletionResult]::new('--ingress', '--ingress', [CompletionResultType]::ParameterName, 'What to do with an ingress still publishing into a room with no human, past the room''s humanless grace (its encoder would bring a deleted room back) [default: report]')
+            [CompletionResult]::new('--human-kind', '--human-kind', [CompletionResultType]::ParameterName, 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file''s human_kinds lists others')
+            [CompletionResult]::new('--not-human-kind', '--not-human-kind', [CompletionResultType]::ParameterName, 'Do not count this participant kind as human (repeatable)')
+            [CompletionResult]::new('--not-human', '--not-human', [CompletionResultType]::ParameterName, 'Identities matching this glob are never human (repeatable)')
+            [CompletionResult]::new('--room', '--room', [CompletionResultType]::ParameterName, 'Only rooms whose name matches this glob (repeatable)')
+            [CompletionResult]::new('--exclude-room', '--exclude-room', [CompletionResultType]::ParameterName, 'Never touch rooms matching this glob, nor their egresses (repeatable)')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only shard K of N (0-based), split by a stable hash of the room name')
+            [CompletionResult]::new('--shard-count', '--shard-count', [CompletionResultType]::ParameterName, 'Take shard JOB_COMPLETION_INDEX of N: the pod''s index in a Kubernetes Indexed Job whose completions is N')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'LiveKit server URL (ws://, wss://, http:// or https://)')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'API key')
+            [CompletionResult]::new('--api-secret', '--api-secret', [CompletionResultType]::ParameterName, 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list')
+            [CompletionResult]::new('--api-secret-file', '--api-secret-file', [CompletionResultType]::ParameterName, 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Take url, key and secret from this project in the lk CLI''s ~/.livekit/cli-config.yaml')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'TOML policy file')
+            [CompletionResult]::new('--redis-url', '--redis-url', [CompletionResultType]::ParameterName, 'Read LiveKit''s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline for one API call, 100ms to 1h [default: 10s]')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'API calls in flight at most [default: 16]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log format on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)')
+            [CompletionResult]::new('--exit-code', '--exit-code', [CompletionResultType]::ParameterName, 'Exit with code 3 when offenders were found (for CI smoke checks)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'lk-reaper;ingress' {
+            [CompletionResult]::new('--humanless', '--humanless', [CompletionResultType]::ParameterName, 'What to do with a room that has no human')
+            [CompletionResult]::new('--humanless-grace', '--humanless-grace', [CompletionResultType]::ParameterName, 'How old a humanless room must be before it offends [default: 5m]')
+            [CompletionResult]::new('--max-room-age', '--max-room-age', [CompletionResultType]::ParameterName, 'Delete rooms created longer ago than this [default: off]')
+            [CompletionResult]::new('--max-egress-age', '--max-egress-age', [CompletionResultType]::ParameterName, 'Stop egresses that started longer ago than this [default: off]')
+            [CompletionResult]::new('--orphan-egress', '--orphan-egress', [CompletionResultType]::ParameterName, 'Stop active egresses whose room no longer exists [default: on]')
+            [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'An egress younger than this is never an orphan [default: 2m]')
+            [CompletionResult]::new('--sip-ring-limit', '--sip-ring-limit', [CompletionResultType]::ParameterName, 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]')
+            [CompletionResult]::new('--ingress', '--ingress', [CompletionResultType]::ParameterName, 'What to do with an ingress still publishing into a room with no human, past the room''s humanless grace (its encoder would bring a deleted room back) [default: report]')
             [CompletionResult]::new('--human-kind', '--human-kind', [CompletionResultType]::ParameterName, 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file''s human_kinds lists others')
             [CompletionResult]::new('--not-human-kind', '--not-human-kind', [CompletionResultType]::ParameterName, 'Do not count this participant kind as human (repeatable)')
             [CompletionResult]::new('--not-human', '--not-human', [CompletionResultType]::ParameterName, 'Identities matching this glob are never human (repeatable)')
@@ -332,6 +376,7 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval')
             [CompletionResult]::new('rooms', 'rooms', [CompletionResultType]::ParameterValue, 'Read-only inventory: rooms, age, humans / others, active egress, verdict')
             [CompletionResult]::new('egress', 'egress', [CompletionResultType]::ParameterValue, 'Read-only inventory: active egresses, age, room, verdict')
+            [CompletionResult]::new('ingress', 'ingress', [CompletionResultType]::ParameterValue, 'Read-only inventory: ingresses, input type, room, status, enabled, verdict')
             [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Write the live inventory as a scenario file for `simulate` (read-only)')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Serve a LiveKit API simulator from a scenario file on loopback')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit')
@@ -349,6 +394,9 @@ Register-ArgumentCompleter -Native -CommandName 'lk-reaper' -ScriptBlock {
             break
         }
         'lk-reaper;help;egress' {
+            break
+        }
+        'lk-reaper;help;ingress' {
             break
         }
         'lk-reaper;help;snapshot' {

@@ -28,6 +28,9 @@ _lk__reaper() {
             lk__reaper,help)
                 cmd="lk__reaper__subcmd__help"
                 ;;
+            lk__reaper,ingress)
+                cmd="lk__reaper__subcmd__ingress"
+                ;;
             lk__reaper,rooms)
                 cmd="lk__reaper__subcmd__rooms"
                 ;;
@@ -55,6 +58,9 @@ _lk__reaper() {
             lk__reaper__subcmd__help,help)
                 cmd="lk__reaper__subcmd__help__subcmd__help"
                 ;;
+            lk__reaper__subcmd__help,ingress)
+                cmd="lk__reaper__subcmd__help__subcmd__ingress"
+                ;;
             lk__reaper__subcmd__help,rooms)
                 cmd="lk__reaper__subcmd__help__subcmd__rooms"
                 ;;
@@ -77,7 +83,7 @@ _lk__reaper() {
 
     case "${cmd}" in
         lk__reaper)
-            opts="-o -v -q -h -V --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help --version sweep serve rooms egress snapshot simulate demo completions help"
+            opts="-o -v -q -h -V --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help --version sweep serve rooms egress ingress snapshot simulate demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +293,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__egress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +325,10 @@ _lk__reaper() {
                     ;;
                 --sip-ring-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress)
+                    COMPREPLY=($(compgen -W "off report disable delete" -- "${cur}"))
                     return 0
                     ;;
                 --human-kind)
@@ -413,7 +423,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__help)
-            opts="sweep serve rooms egress snapshot simulate demo completions help"
+            opts="sweep serve rooms egress ingress snapshot simulate demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +479,20 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lk__subcmd__reaper__subcmd__help__subcmd__ingress)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -552,8 +576,8 @@ _lk__reaper() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        lk__subcmd__reaper__subcmd__rooms)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+        lk__subcmd__reaper__subcmd__ingress)
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +609,140 @@ _lk__reaper() {
                     ;;
                 --sip-ring-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress)
+                    COMPREPLY=($(compgen -W "off report disable delete" -- "${cur}"))
+                    return 0
+                    ;;
+                --human-kind)
+                    COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --not-human-kind)
+                    COMPREPLY=($(compgen -W "standard ingress egress sip agent connector bridge" -- "${cur}"))
+                    return 0
+                    ;;
+                --not-human)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --room)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-room)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lk__subcmd__reaper__subcmd__rooms)
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --humanless)
+                    COMPREPLY=($(compgen -W "off stop-egress delete-room" -- "${cur}"))
+                    return 0
+                    ;;
+                --humanless-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-room-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-egress-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --orphan-egress)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
+                    return 0
+                    ;;
+                --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sip-ring-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress)
+                    COMPREPLY=($(compgen -W "off report disable delete" -- "${cur}"))
                     return 0
                     ;;
                 --human-kind)
@@ -679,7 +837,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__serve)
-            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,6 +897,10 @@ _lk__reaper() {
                     ;;
                 --sip-ring-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress)
+                    COMPREPLY=($(compgen -W "off report disable delete" -- "${cur}"))
                     return 0
                     ;;
                 --human-kind)
@@ -1013,7 +1175,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__sweep)
-            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1057,6 +1219,10 @@ _lk__reaper() {
                     ;;
                 --sip-ring-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ingress)
+                    COMPREPLY=($(compgen -W "off report disable delete" -- "${cur}"))
                     return 0
                     ;;
                 --human-kind)

@@ -50,6 +50,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "sweep" -d 'Find
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "serve" -d 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "rooms" -d 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "egress" -d 'Read-only inventory: active egresses, age, room, verdict'
+complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "ingress" -d 'Read-only inventory: ingresses, input type, room, status, enabled, verdict'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "snapshot" -d 'Write the live inventory as a scenario file for `simulate` (read-only)'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "simulate" -d 'Serve a LiveKit API simulator from a scenario file on loopback'
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "demo" -d 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
@@ -68,6 +69,10 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-egr
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
+report\t'Report the ingress (result `skipped`); the room is handled as humanless'
+disable\t'Disable a reusable (RTMP, WHIP) ingress with UpdateIngress, then handle the room'
+delete\t'Delete the ingress with DeleteIngress, then handle the room'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
@@ -129,6 +134,10 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-egr
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
+report\t'Report the ingress (result `skipped`); the room is handled as humanless'
+disable\t'Disable a reusable (RTMP, WHIP) ingress with UpdateIngress, then handle the room'
+delete\t'Delete the ingress with DeleteIngress, then handle the room'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
@@ -183,6 +192,10 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-egr
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
+report\t'Report the ingress (result `skipped`); the room is handled as humanless'
+disable\t'Disable a reusable (RTMP, WHIP) ingress with UpdateIngress, then handle the room'
+delete\t'Delete the ingress with DeleteIngress, then handle the room'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
@@ -234,6 +247,10 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-eg
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
+report\t'Report the ingress (result `skipped`); the room is handled as humanless'
+disable\t'Disable a reusable (RTMP, WHIP) ingress with UpdateIngress, then handle the room'
+delete\t'Delete the ingress with DeleteIngress, then handle the room'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
 ingress\t'An ingress stream'
 egress\t'An egress recorder'
@@ -275,6 +292,61 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exit-code
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
+stop-egress\t'Stop the room\'s active egresses, keep the room'
+delete-room\t'Stop the room\'s active egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l humanless-grace -d 'How old a humanless room must be before it offends [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l max-room-age -d 'Delete rooms created longer ago than this [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l max-egress-age -d 'Stop egresses that started longer ago than this [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
+off\t'Disabled'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
+report\t'Report the ingress (result `skipped`); the room is handled as humanless'
+disable\t'Disable a reusable (RTMP, WHIP) ingress with UpdateIngress, then handle the room'
+delete\t'Delete the ingress with DeleteIngress, then handle the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l human-kind -d 'Count this participant kind as human too (repeatable); the human kinds are standard, sip and connector unless the config file\'s human_kinds lists others' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l not-human-kind -d 'Do not count this participant kind as human (repeatable)' -r -f -a "standard\t'A regular client (also bots that join as one)'
+ingress\t'An ingress stream'
+egress\t'An egress recorder'
+sip\t'A SIP (phone) participant; human only while its sip.callStatus is active, automation or absent'
+agent\t'An agent'
+connector\t'A connector (WhatsApp, Twilio)'
+bridge\t'A bridge (RTSP camera)'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l not-human -d 'Identities matching this glob are never human (repeatable)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l room -d 'Only rooms whose name matches this glob (repeatable)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l api-key -d 'API key' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l api-secret-file -d 'Read the API secret from a file (systemd credentials, Kubernetes secrets); a trailing newline is trimmed' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l project -d 'Take url, key and secret from this project in the lk CLI\'s ~/.livekit/cli-config.yaml' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l config -d 'TOML policy file' -r -F
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l redis-url -d 'Read LiveKit\'s own Redis (redis:// or rediss://) to find zombie rooms, whose node is gone; read-only unless --purge-zombies' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l timeout -d 'Deadline for the whole run, 1s to 24h; past it no new work starts [default: 60s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l request-timeout -d 'Deadline for one API call, 100ms to 1h [default: 10s]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l concurrency -d 'API calls in flight at most [default: 16]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
+json\t'One JSON document'
+ndjson\t'One JSON finding per line, then the summary line'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per event'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
+always\t'Always'
+never\t'Never'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l exit-code -d 'Exit with code 3 when offenders were found (for CI smoke checks)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s f -l file -d 'Write the scenario here instead of stdout' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l api-key -d 'API key' -r
@@ -369,12 +441,13 @@ never\t'Never'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v: each action, -vv: each API call, -vvv: trace); RUST_LOG overrides'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s q -l quiet -d 'Less log output on stderr (-q: errors only, -qq: no log; a run that fails still says why in one line)'
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "serve" -d 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "rooms" -d 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "egress" -d 'Read-only inventory: active egresses, age, room, verdict'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "snapshot" -d 'Write the live inventory as a scenario file for `simulate` (read-only)'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "simulate" -d 'Serve a LiveKit API simulator from a scenario file on loopback'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "demo" -d 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress snapshot simulate demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "sweep" -d 'Find offending rooms and egresses and act on them (--dry-run: only report)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "serve" -d 'Act on LiveKit webhooks as they arrive, with a full sweep at start-up and on an interval'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "rooms" -d 'Read-only inventory: rooms, age, humans / others, active egress, verdict'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "egress" -d 'Read-only inventory: active egresses, age, room, verdict'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "ingress" -d 'Read-only inventory: ingresses, input type, room, status, enabled, verdict'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "snapshot" -d 'Write the live inventory as a scenario file for `simulate` (read-only)'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "simulate" -d 'Serve a LiveKit API simulator from a scenario file on loopback'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "demo" -d 'Run a dry-run sweep, then a real sweep, against a built-in simulated LiveKit'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand help; and not __fish_seen_subcommand_from sweep serve rooms egress ingress snapshot simulate demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

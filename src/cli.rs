@@ -192,6 +192,8 @@ pub enum Command {
     Rooms(InventoryArgs),
     /// Read-only inventory: active egresses, age, room, verdict
     Egress(InventoryArgs),
+    /// Read-only inventory: ingresses, input type, room, status, enabled, verdict
+    Ingress(InventoryArgs),
     /// Write the live inventory as a scenario file for `simulate` (read-only)
     Snapshot(SnapshotArgs),
     /// Serve a LiveKit API simulator from a scenario file on loopback
@@ -316,6 +318,11 @@ pub struct InventoryArgs {
     /// A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub sip_ring_limit: Option<Duration>,
+
+    /// What to do with an ingress still publishing into a room with no human, past the
+    /// room's humanless grace (its encoder would bring a deleted room back) [default: report]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub ingress: Option<IngressMode>,
 
     /// Count this participant kind as human too (repeatable); the human kinds are standard,
     /// sip and connector unless the config file's human_kinds lists others
@@ -461,6 +468,20 @@ pub enum HumanlessMode {
     StopEgress,
     /// Stop the room's active egresses, then delete the room
     DeleteRoom,
+}
+
+/// What `forgotten_ingress` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IngressMode {
+    /// Leave ingresses alone and say nothing
+    Off,
+    /// Report the ingress (result `skipped`); the room is handled as humanless
+    Report,
+    /// Disable a reusable (RTMP, WHIP) ingress with UpdateIngress, then handle the room
+    Disable,
+    /// Delete the ingress with DeleteIngress, then handle the room
+    Delete,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,11 +7,11 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cluster::{Purge, PurgeOutcome};
-use crate::inventory::Participant;
+use crate::inventory::{Ingress, Participant};
 use crate::livekit::error::code;
 use crate::livekit::{ApiError, LiveKit};
 use crate::plan::{Job, Plan};
-use crate::policy::{Finding, HumanSpec, Recheck};
+use crate::policy::{Action, Finding, HumanSpec, Recheck};
 
 /// What happened to one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -171,8 +171,9 @@ async fn until<T>(
 }
 
 fn failed_all(job: &Job, why: &str) -> Vec<(usize, ActionResult)> {
-    job.stops
+    job.ingresses
         .iter()
+        .chain(&job.stops)
         .chain(&job.delete)
         .chain(&job.purge)
         .map(|&i| (i, ActionResult::failed(why)))
@@ -203,6 +204,7 @@ async fn run_job<L: LiveKit, P: Purge>(
         ))),
     };
     let depends = |i: usize| findings[i].recheck != Recheck::None;
+    out.extend(act_on_ingresses(ctx, job, blocked.as_ref()).await);
 
     let mut stops = Vec::new();
     for &i in &job.stops {
@@ -238,6 +240,7 @@ async fn run_job<L: LiveKit, P: Purge>(
                 } else {
                     again = Some(Job {
                         stops: Vec::new(),
+                        ingresses: Vec::new(),
                         ..job.clone()
                     });
                     // Replaced by the second pass's result.
@@ -248,6 +251,63 @@ async fn run_job<L: LiveKit, P: Purge>(
         out.push((i, result));
     }
     (out, again)
+}
+
+/// Disables or deletes the job's ingresses, first of all, each only while it still publishes
+/// into the room (ListIngress of that room, right before acting).
+async fn act_on_ingresses<L: LiveKit, P>(
+    ctx: &Context<'_, L, P>,
+    job: &Job,
+    blocked: Option<&ActionResult>,
+) -> Vec<(usize, ActionResult)> {
+    if job.ingresses.is_empty() {
+        return Vec::new();
+    }
+    let all = |result: &ActionResult| job.ingresses.iter().map(|&i| (i, result.clone())).collect();
+    if let Some(result) = blocked {
+        return all(result);
+    }
+    let listed = match until(ctx.deadline, ctx.lk.list_ingress(&job.room)).await {
+        Ok(listed) => listed,
+        Err(err) => {
+            return all(&ActionResult::failed(format!(
+                "re-check before acting failed, so nothing was done: {err}"
+            )));
+        }
+    };
+    let mut out = Vec::with_capacity(job.ingresses.len());
+    for &i in &job.ingresses {
+        let finding = &ctx.findings[i];
+        let id = finding
+            .ingress
+            .as_ref()
+            .map_or("", |t| t.ingress_id.as_str());
+        let live = listed.iter().any(|listed| {
+            listed.ingress_id == id
+                && listed.room_name == job.room
+                && Ingress::from(listed.clone()).status.is_live()
+        });
+        let result = if !live {
+            ActionResult::because(
+                Outcome::SkippedRecheck,
+                "the ingress no longer publishes into the room",
+            )
+        } else if finding.action == Action::DisableIngress {
+            ingress_result(id, until(ctx.deadline, ctx.lk.disable_ingress(id)).await)
+        } else {
+            ingress_result(id, until(ctx.deadline, ctx.lk.delete_ingress(id)).await)
+        };
+        out.push((i, result));
+    }
+    out
+}
+
+fn ingress_result(ingress_id: &str, result: std::result::Result<(), ApiError>) -> ActionResult {
+    match result {
+        Ok(()) => ActionResult::of(Outcome::Done),
+        Err(err) if err.code() == Some(code::NOT_FOUND) => ActionResult::of(Outcome::AlreadyGone),
+        Err(err) => ActionResult::failed(format!("could not act on ingress {ingress_id}: {err}")),
+    }
 }
 
 /// Purges a zombie room's records from LiveKit's Redis, after the purger's own re-check.

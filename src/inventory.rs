@@ -1,4 +1,5 @@
-//! What the server has right now: rooms, their participants, active egresses. Read-only.
+//! What the server has right now: rooms, their participants, active egresses, ingresses.
+//! Read-only.
 //!
 //! Server types are reduced to the few fields the rules and reports use, so a 10,000-room
 //! inventory stays small.
@@ -24,6 +25,8 @@ pub struct Room {
     pub metadata: String,
     /// The server's count of non-dependent participants (not agents, not egress).
     pub num_participants: u32,
+    /// Ingresses BUFFERING or PUBLISHING into it: encoders that keep it alive.
+    pub live_ingresses: u32,
     pub empty_timeout: u32,
     pub departure_timeout: u32,
     pub participants: Participants,
@@ -100,6 +103,101 @@ impl EgressKind {
     }
 }
 
+/// An ingress (an RTMP, WHIP or URL input publishing into a room) as lk-reaper judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingress {
+    pub ingress_id: String,
+    /// `RTMP_INPUT`, `WHIP_INPUT`, `URL_INPUT`, or the number a newer server sent.
+    pub input: IngressInput,
+    /// The room it publishes into; empty when the server sent none.
+    pub room_name: String,
+    pub participant_identity: String,
+    /// RTMP and WHIP ingresses are; URL input is not, and LiveKit refuses to update it.
+    pub reusable: bool,
+    /// `enabled` absent counts as true, as on LiveKit.
+    pub enabled: bool,
+    pub status: IngressStatus,
+    /// When its current state began: `started_at`, or `updated_at` when that is 0; Unix
+    /// nanoseconds, 0 when the server sent neither.
+    pub since_ns: i64,
+}
+
+/// An ingress's input type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngressInput {
+    Known(proto::IngressInput),
+    Unknown(i32),
+}
+
+/// An ingress's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngressStatus {
+    Known(proto::ingress_state::Status),
+    /// A status this version does not know: never acted on.
+    Unknown(i32),
+}
+
+impl IngressInput {
+    /// `RTMP`, `WHIP`, `URL`, or `input 7` for a newer type.
+    pub fn label(self) -> String {
+        match self {
+            Self::Known(input) => input.as_str_name().trim_end_matches("_INPUT").to_owned(),
+            Self::Unknown(n) => format!("input {n}"),
+        }
+    }
+}
+
+impl IngressStatus {
+    /// `ENDPOINT_PUBLISHING`, ..., or `status 9` for a newer status.
+    pub fn label(self) -> String {
+        match self {
+            Self::Known(status) => status.as_str_name().to_owned(),
+            Self::Unknown(n) => format!("status {n}"),
+        }
+    }
+
+    /// BUFFERING or PUBLISHING: an encoder is connected and its participant keeps the
+    /// room alive.
+    pub fn is_live(self) -> bool {
+        use proto::ingress_state::Status;
+        matches!(
+            self,
+            Self::Known(Status::EndpointBuffering | Status::EndpointPublishing)
+        )
+    }
+}
+
+impl Ingress {
+    /// Time in its current state at `now`; `None` when the time is impossible or absent.
+    pub fn since(&self, now: DateTime<Utc>) -> Option<Duration> {
+        age_at(self.since_ns.div_euclid(1_000_000), now)
+    }
+}
+
+impl From<wire::Ingress> for Ingress {
+    fn from(i: wire::Ingress) -> Self {
+        let state = i.state.unwrap_or_default();
+        let status = proto::ingress_state::Status::try_from(state.status)
+            .map_or(IngressStatus::Unknown(state.status), IngressStatus::Known);
+        let input = proto::IngressInput::try_from(i.input_type)
+            .map_or(IngressInput::Unknown(i.input_type), IngressInput::Known);
+        Self {
+            ingress_id: i.ingress_id,
+            input,
+            room_name: i.room_name,
+            participant_identity: i.participant_identity,
+            reusable: i.reusable,
+            enabled: i.enabled.unwrap_or(true),
+            status,
+            since_ns: if state.started_at > 0 {
+                state.started_at
+            } else {
+                state.updated_at
+            },
+        }
+    }
+}
+
 /// Everything one run looked at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inventory {
@@ -108,6 +206,9 @@ pub struct Inventory {
     pub egresses: Vec<Egress>,
     /// Why egress could not be checked (e.g. a server without Redis), if so.
     pub egress_unchecked: Option<String>,
+    pub ingresses: Vec<Ingress>,
+    /// Why ingress could not be checked (e.g. a server without Redis), if so.
+    pub ingress_unchecked: Option<String>,
     /// Rooms whose node is gone, by room name, as LiveKit's Redis told (`--redis-url`).
     pub dead_nodes: HashMap<String, DeadNode>,
 }
@@ -121,7 +222,11 @@ pub async fn fetch(
     progress: impl Fn(usize, usize),
 ) -> anyhow::Result<Inventory> {
     let taken_at = Utc::now();
-    let (rooms, egresses) = tokio::join!(lk.list_rooms(&[]), lk.list_active_egress());
+    let (rooms, egresses, ingresses) = tokio::join!(
+        lk.list_rooms(&[]),
+        lk.list_active_egress(),
+        lk.list_ingress("")
+    );
     // A room or egress listed twice (zombie rooms left in Redis, overlapping pages) must
     // still get one action.
     let rooms = rooms.context("could not list rooms")?;
@@ -140,11 +245,13 @@ pub async fn fetch(
         // A server without an egress service (single node, no Redis) answers `internal`
         // "egress not connected"; rooms can still be swept. Any other failure, another
         // `internal` included, leaves the inventory incomplete: never an empty list.
-        Err(err) if egress_not_connected(&err) => {
+        Err(err) if err.is_missing_service() => {
             (Vec::new(), Some(format!("egress was not checked: {err}")))
         }
         Err(err) => return Err(err).context("could not list egresses"),
     };
+    let (ingresses, ingress_unchecked) = unique_ingresses(ingresses)?;
+    count_live_ingresses(&mut rooms, &ingresses);
 
     let wanted: Vec<usize> = (0..rooms.len())
         .filter(|&i| wants_participants(&rooms[i]))
@@ -175,15 +282,40 @@ pub async fn fetch(
         rooms,
         egresses,
         egress_unchecked,
+        ingresses,
+        ingress_unchecked,
         dead_nodes: HashMap::new(),
     })
 }
 
-/// LiveKit's answer when it has no egress service: `internal` "egress not connected
-/// (redis required)".
-fn egress_not_connected(err: &ApiError) -> bool {
-    matches!(err, ApiError::Twirp { code, msg, .. }
-        if code == crate::livekit::error::code::INTERNAL && msg.contains("egress not connected"))
+/// Sets each room's `live_ingresses`, before the rules decide whose participants to list.
+fn count_live_ingresses(rooms: &mut [Room], ingresses: &[Ingress]) {
+    let mut live: HashMap<&str, u32> = HashMap::new();
+    for ingress in ingresses.iter().filter(|i| i.status.is_live()) {
+        *live.entry(ingress.room_name.as_str()).or_default() += 1;
+    }
+    for room in rooms {
+        room.live_ingresses = live.get(room.name.as_str()).copied().unwrap_or(0);
+    }
+}
+
+/// The ingresses, each once; a server without an ingress service (no Redis: `internal`
+/// "ingress not connected"; a proxy that does not route it) is a reason they were not
+/// checked, like a missing egress service, and the rooms are still swept.
+fn unique_ingresses(
+    listed: Result<Vec<wire::Ingress>, ApiError>,
+) -> anyhow::Result<(Vec<Ingress>, Option<String>)> {
+    match listed {
+        Ok(items) => {
+            let mut first = first_of_each(items.iter().map(|i| i.ingress_id.as_str())).into_iter();
+            let unique = items.into_iter().filter(|_| first.next().unwrap_or(false));
+            Ok((unique.map(Ingress::from).collect(), None))
+        }
+        Err(err) if err.is_missing_service() => {
+            Ok((Vec::new(), Some(format!("ingress was not checked: {err}"))))
+        }
+        Err(err) => Err(err).context("could not list ingresses"),
+    }
 }
 
 /// For each key, whether it is the first of its value: the set borrows the keys instead of
@@ -286,6 +418,7 @@ impl From<wire::Room> for Room {
             created_ms,
             metadata: room.metadata,
             num_participants: room.num_participants,
+            live_ingresses: 0,
             empty_timeout: room.empty_timeout,
             departure_timeout: room.departure_timeout,
             participants: Participants::NotListed,
@@ -404,6 +537,20 @@ mod tests {
         async fn delete_room(&self, _: &str) -> Result<(), ApiError> {
             unreachable!("the inventory is read-only")
         }
+        async fn list_ingress(&self, _: &str) -> Result<Vec<wire::Ingress>, ApiError> {
+            let ingress = wire::Ingress {
+                ingress_id: "IN_1".into(),
+                room_name: "r1".into(),
+                ..Default::default()
+            };
+            Ok(vec![ingress.clone(), ingress])
+        }
+        async fn disable_ingress(&self, _: &str) -> Result<(), ApiError> {
+            unreachable!("the inventory is read-only")
+        }
+        async fn delete_ingress(&self, _: &str) -> Result<(), ApiError> {
+            unreachable!("the inventory is read-only")
+        }
     }
 
     #[test]
@@ -430,9 +577,49 @@ mod tests {
         let inventory = fetch(&Repeating, 4, |_| true, |_, _| {}).await.unwrap();
         assert_eq!(inventory.rooms.len(), 1);
         assert_eq!(inventory.egresses.len(), 1);
+        assert_eq!(inventory.ingresses.len(), 1);
         assert!(
             matches!(&inventory.rooms[0].participants, Participants::Listed(p) if p.len() == 1)
         );
+    }
+
+    #[test]
+    fn an_ingress_keeps_what_the_rule_needs_and_names_what_it_does_not_know() {
+        use proto::ingress_state::Status;
+        let ingress = Ingress::from(wire::Ingress {
+            ingress_id: "IN_1".into(),
+            input_type: 9,
+            room_name: "studio".into(),
+            reusable: true,
+            state: Some(wire::IngressState {
+                status: Status::EndpointBuffering as i32,
+                updated_at: 42,
+                ..Default::default()
+            }),
+            enabled: None,
+            ..Default::default()
+        });
+        assert!(ingress.enabled, "absent means enabled");
+        assert!(ingress.status.is_live());
+        assert_eq!(ingress.since_ns, 42, "updated_at when started_at is 0");
+        assert_eq!(ingress.input.label(), "input 9");
+        let odd = Ingress::from(wire::Ingress {
+            state: Some(wire::IngressState {
+                status: 17,
+                ..Default::default()
+            }),
+            input_type: proto::IngressInput::RtmpInput as i32,
+            enabled: Some(false),
+            ..Default::default()
+        });
+        assert_eq!(odd.status, IngressStatus::Unknown(17));
+        assert!(!odd.status.is_live() && !odd.enabled);
+        assert_eq!(
+            (odd.status.label().as_str(), odd.input.label().as_str()),
+            ("status 17", "RTMP")
+        );
+        let none = Ingress::from(wire::Ingress::default());
+        assert_eq!(none.status, IngressStatus::Known(Status::EndpointInactive));
     }
 
     #[test]

@@ -89,6 +89,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Egress(args) => {
             commands::views::run(&Config::from_cli(global, &args, None)?, ViewKind::Egress).await
         }
+        Command::Ingress(args) => {
+            commands::views::run(&Config::from_cli(global, &args, None)?, ViewKind::Ingress).await
+        }
         Command::Simulate(args) => sim::run(&args).await,
         Command::Completions { shell } => commands::completions(shell, &mut report::stdout()),
         Command::Snapshot(args) => {

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use crate::policy::{Action, Finding, Recheck};
 
-/// The work of one room (its egress stops, then its deletion) or of one lone egress.
+/// The work of one room (its ingresses disabled or deleted, its egress stops, then its
+/// deletion) or of one lone egress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     /// The room to re-check or delete; empty for a web egress.
@@ -13,6 +14,9 @@ pub struct Job {
     pub delete: Option<usize>,
     /// Indices of `stop_egress` findings, stopped before any deletion.
     pub stops: Vec<usize>,
+    /// Indices of `disable_ingress` / `delete_ingress` findings: first of all, so that no
+    /// encoder brings the room back once it is deleted.
+    pub ingresses: Vec<usize>,
     /// Index of a zombie room's `purge_room` finding: alone in its job.
     pub purge: Option<usize>,
     pub recheck: Recheck,
@@ -27,25 +31,22 @@ pub struct Plan {
 impl Plan {
     /// Groups findings (already oldest first) so that a room's egresses are stopped before
     /// it is deleted, and a room is re-checked once for all of them. Zombie rooms get a job
-    /// only with `purge_zombies`: otherwise nothing will be done to them. Held findings
-    /// get none.
+    /// only with `purge_zombies`, and ingresses only when they are to be acted on: otherwise
+    /// nothing will be done to them. Findings only reported get none.
     pub fn from_findings(findings: &[Finding], purge_zombies: bool) -> Self {
         let mut jobs: Vec<Job> = Vec::new();
         // Per room, the first job that room-level findings join (any but an orphan's
         // re-check), so grouping stays linear: a large fleet has thousands of findings.
         let mut joinable: HashMap<&str, usize> = HashMap::new();
         for (index, finding) in findings.iter().enumerate() {
-            if finding.held.is_some() {
+            if finding.report_only().is_some() {
                 continue;
             }
             if finding.action == Action::PurgeRoom {
                 if purge_zombies {
                     jobs.push(Job {
-                        room: finding.room.clone(),
-                        delete: None,
-                        stops: Vec::new(),
                         purge: Some(index),
-                        recheck: Recheck::None,
+                        ..Job::of(&finding.room, Recheck::None)
                     });
                 }
                 continue;
@@ -60,13 +61,7 @@ impl Plan {
                 } else {
                     finding.recheck
                 };
-                jobs.push(Job {
-                    room: finding.room.clone(),
-                    delete: None,
-                    stops: Vec::new(),
-                    purge: None,
-                    recheck,
-                });
+                jobs.push(Job::of(&finding.room, recheck));
                 if recheck != Recheck::RoomGone {
                     joinable.entry(&finding.room).or_insert(jobs.len() - 1);
                 }
@@ -76,6 +71,7 @@ impl Plan {
             match finding.action {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
+                Action::DisableIngress | Action::DeleteIngress => job.ingresses.push(index),
                 Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
             if let Recheck::NoHuman { .. } = finding.recheck {
@@ -90,9 +86,26 @@ impl Plan {
         self.jobs
             .iter()
             .map(|j| {
-                j.stops.len() + usize::from(j.delete.is_some()) + usize::from(j.purge.is_some())
+                j.ingresses.len()
+                    + j.stops.len()
+                    + usize::from(j.delete.is_some())
+                    + usize::from(j.purge.is_some())
             })
             .sum()
+    }
+}
+
+impl Job {
+    /// A job for `room` with nothing in it yet.
+    fn of(room: &str, recheck: Recheck) -> Self {
+        Self {
+            room: room.to_owned(),
+            delete: None,
+            stops: Vec::new(),
+            ingresses: Vec::new(),
+            purge: None,
+            recheck,
+        }
     }
 }
 
@@ -136,6 +149,7 @@ mod tests {
             recheck,
             dead_node: None,
             held: None,
+            ingress: None,
         }
     }
 
@@ -176,6 +190,7 @@ mod tests {
                     room: String::new(),
                     delete: None,
                     stops: vec![0],
+                    ingresses: vec![],
                     purge: None,
                     recheck: Recheck::None
                 },
@@ -183,6 +198,7 @@ mod tests {
                     room: "r1".into(),
                     delete: Some(3),
                     stops: vec![1, 4],
+                    ingresses: vec![],
                     purge: None,
                     recheck: NO_HUMAN
                 },
@@ -190,6 +206,7 @@ mod tests {
                     room: "gone".into(),
                     delete: None,
                     stops: vec![2],
+                    ingresses: vec![],
                     purge: None,
                     recheck: Recheck::RoomGone
                 },
@@ -197,6 +214,7 @@ mod tests {
                     room: "r2".into(),
                     delete: Some(5),
                     stops: vec![],
+                    ingresses: vec![],
                     purge: None,
                     recheck: Recheck::None
                 },
@@ -223,6 +241,7 @@ mod tests {
                 room: "z".into(),
                 delete: None,
                 stops: vec![],
+                ingresses: vec![],
                 purge: Some(0),
                 recheck: Recheck::None
             }

@@ -4,13 +4,13 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::ParticipantKind;
 use crate::inventory::{
-    self, CALL_STATUS, Egress, EgressKind, Inventory, Participant, Participants, Room,
+    self, CALL_STATUS, Egress, EgressKind, Ingress, Inventory, Participant, Participants, Room,
 };
 use crate::livekit::proto;
 use crate::livekit::proto::participant_info::{KindDetail as ProtoDetail, State};
 use crate::sim::{
-    EgressSpec, EgressStatus, EgressType, Kind, KindDetail, NodeState, ParticipantSpec,
-    ParticipantState, RoomSpec, Scenario,
+    EgressSpec, EgressStatus, EgressType, IngressInput, IngressSpec, IngressStatus, Kind,
+    KindDetail, NodeState, ParticipantSpec, ParticipantState, RoomSpec, Scenario,
 };
 
 /// Builds a scenario of `inventory` with ages relative to `now`. The key and secret are the
@@ -28,6 +28,13 @@ pub fn scenario_of(inventory: &Inventory, now: DateTime<Utc>) -> Scenario {
             .iter()
             .map(|e| egress_spec(e, now))
             .collect(),
+        ingresses: inventory
+            .ingresses
+            .iter()
+            .map(|i| ingress_spec(i, now))
+            .collect(),
+        // A server that could not list its ingresses is replayed as one without the service.
+        ingress_service: inventory.ingress_unchecked.is_none(),
         faults: Vec::new(),
         events: Vec::new(),
     }
@@ -139,5 +146,31 @@ fn egress_spec(e: &Egress, now: DateTime<Utc>) -> EgressSpec {
         url: String::new(),
         identity: String::new(),
         track_id: String::new(),
+    }
+}
+
+/// An input type this version does not know is replayed as RTMP; its status keeps its
+/// number, so a replay judges it as the sweep did (never acted on).
+fn ingress_spec(i: &Ingress, now: DateTime<Utc>) -> IngressSpec {
+    let input_type = match i.input {
+        inventory::IngressInput::Known(proto::IngressInput::WhipInput) => IngressInput::Whip,
+        inventory::IngressInput::Known(proto::IngressInput::UrlInput) => IngressInput::Url,
+        inventory::IngressInput::Known(proto::IngressInput::RtmpInput)
+        | inventory::IngressInput::Unknown(_) => IngressInput::Rtmp,
+    };
+    let status = match i.status {
+        inventory::IngressStatus::Known(s) => s as i32,
+        inventory::IngressStatus::Unknown(n) => n,
+    };
+    IngressSpec {
+        ingress_id: i.ingress_id.clone(),
+        input_type,
+        room_name: i.room_name.clone(),
+        participant_identity: i.participant_identity.clone(),
+        reusable: Some(i.reusable),
+        enabled: i.enabled,
+        status: IngressStatus(status),
+        started_s_ago: seconds_ago(i.since_ns / 1_000_000, now),
+        encoder_retries: false,
     }
 }

@@ -41,6 +41,8 @@ mod flag;
 pub mod harness;
 #[path = "real_livekit/image.rs"]
 mod image;
+#[path = "real_livekit/ingress.rs"]
+mod ingress;
 #[path = "real_livekit/netns.rs"]
 mod netns;
 #[path = "real_livekit/official_client.rs"]

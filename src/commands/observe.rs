@@ -93,7 +93,10 @@ pub async fn observe_with(
     if let Some(view) = view {
         inventory.dead_nodes = view.dead_nodes(Utc::now());
     }
-    if let Some(why) = &inventory.egress_unchecked {
+    for why in [&inventory.egress_unchecked, &inventory.ingress_unchecked]
+        .into_iter()
+        .flatten()
+    {
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }

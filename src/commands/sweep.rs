@@ -143,8 +143,8 @@ pub async fn sweep_with_inventory(
         }
     }
     for (finding, result) in findings.iter().zip(&mut results) {
-        if let Some(held) = &finding.held {
-            *result = ActionResult::because(Outcome::Skipped, held.clone());
+        if let Some(why) = finding.report_only() {
+            *result = ActionResult::because(Outcome::Skipped, why);
         }
     }
     warnings.extend(zombie_warnings(&findings, &results));
@@ -174,15 +174,15 @@ pub async fn sweep_with_inventory(
 /// They are warnings, not failures: a zombie stays until its records leave Redis, and an
 /// exit code 4 every minute until then would teach operators to ignore the alert.
 fn zombie_warnings(findings: &[Finding], results: &[ActionResult]) -> Vec<String> {
-    let rooms = |o: Outcome| -> Vec<&str> {
+    let rooms = |o: Outcome, action: Action| -> Vec<&str> {
         let zombies = findings.iter().zip(results);
         zombies
-            .filter(|(f, r)| f.held.is_none() && r.outcome == o)
+            .filter(|(f, r)| f.held.is_none() && f.action == action && r.outcome == o)
             .map(|(f, _)| f.room.as_str())
             .collect()
     };
     let mut out = Vec::new();
-    let api = rooms(Outcome::Zombie);
+    let api = rooms(Outcome::Zombie, Action::DeleteRoom);
     if !api.is_empty() {
         out.push(format!(
             "{} could not be deleted ({}): their node is gone (livekit#3766); run with --redis-url URL --purge-zombies to remove them",
@@ -190,7 +190,7 @@ fn zombie_warnings(findings: &[Finding], results: &[ActionResult]) -> Vec<String
             some_names(api.iter().copied())
         ));
     }
-    let found = rooms(Outcome::Skipped);
+    let found = rooms(Outcome::Skipped, Action::PurgeRoom);
     if !found.is_empty() {
         out.push(format!(
             "{} found in LiveKit's Redis ({}): their node is gone (livekit#3766); --purge-zombies removes them",

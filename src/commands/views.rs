@@ -1,4 +1,4 @@
-//! `lk-reaper rooms` and `lk-reaper egress`: read-only, the same evaluation as a sweep.
+//! `lk-reaper rooms`, `egress` and `ingress`: read-only, the same evaluation as a sweep.
 
 use super::observe::Need;
 use crate::config::Config;
@@ -9,10 +9,9 @@ use crate::report::{InventoryReport, ViewKind};
 pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     let seen = super::observe::observe(
         config,
-        if kind == ViewKind::Rooms {
-            Need::Everything
-        } else {
-            Need::Views
+        match kind {
+            ViewKind::Rooms => Need::Everything,
+            ViewKind::Egress | ViewKind::Ingress => Need::Views,
         },
     )
     .await?;
@@ -21,6 +20,7 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
         now: seen.inventory.taken_at,
         rooms_scanned: seen.inventory.rooms.len(),
         egresses_scanned: seen.inventory.egresses.len(),
+        ingresses_scanned: seen.inventory.ingresses.len(),
         evaluation: seen.evaluation,
         warnings: seen.warnings,
     };

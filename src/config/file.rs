@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::{HumanlessMode, ParticipantKind};
+use crate::cli::{HumanlessMode, IngressMode, ParticipantKind};
 use crate::error::usage;
 use crate::policy::{Limit, RulePatch};
 
@@ -26,6 +26,7 @@ macro_rules! with_rule_keys {
             pub orphan_grace: Option<Duration>,
             #[serde(default, deserialize_with = "crate::policy::rules::duration")]
             pub sip_ring_limit: Option<Duration>,
+            pub ingress: Option<IngressMode>,
         }
 
         impl $name {
@@ -39,6 +40,7 @@ macro_rules! with_rule_keys {
                     orphan_egress: self.orphan_egress,
                     orphan_grace: self.orphan_grace,
                     sip_ring_limit: self.sip_ring_limit,
+                    ingress: self.ingress,
                     exempt: None,
                 }
             }

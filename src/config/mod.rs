@@ -395,6 +395,7 @@ fn flag_patch(args: &InventoryArgs) -> RulePatch {
         orphan_egress: args.orphan_egress.map(|s| s == Switch::On),
         orphan_grace: args.orphan_grace,
         sip_ring_limit: args.sip_ring_limit,
+        ingress: args.ingress,
         exempt: None,
     }
 }

@@ -1,4 +1,5 @@
-//! The production [`LiveKit`] client: Twirp over HTTP with protobuf bodies.
+//! The production [`LiveKit`] client: Twirp over HTTP with protobuf bodies, for the Room,
+//! Egress and Ingress services.
 //!
 //! livekit-api's `RoomClient` / `EgressClient` fall short for a janitor in four ways: tokens
 //! live 6 h, the per-call timeout is fixed, `list_egress` drops `next_page_token`, and a
@@ -42,7 +43,7 @@ pub struct CallLimits {
     pub deadline: Option<Instant>,
 }
 
-/// Twirp client for the Room and Egress services.
+/// Twirp client for the Room, Egress and Ingress services.
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
@@ -62,6 +63,9 @@ enum Rpc<'a> {
     ListParticipants { room: &'a str },
     ListEgress,
     StopEgress,
+    ListIngress,
+    UpdateIngress,
+    DeleteIngress,
 }
 
 impl Rpc<'_> {
@@ -72,6 +76,9 @@ impl Rpc<'_> {
             Self::ListParticipants { .. } => "livekit.RoomService/ListParticipants",
             Self::ListEgress => "livekit.Egress/ListEgress",
             Self::StopEgress => "livekit.Egress/StopEgress",
+            Self::ListIngress => "livekit.Ingress/ListIngress",
+            Self::UpdateIngress => "livekit.Ingress/UpdateIngress",
+            Self::DeleteIngress => "livekit.Ingress/DeleteIngress",
         }
     }
 
@@ -86,6 +93,9 @@ impl Rpc<'_> {
                 room.clone_into(&mut grants.room);
             }
             Self::ListEgress | Self::StopEgress => grants.room_record = true,
+            Self::ListIngress | Self::UpdateIngress | Self::DeleteIngress => {
+                grants.ingress_admin = true;
+            }
         }
         grants
     }
@@ -303,19 +313,33 @@ impl Client {
         &self,
         room_name: &str,
     ) -> Result<Vec<wire::Egress>, ApiError> {
+        let request = |page_token| proto::ListEgressRequest {
+            active: true,
+            room_name: room_name.to_owned(),
+            page_token,
+            ..Default::default()
+        };
+        self.paged(Rpc::ListEgress, request, |r: wire::ListEgressResponse| {
+            (r.items, r.next_page_token)
+        })
+        .await
+    }
+
+    /// Every page of a listing: `request` builds the request for a page token, `split`
+    /// takes an answer apart into its items and the next page's token.
+    async fn paged<Req: Message, Resp: Message + Default, T>(
+        &self,
+        rpc: Rpc<'_>,
+        request: impl Fn(Option<proto::TokenPagination>) -> Req,
+        split: impl Fn(Resp) -> (Vec<T>, Option<proto::TokenPagination>),
+    ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
-        let mut pages = Pages::default();
+        let mut pages = Pages::of(rpc.path());
         let mut page_token = None;
         loop {
-            let request = proto::ListEgressRequest {
-                active: true,
-                room_name: room_name.to_owned(),
-                page_token,
-                ..Default::default()
-            };
-            let response: wire::ListEgressResponse = self.call(Rpc::ListEgress, &request).await?;
-            page_token = pages.next(response.items.len(), response.next_page_token)?;
-            items.extend(response.items);
+            let (page, next) = split(self.call(rpc, &request(page_token)).await?);
+            page_token = pages.next(page.len(), next)?;
+            items.extend(page);
             if page_token.is_none() {
                 return Ok(items);
             }
@@ -341,8 +365,10 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Bounds on following `next_page_token`: a server that repeats a token, or never stops
 /// handing out new ones, ends the listing with an error instead of looping for ever.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Pages {
+    /// The call, for the error: `ListEgress`.
+    listing: &'static str,
     seen: HashSet<String>,
     items: usize,
 }
@@ -354,6 +380,15 @@ const MAX_PAGES: usize = 10_000;
 const MAX_ITEMS: usize = 1_000_000;
 
 impl Pages {
+    /// Pages of the listing at `path` (`livekit.Egress/ListEgress`).
+    fn of(path: &'static str) -> Self {
+        Self {
+            listing: path.rsplit('/').next().unwrap_or(path),
+            seen: HashSet::new(),
+            items: 0,
+        }
+    }
+
     /// Counts a page of `items` and returns the token of the next page, if there is one.
     fn next(
         &mut self,
@@ -367,8 +402,8 @@ impl Pages {
         let pages = self.seen.len() + 1;
         let broken = |why: String| {
             Err(ApiError::Broken(format!(
-                "ListEgress {why} after {pages} pages and {} items: a broken server or proxy",
-                self.items
+                "{} {why} after {pages} pages and {} items: a broken server or proxy",
+                self.listing, self.items
             )))
         };
         if self.items > MAX_ITEMS || pages >= MAX_PAGES {
@@ -423,6 +458,37 @@ impl LiveKit for Client {
         let _: proto::DeleteRoomResponse = self.call(Rpc::DeleteRoom, &request).await?;
         Ok(())
     }
+
+    async fn list_ingress(&self, room_name: &str) -> Result<Vec<wire::Ingress>, ApiError> {
+        let request = |page_token| proto::ListIngressRequest {
+            room_name: room_name.to_owned(),
+            page_token,
+            ..Default::default()
+        };
+        self.paged(Rpc::ListIngress, request, |r: wire::ListIngressResponse| {
+            (r.items, r.next_page_token)
+        })
+        .await
+    }
+
+    async fn disable_ingress(&self, ingress_id: &str) -> Result<(), ApiError> {
+        // Only `enabled` is set: LiveKit leaves every empty field of UpdateIngress as it was.
+        let request = proto::UpdateIngressRequest {
+            ingress_id: ingress_id.to_owned(),
+            enabled: Some(false),
+            ..Default::default()
+        };
+        let _: wire::Skipped = self.call(Rpc::UpdateIngress, &request).await?;
+        Ok(())
+    }
+
+    async fn delete_ingress(&self, ingress_id: &str) -> Result<(), ApiError> {
+        let request = proto::DeleteIngressRequest {
+            ingress_id: ingress_id.to_owned(),
+        };
+        let _: wire::Skipped = self.call(Rpc::DeleteIngress, &request).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -437,6 +503,10 @@ mod tests {
         assert!(g.room_create && !g.room_admin && !g.room_record && g.room.is_empty());
         assert!(Rpc::StopEgress.grants().room_record);
         assert!(Rpc::ListRooms.grants().room_list);
+        for rpc in [Rpc::ListIngress, Rpc::UpdateIngress, Rpc::DeleteIngress] {
+            let g = rpc.grants();
+            assert!(g.ingress_admin && !g.room_record && !g.room_admin && g.room.is_empty());
+        }
     }
 
     #[test]
@@ -483,7 +553,7 @@ mod tests {
     #[test]
     fn pages_end_on_a_repeated_token_or_at_the_ceiling() {
         let token = |t: &str| Some(proto::TokenPagination { token: t.into() });
-        let mut pages = Pages::default();
+        let mut pages = Pages::of("livekit.Egress/ListEgress");
         assert_eq!(pages.next(100, token("a")).unwrap(), token("a"));
         assert_eq!(pages.next(100, token("b")).unwrap(), token("b"));
         let err = pages.next(100, token("a")).unwrap_err();
@@ -492,13 +562,23 @@ mod tests {
             err.to_string().contains("page token 'a' a second time"),
             "{err}"
         );
-        assert_eq!(Pages::default().next(5, token("")).unwrap(), None);
-        assert_eq!(Pages::default().next(5, None).unwrap(), None);
+        assert_eq!(
+            Pages::of("livekit.Egress/ListEgress")
+                .next(5, token(""))
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            Pages::of("livekit.Egress/ListEgress")
+                .next(5, None)
+                .unwrap(),
+            None
+        );
 
-        let mut pages = Pages::default();
+        let mut pages = Pages::of("livekit.Egress/ListEgress");
         let fresh = (1..=MAX_PAGES).find_map(|i| pages.next(0, token(&i.to_string())).err());
         assert!(fresh.unwrap().to_string().contains("ceiling"));
-        let mut pages = Pages::default();
+        let mut pages = Pages::of("livekit.Egress/ListEgress");
         assert!(pages.next(MAX_ITEMS + 1, token("x")).is_err());
     }
 }

@@ -15,6 +15,8 @@ pub mod code {
     pub const PERMISSION_DENIED: &str = "permission_denied";
     pub const UNKNOWN: &str = "unknown";
     pub const INTERNAL: &str = "internal";
+    pub const BAD_ROUTE: &str = "bad_route";
+    pub const UNIMPLEMENTED: &str = "unimplemented";
 }
 
 /// One failed API call.
@@ -99,6 +101,21 @@ impl ApiError {
                 (code == code::UNAVAILABLE && msg.contains("no response from servers"))
                     || (code == code::UNKNOWN && msg.contains("could not find object"))
             }
+            _ => false,
+        }
+    }
+
+    /// Whether the server has no such service: LiveKit's `internal` "... not connected
+    /// (redis required)" on a single node without Redis, Twirp `bad_route` /
+    /// `unimplemented`, or a bare 404 from a proxy that routes only some services. Any
+    /// other `internal` is a failed list, never an empty one.
+    pub fn is_missing_service(&self) -> bool {
+        match self {
+            Self::Twirp { code, msg, .. } => {
+                (code == code::INTERNAL && msg.contains("not connected"))
+                    || [code::BAD_ROUTE, code::UNIMPLEMENTED].contains(&code.as_str())
+            }
+            Self::NotLiveKit { status, .. } => *status == 404,
             _ => false,
         }
     }

@@ -1,4 +1,4 @@
-//! The one seam to the outside world: LiveKit's Room and Egress services.
+//! The one seam to the outside world: LiveKit's Room, Egress and Ingress services.
 
 mod answer;
 pub mod client;
@@ -26,4 +26,10 @@ pub trait LiveKit {
     async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError>;
     /// DeleteRoom.
     async fn delete_room(&self, room: &str) -> Result<(), ApiError>;
+    /// ListIngress of one room (`""`: every room), following `next_page_token` to the end.
+    async fn list_ingress(&self, room_name: &str) -> Result<Vec<wire::Ingress>, ApiError>;
+    /// UpdateIngress with `enabled: false`: ends its session and refuses reconnects.
+    async fn disable_ingress(&self, ingress_id: &str) -> Result<(), ApiError>;
+    /// DeleteIngress.
+    async fn delete_ingress(&self, ingress_id: &str) -> Result<(), ApiError>;
 }

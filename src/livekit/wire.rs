@@ -2,7 +2,8 @@
 //! skips the rest (codecs, TURN passwords, egress requests and results) without allocating
 //! it: a full `livekit_protocol::Room` costs about 1 KB in memory, this one a tenth.
 //!
-//! Tags are those of LiveKit's protocol (livekit_models.proto, livekit_egress.proto).
+//! Tags are those of LiveKit's protocol (livekit_models.proto, livekit_egress.proto,
+//! livekit_ingress.proto).
 
 /// A message whose content is skipped: only its presence is kept.
 #[derive(Clone, Copy, PartialEq, Eq, prost::Message)]
@@ -70,6 +71,51 @@ pub struct Egress {
 pub struct ListEgressResponse {
     #[prost(message, repeated, tag = "1")]
     pub items: Vec<Egress>,
+    #[prost(message, optional, tag = "2")]
+    pub next_page_token: Option<super::proto::TokenPagination>,
+}
+
+/// `livekit.IngressInfo`, reduced: no stream key, URL or encoding options are kept.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct Ingress {
+    #[prost(string, tag = "1")]
+    pub ingress_id: String,
+    #[prost(int32, tag = "5")]
+    pub input_type: i32,
+    #[prost(string, tag = "8")]
+    pub room_name: String,
+    #[prost(string, tag = "9")]
+    pub participant_identity: String,
+    #[prost(bool, tag = "11")]
+    pub reusable: bool,
+    #[prost(message, optional, tag = "12")]
+    pub state: Option<IngressState>,
+    /// Absent means enabled (LiveKit's default).
+    #[prost(bool, optional, tag = "16")]
+    pub enabled: Option<bool>,
+}
+
+/// `livekit.IngressState`, reduced.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct IngressState {
+    #[prost(int32, tag = "1")]
+    pub status: i32,
+    /// The room's sid while it publishes (or last published).
+    #[prost(string, tag = "5")]
+    pub room_id: String,
+    /// Unix nanoseconds.
+    #[prost(int64, tag = "7")]
+    pub started_at: i64,
+    /// Unix nanoseconds.
+    #[prost(int64, tag = "10")]
+    pub updated_at: i64,
+}
+
+/// `livekit.ListIngressResponse`, reduced.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ListIngressResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub items: Vec<Ingress>,
     #[prost(message, optional, tag = "2")]
     pub next_page_token: Option<super::proto::TokenPagination>,
 }
@@ -145,5 +191,47 @@ mod tests {
         assert_eq!((e.status, e.started_at, e.updated_at), (1, 5, 6));
         assert!(e.web.is_some() && e.room_composite.is_none() && e.track.is_none());
         assert_eq!(slim.next_page_token.unwrap().token, "t");
+    }
+
+    #[test]
+    fn reads_an_ingress_without_its_stream_key() {
+        let full = proto::ListIngressResponse {
+            items: vec![proto::IngressInfo {
+                ingress_id: "IN_1".into(),
+                stream_key: "secret-key".into(),
+                input_type: proto::IngressInput::WhipInput as i32,
+                room_name: "studio".into(),
+                participant_identity: "obs".into(),
+                reusable: true,
+                enabled: Some(false),
+                state: Some(proto::IngressState {
+                    status: proto::ingress_state::Status::EndpointPublishing as i32,
+                    room_id: "RM_1".into(),
+                    started_at: 7,
+                    updated_at: 8,
+                    error: "none".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            next_page_token: None,
+        };
+        let slim = ListIngressResponse::decode(full.encode_to_vec().as_slice()).unwrap();
+        let i = &slim.items[0];
+        assert_eq!(
+            (
+                i.ingress_id.as_str(),
+                i.room_name.as_str(),
+                i.participant_identity.as_str()
+            ),
+            ("IN_1", "studio", "obs")
+        );
+        assert_eq!(
+            (i.input_type, i.reusable, i.enabled),
+            (1, true, Some(false))
+        );
+        let state = i.state.as_ref().unwrap();
+        assert_eq!((state.status, state.room_id.as_str()), (2, "RM_1"));
+        assert_eq!((state.started_at, state.updated_at), (7, 8));
     }
 }

@@ -10,7 +10,7 @@ use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
 use crate::cluster::DeadNode;
-use crate::inventory::{Egress, Inventory, Participants, Room};
+use crate::inventory::{Egress, Ingress, Inventory, Participants, Room};
 use crate::words::count;
 
 /// A rule of SPEC.md.
@@ -23,6 +23,9 @@ pub enum Rule {
     OrphanEgress,
     /// The room's node is gone (`--redis-url`): LiveKit cannot delete it.
     ZombieRoom,
+    /// An ingress still publishes into a room with no human: its encoder brings the room
+    /// back when it is deleted.
+    ForgottenIngress,
 }
 
 impl Rule {
@@ -33,6 +36,7 @@ impl Rule {
             Self::MaxEgressAge => "max_egress_age",
             Self::OrphanEgress => "orphan_egress",
             Self::ZombieRoom => "zombie_room",
+            Self::ForgottenIngress => "forgotten_ingress",
         }
     }
 }
@@ -43,6 +47,7 @@ impl Rule {
 pub enum Target {
     Room,
     Egress,
+    Ingress,
 }
 
 /// The one mutation a finding asks for.
@@ -53,6 +58,10 @@ pub enum Action {
     StopEgress,
     /// Remove a zombie room's records from LiveKit's Redis (`--purge-zombies`).
     PurgeRoom,
+    /// UpdateIngress `enabled: false`: its session ends, reconnects are refused.
+    DisableIngress,
+    /// DeleteIngress.
+    DeleteIngress,
 }
 
 impl Action {
@@ -61,6 +70,8 @@ impl Action {
             Self::DeleteRoom => "delete_room",
             Self::StopEgress => "stop_egress",
             Self::PurgeRoom => "purge_room",
+            Self::DisableIngress => "disable_ingress",
+            Self::DeleteIngress => "delete_ingress",
         }
     }
 }
@@ -101,15 +112,37 @@ pub struct Finding {
     /// Why nothing is done about it this run (its room's metadata override is invalid):
     /// reported `skipped`, never planned.
     pub held: Option<String>,
+    /// For a `forgotten_ingress`: the ingress.
+    pub ingress: Option<IngressTarget>,
+}
+
+/// The ingress a `forgotten_ingress` finding is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressTarget {
+    pub ingress_id: String,
+    /// Why nothing is done to it (`--ingress report`, an ingress LiveKit cannot disable),
+    /// if so: it is reported with result `skipped` and takes no part in the plan.
+    pub skip: Option<String>,
 }
 
 impl Finding {
-    /// Whether it comes from its room's verdict (`humanless`, `max_room_age`): such work
-    /// runs in the room's job, egress stops before the deletion.
+    /// Whether it comes from its room's verdict (`humanless`, `max_room_age`,
+    /// `forgotten_ingress`): such work runs in the room's job, ingresses first, egress
+    /// stops before the deletion.
     pub fn is_room_level(&self) -> bool {
-        self.rules
-            .iter()
-            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge))
+        self.rules.iter().any(|r| {
+            matches!(
+                r,
+                Rule::Humanless | Rule::MaxRoomAge | Rule::ForgottenIngress
+            )
+        })
+    }
+
+    /// Why it is only reported, when it is: its room's metadata override is invalid, or
+    /// `--ingress report`, or an ingress LiveKit cannot disable.
+    pub fn report_only(&self) -> Option<&str> {
+        let ingress = self.ingress.as_ref().and_then(|i| i.skip.as_deref());
+        self.held.as_deref().or(ingress)
     }
 }
 
@@ -139,6 +172,8 @@ pub struct RoomView {
     pub humans: Option<u32>,
     pub others: Option<u32>,
     pub egresses: usize,
+    /// Ingresses BUFFERING or PUBLISHING into it: encoders that keep it alive.
+    pub live_ingresses: u32,
     pub policy: String,
     pub verdict: Verdict,
     /// Why it offends, as a sweep would report it.
@@ -157,11 +192,27 @@ pub struct EgressView {
     pub verdict: Verdict,
 }
 
+/// One row of `lk-reaper ingress`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngressView {
+    pub ingress_id: String,
+    /// `RTMP`, `WHIP`, `URL`, or `input N` for a newer type.
+    pub input: String,
+    pub room: String,
+    /// `ENDPOINT_PUBLISHING`, ..., or `status N` for a newer status.
+    pub status: String,
+    /// Time in its current state; `None` when unknown.
+    pub since: Option<Duration>,
+    pub enabled: bool,
+    pub verdict: Verdict,
+}
+
 /// Everything evaluation produced.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
     pub rooms: Vec<RoomView>,
     pub egresses: Vec<EgressView>,
+    pub ingresses: Vec<IngressView>,
     /// Oldest first.
     pub findings: Vec<Finding>,
     /// What kept rooms or egresses from being judged, one line per cause.
@@ -267,7 +318,12 @@ fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool
     }
     sort_worst_first(&mut out.findings);
     out.warnings = warnings(policy, inventory, now);
+    out.warnings
+        .extend(super::ingress::warnings(policy, inventory));
     hold_invalid_overrides(policy, inventory, &mut out);
+    if views {
+        out.ingresses = super::ingress::views(policy, inventory, &out.findings, now);
+    }
     out
 }
 
@@ -393,6 +449,7 @@ fn judge_rooms<'i>(
             .entry(egress.room_name.as_str())
             .or_default() += 1;
     }
+    let live = super::ingress::live_by_room(inventory);
     let mut judged = HashMap::new();
     for room in &inventory.rooms {
         let scope = policy.scope.classify(&room.name);
@@ -434,7 +491,10 @@ fn judge_rooms<'i>(
             running_egresses: running,
             headcount: headcount.as_ref(),
         };
-        let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
+        let (mut view, judgement) = judge_room(room, &facts, &resolved.rules, now);
+        let forgotten = forgotten_ingresses(room, &facts, &resolved.rules, &live, now);
+        note_ingresses(&mut view, &forgotten, room.live_ingresses);
+        out.findings.extend(forgotten);
         if let Some(j) = judgement {
             if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
                 let age = view.age.unwrap_or_default();
@@ -516,6 +576,7 @@ fn judge_room(
         humans,
         others,
         egresses: facts.running_egresses,
+        live_ingresses: 0,
         policy: String::new(),
         verdict: Verdict::Healthy,
         reason: None,
@@ -559,6 +620,64 @@ fn judge_room(
     (view, Some(judgement))
 }
 
+/// Whether a room has had no human for longer than its humanless grace: the one judgement
+/// `humanless` and `forgotten_ingress` share.
+fn humanless_past_grace(rules: &Rules, age: Duration, headcount: Option<&Headcount<'_>>) -> bool {
+    headcount.is_some_and(|c| c.humans == 0) && age > rules.humanless_grace
+}
+
+/// `forgotten_ingress` for a room in scope and not exempt, once its humanless grace is
+/// over by the same judgement `humanless` makes (whatever `--humanless` says).
+fn forgotten_ingresses(
+    room: &Room,
+    facts: &RoomFacts<'_>,
+    rules: &Rules,
+    live: &HashMap<&str, Vec<&Ingress>>,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
+    let (Some(ingresses), Some(count)) = (live.get(room.name.as_str()), facts.headcount) else {
+        return Vec::new();
+    };
+    let Some(age) = room.age(now).filter(|_| !room.name.is_empty()) else {
+        return Vec::new();
+    };
+    if facts.scope != InScope::Yes || rules.exempt || !humanless_past_grace(rules, age, Some(count))
+    {
+        return Vec::new();
+    }
+    super::ingress::forgotten(room, rules, age, count, ingresses, now)
+}
+
+/// `rooms` shows what keeps a room alive: its live ingresses, and `forgotten_ingress` beside
+/// the room's own rules when it fires.
+fn note_ingresses(view: &mut RoomView, forgotten: &[Finding], live: u32) {
+    view.live_ingresses = live;
+    if live == 0 {
+        return;
+    }
+    let note = forgotten.first().map_or_else(
+        || format!("kept alive by {live} live ingress (its encoder is connected)"),
+        |f| f.reason.clone(),
+    );
+    view.reason = Some(match view.reason.take() {
+        Some(reason) => format!("{reason}; {note}"),
+        None => note,
+    });
+    let Some(first) = forgotten.first() else {
+        return;
+    };
+    view.verdict = match std::mem::replace(&mut view.verdict, Verdict::Healthy) {
+        Verdict::Offends(mut rules, action) => {
+            rules.push(Rule::ForgottenIngress);
+            Verdict::Offends(rules, action)
+        }
+        _ => Verdict::Offends(
+            vec![Rule::ForgottenIngress],
+            first.report_only().is_none().then_some(first.action),
+        ),
+    };
+}
+
 /// The room rules a room of this age and headcount breaks, and why.
 fn offences(
     rules: &Rules,
@@ -568,9 +687,9 @@ fn offences(
     let mut broken = Vec::new();
     let mut reasons = Vec::new();
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    if let Some(count) = headcount.filter(|c| c.humans == 0)
+    if let Some(count) = headcount
         && humanless_on
-        && age > rules.humanless_grace
+        && humanless_past_grace(rules, age, headcount)
     {
         let who = if count.others_described.is_empty() {
             "empty"
@@ -622,6 +741,7 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
         recheck: Recheck::None,
         dead_node: Some(dead.clone()),
         held: None,
+        ingress: None,
     };
     let view = RoomView {
         name: room.name.clone(),
@@ -630,6 +750,7 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
         humans,
         others: ghosts,
         egresses: 0,
+        live_ingresses: room.live_ingresses,
         policy: String::new(),
         verdict: Verdict::Offends(vec![Rule::ZombieRoom], Some(Action::PurgeRoom)),
         reason: Some(finding.reason.clone()),
@@ -658,6 +779,7 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
         },
         dead_node: None,
         held: None,
+        ingress: None,
     }
 }
 
@@ -713,6 +835,7 @@ fn judge_egress(
         recheck,
         dead_node: None,
         held: None,
+        ingress: None,
     })
 }
 
@@ -752,6 +875,7 @@ mod tests {
             created_ms: ago_ms(age_s),
             metadata: String::new(),
             num_participants: counted as u32,
+            live_ingresses: 0,
             empty_timeout: 300,
             departure_timeout: 20,
             participants: Participants::Listed(people),
@@ -799,6 +923,8 @@ mod tests {
                 egress("EG_standup", "standup", 1500),
             ],
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         }
     }
@@ -1152,6 +1278,8 @@ mod tests {
             ],
             egresses: vec![egress("EG_call", "hung-up", 800)],
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         };
         let e = evaluate(&Policy::default(), &inv, now());
@@ -1211,6 +1339,8 @@ mod tests {
             rooms: vec![ringing, patient],
             egresses: vec![],
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         };
         let policy = Policy {
@@ -1261,6 +1391,8 @@ mod tests {
             ],
             egresses: vec![egress("EG_a", "a", 800)],
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         };
         let e = evaluate(&Policy::default(), &inv, now());
@@ -1461,7 +1593,7 @@ mod properties {
         #[test]
         fn humanless_never_touches_a_room_with_a_human(policy in policy(), rooms in prop::collection::vec(room(), 0..8)) {
             let now = now();
-            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None, dead_nodes: HashMap::new() };
+            let mut inventory = Inventory { taken_at: now, rooms: vec![], egresses: vec![], egress_unchecked: None, ingresses: vec![], ingress_unchecked: None, dead_nodes: HashMap::new() };
             for (i, (name, age, people, has_egress, listed)) in rooms.into_iter().enumerate() {
                 let name = format!("{name}{i}");
                 let counted = people.iter().filter(|p| !matches!(p.kind, Kind::Known(ParticipantKind::Agent | ParticipantKind::Egress))).count() as u32;
@@ -1480,6 +1612,7 @@ mod properties {
                     created_ms: now.timestamp_millis() - age * 1000,
                     metadata: String::new(),
                     num_participants: counted,
+                    live_ingresses: 0,
                     empty_timeout: 0,
                     departure_timeout: 0,
                     participants: match listed {

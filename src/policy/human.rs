@@ -205,6 +205,7 @@ fn bot_label(kind: ParticipantKind) -> &'static str {
 fn plural(label: &str) -> Cow<'_, str> {
     match label {
         "egress" => "egresses".into(),
+        "ingress" => "ingresses".into(),
         "bot of an unknown kind" => "bots of an unknown kind".into(),
         "simulated" | "disconnected" => label.into(),
         // `2 sip: call hangup`

@@ -2,6 +2,7 @@
 
 mod evaluate;
 pub mod human;
+mod ingress;
 pub mod rules;
 
 use std::time::Duration;
@@ -9,8 +10,8 @@ use std::time::Duration;
 use globset::GlobSet;
 
 pub use evaluate::{
-    Action, EgressView, Evaluation, Finding, Recheck, RoomView, Rule, Target, Verdict, evaluate,
-    findings,
+    Action, EgressView, Evaluation, Finding, IngressTarget, IngressView, Recheck, RoomView, Rule,
+    Target, Verdict, evaluate, findings,
 };
 pub use human::{Doubt, HumanSpec, HumanTest};
 pub use rules::{Limit, Override, RulePatch, Rules};
@@ -131,8 +132,8 @@ impl Policy {
         }
     }
 
-    /// Whether judging `room` needs its participant list: when `humanless` or
-    /// `max_room_age` may act on it. LiveKit's `num_participants` is no proof of an empty
+    /// Whether judging `room` needs its participant list: when `humanless`,
+    /// `forgotten_ingress` or `max_room_age` may act on it. LiveKit's `num_participants` is no proof of an empty
     /// room: it lags joins by up to ~9 s on a real server, so a count of 0 is not trusted.
     pub fn needs_participants(&self, room: &Room, now: chrono::DateTime<chrono::Utc>) -> bool {
         if self.scope.classify(&room.name) != InScope::Yes {
@@ -143,8 +144,10 @@ impl Policy {
             return false;
         };
         let rules = self.resolve(&room.name, &room.metadata).rules;
+        let humanless_may_act = rules.humanless != crate::cli::HumanlessMode::Off
+            || (rules.ingress != crate::cli::IngressMode::Off && room.live_ingresses > 0);
         !rules.exempt
-            && ((rules.humanless != crate::cli::HumanlessMode::Off && age > rules.humanless_grace)
+            && ((humanless_may_act && age > rules.humanless_grace)
                 || rules.max_room_age.is_some_and(|max| age > max))
     }
 }
@@ -306,6 +309,7 @@ mod tests {
             metadata: String::new(),
             // A zero count is no proof of an empty room: it lags joins.
             num_participants: 0,
+            live_ingresses: 0,
             empty_timeout: 300,
             departure_timeout: 20,
             participants: crate::inventory::Participants::NotListed,
@@ -344,6 +348,14 @@ mod tests {
         };
         assert!(!only_max_age.needs_participants(&room("a", 600), now));
         assert!(only_max_age.needs_participants(&room("a", 7200), now));
+        let streamed = Room {
+            live_ingresses: 1,
+            ..room("a", 600)
+        };
+        assert!(
+            only_max_age.needs_participants(&streamed, now),
+            "forgotten_ingress judges a room with a live ingress past the grace"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::HumanlessMode;
+use crate::cli::{HumanlessMode, IngressMode};
 
 /// The rule settings that judge one room and its egresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Rules {
     pub orphan_grace: Duration,
     /// How long a phone leg may be `dialing` or `ringing` and still count as human.
     pub sip_ring_limit: Duration,
+    /// What `forgotten_ingress` does.
+    pub ingress: IngressMode,
     /// Never touched by any rule.
     pub exempt: bool,
 }
@@ -34,6 +36,7 @@ impl Default for Rules {
             // LiveKit's SIP service gives up ringing after 80 s by default; a few minutes
             // never cuts a normal ring.
             sip_ring_limit: Duration::from_secs(5 * 60),
+            ingress: IngressMode::Report,
             exempt: false,
         }
     }
@@ -81,6 +84,7 @@ pub struct RulePatch {
     pub orphan_grace: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
     pub sip_ring_limit: Option<Duration>,
+    pub ingress: Option<IngressMode>,
     pub exempt: Option<bool>,
 }
 
@@ -107,6 +111,9 @@ impl RulePatch {
         }
         if let Some(v) = self.sip_ring_limit {
             rules.sip_ring_limit = v;
+        }
+        if let Some(v) = self.ingress {
+            rules.ingress = v;
         }
         if let Some(v) = self.exempt {
             rules.exempt = v;
@@ -169,6 +176,8 @@ mod tests {
         assert_eq!(valid(r#"{"reaper": {"exempt": true}}"#).exempt, Some(true));
         let p = valid(r#"{"reaper": {"sip_ring_limit": "90s"}}"#);
         assert_eq!(p.sip_ring_limit, Some(Duration::from_secs(90)));
+        let p = valid(r#"{"reaper": {"ingress": "disable"}}"#);
+        assert_eq!(p.ingress, Some(IngressMode::Disable));
         let p = valid(r#"{"reaper": {"max_room_age": "off"}}"#);
         assert_eq!(p.max_room_age, Some(Limit(None)));
         for ignored in ["", "plain text", "{broken", r#"{"other": 1}"#] {

@@ -31,6 +31,9 @@ struct JsonFinding<'a> {
     room: Option<&'a str>,
     room_sid: Option<&'a str>,
     egress_id: Option<&'a str>,
+    /// Only on `forgotten_ingress` findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingress_id: Option<&'a str>,
     age_s: u64,
     humans: Option<u32>,
     others: Option<u32>,
@@ -48,6 +51,7 @@ impl<'a> JsonFinding<'a> {
             room: (!f.room.is_empty()).then_some(f.room.as_str()),
             room_sid: f.room_sid.as_deref(),
             egress_id: f.egress_id.as_deref(),
+            ingress_id: f.ingress.as_ref().map(|i| i.ingress_id.as_str()),
             age_s: f.age.as_secs(),
             humans: f.humans,
             others: f.others,

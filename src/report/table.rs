@@ -158,6 +158,7 @@ fn target(f: &Finding) -> String {
     match f.target {
         Target::Room => "room".to_owned(),
         Target::Egress => cell(f.egress_id.as_deref().unwrap_or("?")),
+        Target::Ingress => cell(f.ingress.as_ref().map_or("?", |i| i.ingress_id.as_str())),
     }
 }
 

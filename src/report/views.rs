@@ -1,4 +1,4 @@
-//! The read-only views: `lk-reaper rooms` and `lk-reaper egress`.
+//! The read-only views: `lk-reaper rooms`, `lk-reaper egress` and `lk-reaper ingress`.
 
 use std::io::Write;
 
@@ -8,13 +8,16 @@ use serde::Serialize;
 use super::table::{Paint, cell, presence, reason, render};
 use super::timestamp;
 use crate::cli::OutputFormat;
-use crate::policy::{Action, EgressView, Evaluation, RoomView, Rule, Verdict, human_duration};
+use crate::policy::{
+    Action, EgressView, Evaluation, IngressView, RoomView, Rule, Verdict, human_duration,
+};
 
 /// Which view to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ViewKind {
     Rooms,
     Egress,
+    Ingress,
 }
 
 /// A read-only inventory report.
@@ -25,6 +28,7 @@ pub struct Inventory {
     pub evaluation: Evaluation,
     pub rooms_scanned: usize,
     pub egresses_scanned: usize,
+    pub ingresses_scanned: usize,
     pub warnings: Vec<String>,
 }
 
@@ -60,6 +64,7 @@ struct JsonRoom<'a> {
     humans: Option<u32>,
     others: Option<u32>,
     active_egresses: usize,
+    live_ingresses: u32,
     policy: &'a str,
     #[serde(flatten)]
     verdict: JsonVerdict<'a>,
@@ -79,11 +84,24 @@ struct JsonEgress<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonIngress<'a> {
+    ingress_id: &'a str,
+    input_type: &'a str,
+    room: Option<&'a str>,
+    status: &'a str,
+    since_s: Option<u64>,
+    enabled: bool,
+    #[serde(flatten)]
+    verdict: JsonVerdict<'a>,
+}
+
+#[derive(Serialize)]
 struct Header<'a> {
     version: u32,
     now: String,
     rooms_scanned: usize,
     egresses_scanned: usize,
+    ingresses_scanned: usize,
     offending: usize,
     warnings: &'a [String],
 }
@@ -104,6 +122,12 @@ impl Inventory {
                 .egresses
                 .iter()
                 .filter(|e| offends(&e.verdict))
+                .count(),
+            ViewKind::Ingress => self
+                .evaluation
+                .ingresses
+                .iter()
+                .filter(|i| offends(&i.verdict))
                 .count(),
         }
     }
@@ -141,6 +165,7 @@ impl Inventory {
             now: timestamp(self.now),
             rooms_scanned: self.rooms_scanned,
             egresses_scanned: self.egresses_scanned,
+            ingresses_scanned: self.ingresses_scanned,
             offending: self.offending(),
             warnings: &self.warnings,
         }
@@ -150,6 +175,7 @@ impl Inventory {
         match self.kind {
             ViewKind::Rooms => "rooms",
             ViewKind::Egress => "egresses",
+            ViewKind::Ingress => "ingresses",
         }
     }
 
@@ -157,6 +183,7 @@ impl Inventory {
         let items: Vec<serde_json::Value> = match self.kind {
             ViewKind::Rooms => self.evaluation.rooms.iter().map(json_room).collect(),
             ViewKind::Egress => self.evaluation.egresses.iter().map(json_egress).collect(),
+            ViewKind::Ingress => self.evaluation.ingresses.iter().map(json_ingress).collect(),
         };
         serde_json::Value::Array(items)
     }
@@ -189,6 +216,17 @@ impl Inventory {
                     .collect(),
                 "active egresses",
             ),
+            ViewKind::Ingress => (
+                &[
+                    "INGRESS", "INPUT", "ROOM", "STATUS", "SINCE", "ENABLED", "VERDICT",
+                ],
+                self.evaluation
+                    .ingresses
+                    .iter()
+                    .map(|i| ingress_row(i, paint))
+                    .collect(),
+                "ingresses",
+            ),
         };
         if rows.is_empty() {
             return writeln!(
@@ -205,6 +243,7 @@ impl Inventory {
             match self.kind {
                 ViewKind::Rooms => self.evaluation.rooms.len(),
                 ViewKind::Egress => self.evaluation.egresses.len(),
+                ViewKind::Ingress => self.evaluation.ingresses.len(),
             },
             super::table::scanned(self.rooms_scanned, self.egresses_scanned)
         )
@@ -219,6 +258,7 @@ fn json_room(r: &RoomView) -> serde_json::Value {
         humans: r.humans,
         others: r.others,
         active_egresses: r.egresses,
+        live_ingresses: r.live_ingresses,
         policy: &r.policy,
         verdict: JsonVerdict::new(&r.verdict),
         reason: r.reason.as_deref(),
@@ -238,6 +278,19 @@ fn json_egress(e: &EgressView) -> serde_json::Value {
     .unwrap_or_default()
 }
 
+fn json_ingress(i: &IngressView) -> serde_json::Value {
+    serde_json::to_value(JsonIngress {
+        ingress_id: &i.ingress_id,
+        input_type: &i.input,
+        room: (!i.room.is_empty()).then_some(i.room.as_str()),
+        status: &i.status,
+        since_s: i.since.map(|a| a.as_secs()),
+        enabled: i.enabled,
+        verdict: JsonVerdict::new(&i.verdict),
+    })
+    .unwrap_or_default()
+}
+
 fn verdict_text(v: &Verdict, paint: &Paint) -> String {
     match v {
         Verdict::Healthy => paint.green("healthy"),
@@ -245,9 +298,14 @@ fn verdict_text(v: &Verdict, paint: &Paint) -> String {
         Verdict::Exempt => paint.dim("exempt"),
         Verdict::Unjudged => paint.yellow("not judged (see the warnings)"),
         Verdict::Offends(rules, action) => {
-            let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
-            let action = action.map_or("nothing to stop", Action::as_str);
-            paint.red(&format!("{} -> {action}", rules.join(",")))
+            let names: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
+            let idle = if rules.contains(&Rule::ForgottenIngress) {
+                "report only"
+            } else {
+                "nothing to stop"
+            };
+            let action = action.map_or(idle, Action::as_str);
+            paint.red(&format!("{} -> {action}", names.join(",")))
         }
     }
 }
@@ -276,5 +334,21 @@ fn egress_row(e: &EgressView, paint: &Paint) -> Vec<String> {
         },
         e.age.map_or_else(|| "?".to_owned(), human_duration),
         verdict_text(&e.verdict, paint),
+    ]
+}
+
+fn ingress_row(i: &IngressView, paint: &Paint) -> Vec<String> {
+    vec![
+        cell(&i.ingress_id),
+        i.input.clone(),
+        if i.room.is_empty() {
+            "-".to_owned()
+        } else {
+            cell(&i.room)
+        },
+        i.status.trim_start_matches("ENDPOINT_").to_owned(),
+        i.since.map_or_else(|| "-".to_owned(), human_duration),
+        if i.enabled { "yes" } else { "no" }.to_owned(),
+        verdict_text(&i.verdict, paint),
     ]
 }

@@ -20,7 +20,7 @@ use super::presence::{Presence, humanless_grace, humanless_only};
 use super::scheduler::Cause;
 
 /// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
-/// `room_name=room`; actions go to the server unchanged.
+/// `room_name=room`, ListIngress `room_name=room`; actions go to the server unchanged.
 struct OneRoom<'a> {
     client: &'a Client,
     room: &'a str,
@@ -55,6 +55,20 @@ impl LiveKit for OneRoom<'_> {
 
     async fn delete_room(&self, room: &str) -> Result<(), ApiError> {
         self.client.delete_room(room).await
+    }
+
+    async fn list_ingress(&self, _: &str) -> Result<Vec<wire::Ingress>, ApiError> {
+        let mut items = self.client.list_ingress(self.room).await?;
+        items.retain(|i| i.room_name == self.room);
+        Ok(items)
+    }
+
+    async fn disable_ingress(&self, ingress_id: &str) -> Result<(), ApiError> {
+        self.client.disable_ingress(ingress_id).await
+    }
+
+    async fn delete_ingress(&self, ingress_id: &str) -> Result<(), ApiError> {
+        self.client.delete_ingress(ingress_id).await
     }
 }
 
@@ -204,7 +218,8 @@ impl Checker {
         })
     }
 
-    /// Tells [`Presence`] what the check saw. When `humanless` fired but the room's grace,
+    /// Tells [`Presence`] what the check saw. When `humanless` (or `forgotten_ingress`, judged
+    /// by the same grace) fired but the room's grace,
     /// counted from when serve last knew a human was there, has not ended: when it ends.
     fn grace_ends(
         &self,
@@ -220,7 +235,8 @@ impl Checker {
             return None;
         }
         let since = self.presence.humanless(room, now);
-        if !findings.iter().any(|f| f.rules.contains(&Rule::Humanless)) {
+        let graced = |r: &Rule| matches!(r, Rule::Humanless | Rule::ForgottenIngress);
+        if !findings.iter().any(|f| f.rules.iter().any(graced)) {
             return None;
         }
         let ends = crate::time::add(since, humanless_grace(&self.config.policy, inventory, room));

@@ -14,9 +14,13 @@ use std::time::{Duration, SystemTime};
 use crate::inventory::Inventory;
 use crate::policy::{Finding, Policy, Rule};
 
-/// Whether only `humanless` backs the finding (another rule acts whatever the grace).
+/// Whether only the humanless grace backs the finding: `humanless`, or `forgotten_ingress`
+/// (judged by the same grace). Another rule acts whatever the grace.
 pub fn humanless_only(finding: &Finding) -> bool {
-    finding.rules.iter().all(|&r| r == Rule::Humanless)
+    finding
+        .rules
+        .iter()
+        .all(|&r| matches!(r, Rule::Humanless | Rule::ForgottenIngress))
 }
 
 /// `room`'s `humanless_grace`, under the rules its metadata selects.
@@ -142,6 +146,7 @@ mod tests {
             recheck: Recheck::None,
             dead_node: None,
             held: None,
+            ingress: None,
         };
         let (humanless, too_old) = (
             finding(vec![Rule::Humanless]),
@@ -152,6 +157,8 @@ mod tests {
             rooms: Vec::new(),
             egresses: Vec::new(),
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         };
         let policy = Policy::default();
@@ -162,6 +169,11 @@ mod tests {
         assert!(holds(&humanless, 399), "the default grace is 5m");
         assert!(!holds(&humanless, 400));
         assert!(!holds(&too_old, 200), "max_room_age does not wait");
+        let encoder = finding(vec![Rule::ForgottenIngress]);
+        assert!(
+            holds(&encoder, 399),
+            "forgotten_ingress waits for the same grace"
+        );
         p.human("r");
         assert!(!holds(&humanless, 200));
     }

@@ -344,6 +344,7 @@ mod tests {
             created_ms: created_s * 1000,
             metadata: String::new(),
             num_participants: 0,
+            live_ingresses: 0,
             empty_timeout: 0,
             departure_timeout: 0,
             participants: Participants::NotListed,
@@ -373,6 +374,8 @@ mod tests {
             ],
             egresses: vec![egress("egress-first", 1_780), egress("", 0)],
             egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
             dead_nodes: HashMap::new(),
         };
         let mut got = age_deadlines(&p, &inventory, at(3_550), at(3_550) + 5 * MIN);

@@ -101,6 +101,7 @@ pub fn authorize(
         Method::ListRooms => g.room_list,
         Method::DeleteRoom => g.room_create,
         Method::ListEgress | Method::StopEgress => g.room_record,
+        Method::ListIngress | Method::UpdateIngress | Method::DeleteIngress => g.ingress_admin,
         Method::ListParticipants
         | Method::GetParticipant
         | Method::RemoveParticipant
@@ -195,5 +196,17 @@ mod tests {
             ..Default::default()
         };
         assert!(authorize(Method::StopEgress, Some(&record), "").is_ok());
+        assert!(authorize(Method::ListIngress, Some(&record), "").is_err());
+        let ingress = VideoGrants {
+            ingress_admin: true,
+            ..Default::default()
+        };
+        for method in [
+            Method::ListIngress,
+            Method::UpdateIngress,
+            Method::DeleteIngress,
+        ] {
+            assert!(authorize(method, Some(&ingress), "").is_ok());
+        }
     }
 }

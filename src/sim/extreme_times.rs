@@ -57,6 +57,8 @@ fn inventory(mut rooms: Vec<Room>, egresses: Vec<Egress>, people: &[Participant]
         rooms,
         egresses,
         egress_unchecked: None,
+        ingresses: Vec::new(),
+        ingress_unchecked: None,
         dead_nodes: std::collections::HashMap::new(),
     }
 }

@@ -45,6 +45,8 @@ pub fn generate(rooms: usize, seed: u64) -> Scenario {
         egress_ending_ms: 0,
         rooms: fleet.rooms,
         egresses: fleet.egresses,
+        ingresses: Vec::new(),
+        ingress_service: true,
         faults: Vec::new(),
         events: Vec::new(),
     }

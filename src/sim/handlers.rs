@@ -98,6 +98,41 @@ pub fn call(
                 StopOutcome::NoWorker(err) => return Err(Failure::NoAnswer(err)),
             }
         }
+        Method::ListIngress | Method::UpdateIngress | Method::DeleteIngress => {
+            ingress_call(world, method, encoding, body, grants, now)?
+        }
+    };
+    Ok(reply)
+}
+
+/// The Ingress service's calls; every one needs `ingressAdmin`.
+fn ingress_call(
+    world: &Mutex<World>,
+    method: Method,
+    encoding: Encoding,
+    body: &[u8],
+    grants: Option<&VideoGrants>,
+    now: i64,
+) -> Result<Vec<u8>, TwirpError> {
+    let reply = match method {
+        Method::UpdateIngress => {
+            let req: proto::UpdateIngressRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            let info = lock(world).update_ingress(&req, now)?;
+            encoding.encode(&info)
+        }
+        Method::DeleteIngress => {
+            let req: proto::DeleteIngressRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            let info = lock(world).delete_ingress(&req)?;
+            encoding.encode(&info)
+        }
+        _ => {
+            let req: proto::ListIngressRequest = encoding.decode(body)?;
+            authorize(method, grants, "")?;
+            let reply = lock(world).list_ingress(&req)?;
+            encoding.encode(&reply)
+        }
     };
     Ok(reply)
 }

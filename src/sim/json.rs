@@ -292,6 +292,50 @@ const EGRESS: &[Field] = &[
 
 const TOKEN_PAGINATION: &[Field] = &[("token", Str)];
 
+// `video` and `audio` (input state) are unset until a worker measures the stream.
+const INGRESS_STATE: &[Field] = &[
+    ("status", Enum("ENDPOINT_INACTIVE")),
+    ("error", Str),
+    ("video", Message(&[])),
+    ("audio", Message(&[])),
+    ("room_id", Str),
+    ("started_at", Int64),
+    ("ended_at", Int64),
+    ("updated_at", Int64),
+    ("resource_id", Str),
+    ("tracks", Repeated(TRACK)),
+];
+
+// `enable_transcoding` and `enabled` are proto3 `optional`: protojson leaves them out
+// when unset, so they are not filled in.
+const INGRESS: &[Field] = &[
+    ("ingress_id", Str),
+    ("name", Str),
+    ("stream_key", Str),
+    ("url", Str),
+    ("input_type", Enum("RTMP_INPUT")),
+    ("bypass_transcoding", Bool),
+    ("audio", Message(&[])),
+    ("video", Message(&[])),
+    ("room_name", Str),
+    ("participant_identity", Str),
+    ("participant_name", Str),
+    ("participant_metadata", Str),
+    ("reusable", Bool),
+    ("state", Message(INGRESS_STATE)),
+];
+
+impl JsonShape for livekit_protocol::IngressInfo {
+    const SHAPE: &'static [Field] = INGRESS;
+}
+
+impl JsonShape for livekit_protocol::ListIngressResponse {
+    const SHAPE: &'static [Field] = &[
+        ("items", Repeated(INGRESS)),
+        ("next_page_token", Message(TOKEN_PAGINATION)),
+    ];
+}
+
 impl JsonShape for livekit_protocol::Room {
     const SHAPE: &'static [Field] = ROOM;
 }

@@ -1,4 +1,4 @@
-//! A LiveKit Room and Egress API simulator (`simulate`, `demo`, tests, benchmarks).
+//! A LiveKit Room, Egress and Ingress API simulator (`simulate`, `demo`, tests, benchmarks).
 //!
 //! It speaks the server's wire protocol (Twirp with protobuf and JSON, JWT auth, the real
 //! error codes and statuses) over a state loaded from a [`Scenario`].
@@ -16,6 +16,8 @@ mod faults;
 mod generate;
 /// One handler per API call.
 mod handlers;
+/// Ingress records: scenario entries and what the Ingress calls do to them.
+mod ingress;
 /// Protobuf JSON as the Go server writes it.
 mod json;
 /// Scenario files: types, loading and validation.
@@ -46,8 +48,9 @@ use crate::exit_code::ExitCode;
 
 pub use generate::generate;
 pub use scenario::{
-    EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, JoinSpec, Kind, KindDetail,
-    NodeState, ParticipantSpec, ParticipantState, RoomSpec, Scenario, Trigger,
+    EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, IngressInput, IngressSpec,
+    IngressStatus, JoinSpec, Kind, KindDetail, NodeState, ParticipantSpec, ParticipantState,
+    RoomSpec, Scenario, Trigger,
 };
 pub use server::NO_WORKER_DELAY;
 

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use super::ingress::{IngressInput, IngressSpec, IngressStatus};
 use super::twirp::{Method, TwirpCode};
 
 /// A whole simulated deployment: credentials, rooms, egresses and scripted trouble.
@@ -37,6 +38,14 @@ pub struct Scenario {
     /// Egress records at the start, of existing rooms or not.
     #[serde(default)]
     pub egresses: Vec<EgressSpec>,
+    /// Ingresses at the start. A live one (BUFFERING, PUBLISHING) into a room of the
+    /// scenario has its participant (kind INGRESS) in that room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingresses: Vec<IngressSpec>,
+    /// `false`: the server has no ingress service (no Redis), and every Ingress call
+    /// answers `internal` "ingress not connected (redis required)".
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub ingress_service: bool,
     /// Errors, delays and garbage replies for the first calls of a method.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
@@ -458,6 +467,15 @@ fn one() -> u32 {
     1
 }
 
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 fn is_false(value: &bool) -> bool {
     !*value
@@ -514,6 +532,7 @@ impl Scenario {
         }
         self.validate_rooms()?;
         self.validate_egresses()?;
+        self.validate_ingresses()?;
         self.faults
             .iter()
             .enumerate()
@@ -529,6 +548,19 @@ impl Scenario {
                 return Err(format!(
                     "rooms[{i}].name: duplicate room name {:?} (also rooms[{first}])",
                     room.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_ingresses(&self) -> Result<(), String> {
+        let mut ids = HashSet::new();
+        for (i, ingress) in self.ingresses.iter().enumerate() {
+            if ingress.ingress_id.is_empty() || !ids.insert(&ingress.ingress_id) {
+                return Err(format!(
+                    "ingresses[{i}].ingress_id: empty or duplicate ingress id {:?}",
+                    ingress.ingress_id
                 ));
             }
         }

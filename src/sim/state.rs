@@ -8,6 +8,7 @@ use std::ops::Bound;
 
 use livekit_protocol as proto;
 
+use super::ingress::{HANDLER_PANIC, INGRESS_NOT_FOUND, Ingress, NOT_CONNECTED};
 use super::scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, NodeState,
     ParticipantSpec, ParticipantState, RoomSpec, Scenario,
@@ -48,6 +49,7 @@ pub struct World {
     rooms: BTreeMap<String, Room>,
     egresses: BTreeMap<String, Egress>,
     egresses_by_room: HashMap<String, BTreeSet<String>>,
+    ingresses: BTreeMap<String, Ingress>,
     events: Vec<(EventSpec, bool)>,
     /// Webhook events of the changes so far, for the caller to take and post.
     outbox: Vec<proto::WebhookEvent>,
@@ -113,6 +115,7 @@ impl World {
             settings: Scenario {
                 rooms: Vec::new(),
                 egresses: Vec::new(),
+                ingresses: Vec::new(),
                 faults: Vec::new(),
                 events: Vec::new(),
                 ..scenario.clone()
@@ -120,6 +123,7 @@ impl World {
             rooms: BTreeMap::new(),
             egresses: BTreeMap::new(),
             egresses_by_room: HashMap::new(),
+            ingresses: BTreeMap::new(),
             events: scenario.events.iter().map(|e| (e.clone(), false)).collect(),
             outbox: Vec::new(),
             finishing: Vec::new(),
@@ -130,7 +134,41 @@ impl World {
         for spec in &scenario.egresses {
             world.add_egress(spec, now);
         }
+        for spec in &scenario.ingresses {
+            let ingress = Ingress::new(spec, now);
+            if ingress.status.is_live() {
+                world.seat_ingress(&ingress, spec.started_s_ago, now);
+            }
+            world.ingresses.insert(ingress.id.clone(), ingress);
+        }
         world
+    }
+
+    /// A live ingress's participant (kind INGRESS, publishing audio and video) in its room,
+    /// unless the room is not there or already has it.
+    fn seat_ingress(&mut self, ingress: &Ingress, joined_s_ago: u64, now: i64) {
+        let Some(room) = self.room_mut(&ingress.room_name) else {
+            return;
+        };
+        if room
+            .participants
+            .iter()
+            .any(|p| p.identity == ingress.identity)
+        {
+            return;
+        }
+        let spec = ParticipantSpec {
+            identity: ingress.identity.clone(),
+            kind: Kind::Ingress,
+            kind_details: Vec::new(),
+            joined_s_ago,
+            state: ParticipantState::Active,
+            hidden: false,
+            tracks: 2,
+            attributes: BTreeMap::new(),
+        };
+        let joined = Participant::new(&ingress.room_name, &spec, now);
+        room.participants.push(joined);
     }
 
     fn add_room(&mut self, spec: &RoomSpec, now: i64) {
@@ -331,7 +369,133 @@ impl World {
         }
         let room = room.info();
         self.emit("room_finished", |e| e.room = Some(room));
+        self.ingresses_lose_their_room(name, now);
         Ok(())
+    }
+
+    /// The live ingresses of a deleted room go to ERROR, as Ingress v1.5.0 reports it; an
+    /// encoder that retries (OBS) reconnects to an enabled one, and the room is back.
+    fn ingresses_lose_their_room(&mut self, name: &str, now: i64) {
+        let mut back = Vec::new();
+        for ingress in self.ingresses.values_mut() {
+            if ingress.room_name != name || !ingress.status.is_live() {
+                continue;
+            }
+            ingress.end(now);
+            if ingress.encoder_retries && ingress.is_enabled() {
+                ingress.publish(now);
+                back.push(ingress.clone());
+            }
+        }
+        for ingress in back {
+            self.start_room(name, now);
+            self.join(
+                &JoinSpec {
+                    room: name.to_owned(),
+                    identity: ingress.identity.clone(),
+                    kind: Kind::Ingress,
+                    attributes: BTreeMap::new(),
+                },
+                now,
+            );
+        }
+    }
+
+    /// ListIngress: one by id (unknown: `not_found`), or those of a room, or all; by id.
+    pub fn list_ingress(
+        &self,
+        request: &proto::ListIngressRequest,
+    ) -> Result<proto::ListIngressResponse, TwirpError> {
+        if !self.settings.ingress_service {
+            return Err(TwirpError::new(TwirpCode::Internal, NOT_CONNECTED));
+        }
+        let items = if request.ingress_id.is_empty() {
+            self.ingresses
+                .values()
+                .filter(|i| request.room_name.is_empty() || i.room_name == request.room_name)
+                .map(Ingress::info)
+                .collect()
+        } else {
+            vec![self.ingress(&request.ingress_id)?.info()]
+        };
+        Ok(proto::ListIngressResponse {
+            items,
+            next_page_token: None,
+        })
+    }
+
+    /// UpdateIngress: refused for a non-reusable ingress; an ERROR one is reset to INACTIVE
+    /// first. The reply is the record as stored (still PUBLISHING); on a live ingress
+    /// `enabled: false` then makes its worker end the session: ENDPOINT_ERROR ("context
+    /// canceled"), its participant leaves, as Ingress v1.5.0 does a moment after the reply
+    /// (tests/real_livekit/ingress.rs).
+    pub fn update_ingress(
+        &mut self,
+        request: &proto::UpdateIngressRequest,
+        now: i64,
+    ) -> Result<proto::IngressInfo, TwirpError> {
+        self.ingress_service()?;
+        let ingress = self.ingress_mut(&request.ingress_id)?;
+        ingress.check_reusable()?;
+        ingress.reset_error();
+        if !request.room_name.is_empty() {
+            request.room_name.clone_into(&mut ingress.room_name);
+        }
+        if !request.participant_identity.is_empty() {
+            request
+                .participant_identity
+                .clone_into(&mut ingress.identity);
+        }
+        if request.enabled.is_some() {
+            ingress.enabled = request.enabled;
+        }
+        let reply = ingress.info();
+        if ingress.status.is_live() && !ingress.is_enabled() {
+            ingress.end(now);
+            let (room, identity) = (ingress.room_name.clone(), ingress.identity.clone());
+            let _ = self.remove_participant(&room, &identity);
+        }
+        Ok(reply)
+    }
+
+    /// DeleteIngress: a live one's session ends first; the reply says INACTIVE.
+    pub fn delete_ingress(
+        &mut self,
+        request: &proto::DeleteIngressRequest,
+    ) -> Result<proto::IngressInfo, TwirpError> {
+        self.ingress_service()?;
+        let Some(ingress) = self.ingresses.remove(&request.ingress_id) else {
+            return Err(TwirpError::new(TwirpCode::NotFound, INGRESS_NOT_FOUND));
+        };
+        if ingress.status.is_live() {
+            let _ = self.remove_participant(&ingress.room_name, &ingress.identity);
+        }
+        let mut reply = ingress.info();
+        if let Some(state) = reply.state.as_mut() {
+            state.status = proto::ingress_state::Status::EndpointInactive as i32;
+        }
+        Ok(reply)
+    }
+
+    /// UpdateIngress and DeleteIngress need the ingress service (Redis).
+    fn ingress_service(&self) -> Result<(), TwirpError> {
+        if self.settings.ingress_service {
+            Ok(())
+        } else {
+            Err(TwirpError::new(TwirpCode::Internal, HANDLER_PANIC))
+        }
+    }
+
+    fn ingress(&self, id: &str) -> Result<&Ingress, TwirpError> {
+        self.ingresses
+            .get(id)
+            .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, INGRESS_NOT_FOUND))
+    }
+
+    fn ingress_mut(&mut self, id: &str) -> Result<&mut Ingress, TwirpError> {
+        self.ingresses
+            .get_mut(id)
+            .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, INGRESS_NOT_FOUND))
     }
 
     /// ListEgress, by id, with Cloud-style pagination when the scenario's page size is set.
@@ -529,6 +693,7 @@ impl World {
         Scenario {
             rooms: self.rooms.values().map(|r| r.spec(now)).collect(),
             egresses: self.egresses.values().map(|e| e.spec(now)).collect(),
+            ingresses: self.ingresses.values().map(|i| i.spec(now)).collect(),
             events: self
                 .events
                 .iter()

@@ -24,11 +24,17 @@ pub enum Method {
     ListEgress,
     /// `livekit.Egress/StopEgress`
     StopEgress,
+    /// `livekit.Ingress/ListIngress`
+    ListIngress,
+    /// `livekit.Ingress/UpdateIngress`
+    UpdateIngress,
+    /// `livekit.Ingress/DeleteIngress`
+    DeleteIngress,
 }
 
 impl Method {
     /// Every method, in a fixed order (the order of `/_sim/stats`).
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 11] = [
         Method::ListRooms,
         Method::ListParticipants,
         Method::GetParticipant,
@@ -37,6 +43,9 @@ impl Method {
         Method::UpdateRoomMetadata,
         Method::ListEgress,
         Method::StopEgress,
+        Method::ListIngress,
+        Method::UpdateIngress,
+        Method::DeleteIngress,
     ];
 
     /// The method's name as in its path, e.g. `ListRooms`.
@@ -50,12 +59,18 @@ impl Method {
             Method::UpdateRoomMetadata => "UpdateRoomMetadata",
             Method::ListEgress => "ListEgress",
             Method::StopEgress => "StopEgress",
+            Method::ListIngress => "ListIngress",
+            Method::UpdateIngress => "UpdateIngress",
+            Method::DeleteIngress => "DeleteIngress",
         }
     }
 
     fn service(self) -> &'static str {
         match self {
             Method::ListEgress | Method::StopEgress => "livekit.Egress",
+            Method::ListIngress | Method::UpdateIngress | Method::DeleteIngress => {
+                "livekit.Ingress"
+            }
             _ => "livekit.RoomService",
         }
     }

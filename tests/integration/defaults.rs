@@ -42,6 +42,7 @@ fn every_call_carries_a_five_minute_token_with_only_its_grants_and_a_10s_timeout
         BTreeSet::from([
             "DeleteRoom",
             "ListEgress",
+            "ListIngress",
             "ListParticipants",
             "ListRooms",
             "StopEgress"
@@ -54,6 +55,7 @@ fn every_call_carries_a_five_minute_token_with_only_its_grants_and_a_10s_timeout
             "ListParticipants" => json!({"roomAdmin": true, "room": "idle"}),
             "ListEgress" | "StopEgress" => json!({"roomRecord": true}),
             "DeleteRoom" => json!({"roomCreate": true}),
+            "ListIngress" => json!({"ingressAdmin": true}),
             other => panic!("unexpected call {other}"),
         };
         assert_eq!(call["grants"], grants, "grants of {call}");

@@ -51,6 +51,7 @@ fn livekit(
             ),
             "ListParticipants" => ok(stream, &proto::ListParticipantsResponse::default()),
             "ListEgress" => ok(stream, &proto::ListEgressResponse::default()),
+            "ListIngress" => ok(stream, &proto::ListIngressResponse::default()),
             "DeleteRoom" => ok(stream, &proto::DeleteRoomResponse::default()),
             "StopEgress" => ok(stream, &proto::EgressInfo::default()),
             _ => answer(stream, "404 Not Found", &[], b""),
@@ -72,6 +73,21 @@ fn livekit_but(
         reply(stream);
         true
     })
+}
+
+/// A proxy that routes the Room and Egress services but not the Ingress one: one warning,
+/// the rooms are still swept.
+#[test]
+fn an_ingress_service_that_is_not_routed_is_one_warning() {
+    let server = livekit_but(one_old_room(), "ListIngress", |stream| {
+        answer(stream, "404 Not Found", &[], b"");
+    });
+    let run = sweep_deletes_the_old_room(&server);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("ingress was not checked") && warnings.contains("HTTP 404"),
+        "{run}"
+    );
 }
 
 /// One humanless room, an hour old: a sweep deletes it.

@@ -9,6 +9,7 @@ mod flag;
 mod generated;
 mod harness;
 mod hostile;
+mod ingress;
 mod invariants;
 mod loopback;
 mod operator;

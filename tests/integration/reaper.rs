@@ -287,8 +287,9 @@ pub fn results(report: &Value) -> BTreeMap<String, String> {
         .unwrap_or_else(|| panic!("no findings in {report}"))
         .iter()
         .map(|f| {
-            let target = f["egress_id"]
+            let target = f["ingress_id"]
                 .as_str()
+                .or_else(|| f["egress_id"].as_str())
                 .or_else(|| f["room"].as_str())
                 .expect("a target")
                 .to_owned();

@@ -808,7 +808,7 @@ fn state_and_stats_show_what_changed() {
     assert_eq!(state["rooms"].as_array().unwrap().len(), 5);
     assert!(state["rooms"][0]["age_s"].as_u64().unwrap() >= 1800);
     let counts = sim.stats();
-    assert_eq!(counts.as_object().unwrap().len(), 8);
+    assert_eq!(counts.as_object().unwrap().len(), 11);
     assert!(
         counts.as_object().unwrap().values().all(|v| v == 0),
         "{counts}"

@@ -671,8 +671,10 @@ fn server_config(ns: &Netns, redis: bool) -> String {
     } else {
         String::new()
     };
+    // `ingress`: where CreateIngress tells RTMP encoders to push (an ingress worker of the
+    // test's own on this address, tests/real_livekit/ingress.rs).
     format!(
-        "port: {HTTP_PORT}\nrtc:\n  tcp_port: 7881\n  udp_port: 7882\n  use_external_ip: false\n  node_ip: {ip}\n  stun_servers:\n    - {ip}:3478\nlogging:\n  level: info\n{redis}"
+        "port: {HTTP_PORT}\nrtc:\n  tcp_port: 7881\n  udp_port: 7882\n  use_external_ip: false\n  node_ip: {ip}\n  stun_servers:\n    - {ip}:3478\nlogging:\n  level: info\ningress:\n  rtmp_base_url: rtmp://{ip}:1935/x\n{redis}"
     )
 }
 
