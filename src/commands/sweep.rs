@@ -122,23 +122,7 @@ pub async fn sweep_with_inventory(
         )
         .await
     };
-    if !options.purge_zombies {
-        for (finding, result) in findings.iter().zip(&mut results) {
-            if finding.action == Action::PurgeRoom {
-                *result = ActionResult::because(
-                    Outcome::Skipped,
-                    format!(
-                        "--purge-zombies would remove its records from LiveKit's Redis ({PURGED_RECORDS}) after re-checking that its node is still gone"
-                    ),
-                );
-            }
-        }
-    }
-    for (finding, result) in findings.iter().zip(&mut results) {
-        if let Some(why) = finding.report_only() {
-            *result = ActionResult::because(Outcome::Skipped, why);
-        }
-    }
+    mark_skipped(&findings, &mut results, options.purge_zombies);
     warnings.extend(zombie_warnings(&findings, &results));
     for (finding, result) in findings
         .iter()
@@ -159,6 +143,23 @@ pub async fn sweep_with_inventory(
         nothing_judged: seen.nothing_judged,
     };
     Ok((report, seen.inventory))
+}
+
+/// The findings nothing is done to by choice get result `skipped` and why: zombie rooms
+/// without `--purge-zombies`, ingresses only reported.
+fn mark_skipped(findings: &[Finding], results: &mut [ActionResult], purge_zombies: bool) {
+    for (finding, result) in findings.iter().zip(results) {
+        if finding.action == Action::PurgeRoom && !purge_zombies {
+            *result = ActionResult::because(
+                Outcome::Skipped,
+                format!(
+                    "--purge-zombies would remove its records from LiveKit's Redis ({PURGED_RECORDS}) after re-checking that its node is still gone"
+                ),
+            );
+        } else if let Some(why) = finding.report_only() {
+            *result = ActionResult::because(Outcome::Skipped, why);
+        }
+    }
 }
 
 /// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
