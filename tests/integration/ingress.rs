@@ -498,3 +498,36 @@ async fn a_server_without_redis_answers_every_ingress_call_internal() {
         );
     }
 }
+
+#[test]
+fn a_snapshot_keeps_the_ingresses_and_a_replay_judges_them_alike() {
+    let live = studio(&[json!({"ingress_id": "IN_newer", "room_name": "studio", "status": 9})]);
+    let snap: Value = serde_json::from_str(&Reaper::on(&live).args(["snapshot"]).run().ok().stdout)
+        .expect("a scenario");
+    let ids: Vec<&str> = snap["ingresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ingress_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["IN_newer", "IN_obs"]);
+    assert_eq!(
+        snap["ingresses"][0]["status"], 9,
+        "an unknown status keeps its number"
+    );
+    let verdicts = |sim: &SimProcess| {
+        let view = Reaper::on(sim)
+            .args(["ingress", "-o", "json"])
+            .run()
+            .ok()
+            .json();
+        view["ingresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["ingress_id"].clone(), i["verdict"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let replay = sim(snap);
+    assert_eq!(verdicts(&replay), verdicts(&live));
+}
