@@ -253,16 +253,35 @@ pub async fn fetch(
     let (ingresses, ingress_unchecked) = unique_ingresses(ingresses)?;
     count_live_ingresses(&mut rooms, &ingresses);
 
-    let wanted: Vec<usize> = (0..rooms.len())
-        .filter(|&i| wants_participants(&rooms[i]))
-        .collect();
+    list_participants(lk, &mut rooms, concurrency, wants_participants, progress).await?;
+    Ok(Inventory {
+        taken_at,
+        rooms,
+        egresses,
+        egress_unchecked,
+        ingresses,
+        ingress_unchecked,
+        dead_nodes: HashMap::new(),
+    })
+}
+
+/// Lists the participants of the rooms `wants` picks, `concurrency` at a time.
+async fn list_participants(
+    lk: &impl LiveKit,
+    rooms: &mut [Room],
+    concurrency: usize,
+    wants: impl Fn(&Room) -> bool,
+    progress: impl Fn(usize, usize),
+) -> anyhow::Result<()> {
+    let wanted: Vec<usize> = (0..rooms.len()).filter(|&i| wants(&rooms[i])).collect();
     let total = wanted.len();
     // Each answer is reduced to `Participants` as it arrives: holding the server's
     // `ParticipantInfo`s (tracks, codecs, attributes) until the last list came back made
     // them most of a 10,000-room sweep's peak memory.
+    let names: &[Room] = rooms;
     let mut lists = futures::stream::iter(wanted)
         .map(|i| {
-            let name = &rooms[i].name;
+            let name = &names[i].name;
             async move { (i, participants_of(name, lk.list_participants(name).await)) }
         })
         .buffer_unordered(concurrency);
@@ -277,15 +296,7 @@ pub async fn fetch(
     for (i, participants) in listed {
         rooms[i].participants = participants;
     }
-    Ok(Inventory {
-        taken_at,
-        rooms,
-        egresses,
-        egress_unchecked,
-        ingresses,
-        ingress_unchecked,
-        dead_nodes: HashMap::new(),
-    })
+    Ok(())
 }
 
 /// Sets each room's `live_ingresses`, before the rules decide whose participants to list.

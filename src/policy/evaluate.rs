@@ -474,15 +474,7 @@ fn judge_rooms<'i>(
             .get(room.name.as_str())
             .copied()
             .unwrap_or(0);
-        let headcount = match &room.participants {
-            Participants::Listed(list) => Some(
-                policy
-                    .humans
-                    .at(resolved.rules.sip_ring_limit, now.timestamp_millis())
-                    .headcount(list),
-            ),
-            Participants::NotListed | Participants::Failed(_) => None,
-        };
+        let headcount = headcount_of(policy, room, &resolved.rules, now);
         if let Some(count) = &headcount {
             note_doubts(&mut out.doubts, room, count);
         }
@@ -537,6 +529,24 @@ fn sort_worst_first(findings: &mut [Finding]) {
             std::cmp::Reverse(f.age),
         )
     });
+}
+
+/// Who is in the room, when its participants were listed.
+fn headcount_of<'r>(
+    policy: &Policy,
+    room: &'r Room,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Option<Headcount<'r>> {
+    match &room.participants {
+        Participants::Listed(list) => Some(
+            policy
+                .humans
+                .at(rules.sip_ring_limit, now.timestamp_millis())
+                .headcount(list),
+        ),
+        Participants::NotListed | Participants::Failed(_) => None,
+    }
 }
 
 /// Keeps the first participant of each doubt not seen yet.

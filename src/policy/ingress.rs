@@ -218,3 +218,93 @@ pub(super) fn views(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{IngressInput, Participants};
+    use crate::livekit::proto;
+
+    fn ingress(id: &str, input: proto::IngressInput, reusable: bool) -> Ingress {
+        Ingress {
+            ingress_id: id.into(),
+            input: IngressInput::Known(input),
+            room_name: "studio".into(),
+            participant_identity: "obs".into(),
+            reusable,
+            enabled: true,
+            status: IngressStatus::Known(proto::ingress_state::Status::EndpointPublishing),
+            since_ns: 0,
+        }
+    }
+
+    #[test]
+    fn each_mode_acts_or_reports_as_the_spec_says() {
+        let rtmp = ingress("IN_rtmp", proto::IngressInput::RtmpInput, true);
+        let url = ingress("IN_url", proto::IngressInput::UrlInput, false);
+        let cases = [
+            (IngressMode::Report, &rtmp, Action::DisableIngress, true),
+            (IngressMode::Report, &url, Action::DeleteIngress, true),
+            (IngressMode::Disable, &rtmp, Action::DisableIngress, false),
+            (IngressMode::Disable, &url, Action::DeleteIngress, true),
+            (IngressMode::Delete, &rtmp, Action::DeleteIngress, false),
+            (IngressMode::Delete, &url, Action::DeleteIngress, false),
+        ];
+        for (mode, ingress, action, reported) in cases {
+            let (got, skip) = decide(mode, ingress);
+            assert_eq!(
+                (got, skip.is_some()),
+                (action, reported),
+                "{mode:?} {}",
+                ingress.ingress_id
+            );
+        }
+    }
+
+    #[test]
+    fn a_finding_names_the_ingress_and_says_the_room_will_come_back() {
+        let room = Room {
+            name: "studio".into(),
+            sid: "RM_1".into(),
+            created_ms: 0,
+            metadata: String::new(),
+            num_participants: 1,
+            live_ingresses: 1,
+            empty_timeout: 300,
+            departure_timeout: 20,
+            participants: Participants::NotListed,
+        };
+        let count = Headcount {
+            humans: 0,
+            others: 1,
+            others_described: "1 ingress".into(),
+            doubts: Vec::new(),
+        };
+        let rtmp = ingress("IN_rtmp", proto::IngressInput::RtmpInput, true);
+        let hour = Duration::from_secs(3600);
+        let now = Utc::now();
+        let rules = Rules::default();
+        let found = forgotten(&room, &rules, hour, &count, &[&rtmp], now);
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert_eq!(
+            (f.target, f.action),
+            (Target::Ingress, Action::DisableIngress)
+        );
+        assert_eq!(f.report_only(), Some("reported only (--ingress report)"));
+        assert_eq!(f.age, hour, "no session start: the room's age");
+        assert!(
+            f.reason.contains("RTMP ingress IN_rtmp is publishing")
+                && f.reason.contains("(1 ingress)")
+                && f.reason.contains("will bring the room back")
+                && f.reason.ends_with("--ingress disable stops it"),
+            "{}",
+            f.reason
+        );
+        let off = Rules {
+            ingress: IngressMode::Off,
+            ..Rules::default()
+        };
+        assert!(forgotten(&room, &off, hour, &count, &[&rtmp], now).is_empty());
+    }
+}

@@ -188,8 +188,9 @@ impl Inventory {
         serde_json::Value::Array(items)
     }
 
-    fn table(&self, paint: &Paint, out: &mut impl Write) -> std::io::Result<()> {
-        let (header, rows, what): (&[&str], Vec<Vec<String>>, &str) = match self.kind {
+    /// The table's header, its rows, and what its rows are.
+    fn columns(&self, paint: &Paint) -> (&'static [&'static str], Vec<Vec<String>>, &'static str) {
+        match self.kind {
             ViewKind::Rooms => (
                 &[
                     "ROOM",
@@ -227,7 +228,11 @@ impl Inventory {
                     .collect(),
                 "ingresses",
             ),
-        };
+        }
+    }
+
+    fn table(&self, paint: &Paint, out: &mut impl Write) -> std::io::Result<()> {
+        let (header, rows, what) = self.columns(paint);
         if rows.is_empty() {
             return writeln!(
                 out,

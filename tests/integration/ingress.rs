@@ -215,6 +215,42 @@ fn only_a_live_ingress_past_the_grace_of_a_room_without_a_human_offends() {
 }
 
 #[test]
+fn the_metrics_file_and_the_notification_show_the_ingress() {
+    let sim = studio(&[]);
+    let stub = crate::loopback::Server::answering(200, "text/plain", "ok");
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("m.prom");
+    let url = format!("{}/hook", stub.url);
+    let args = [
+        "--ingress",
+        "disable",
+        "--notify-url",
+        &url,
+        "--metrics-file",
+    ];
+    sweep(&sim, &[&args[..], &[metrics.to_str().unwrap()]].concat(), 0);
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("lk_reaper_findings{rule=\"forgotten_ingress\"} 1"),
+        "{text}"
+    );
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 1);
+    let payload: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    let line = payload["text"].as_str().unwrap();
+    assert!(line.contains("disable_ingress IN_obs"), "{line}");
+    let ingress = &payload["actions"][0];
+    assert_eq!(
+        (
+            &ingress["action"],
+            &ingress["ingress_id"],
+            &ingress["result"]
+        ),
+        (&json!("disable_ingress"), &json!("IN_obs"), &json!("done"))
+    );
+}
+
+#[test]
 fn ingress_actions_count_against_max_actions() {
     let sim = studio(&[]);
     let report = sweep(&sim, &["--ingress", "disable", "--max-actions", "1"], 5);
@@ -461,4 +497,37 @@ async fn a_server_without_redis_answers_every_ingress_call_internal() {
             "{method}"
         );
     }
+}
+
+#[test]
+fn a_snapshot_keeps_the_ingresses_and_a_replay_judges_them_alike() {
+    let live = studio(&[json!({"ingress_id": "IN_newer", "room_name": "studio", "status": 9})]);
+    let snap: Value = serde_json::from_str(&Reaper::on(&live).args(["snapshot"]).run().ok().stdout)
+        .expect("a scenario");
+    let ids: Vec<&str> = snap["ingresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ingress_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["IN_newer", "IN_obs"]);
+    assert_eq!(
+        snap["ingresses"][0]["status"], 9,
+        "an unknown status keeps its number"
+    );
+    let verdicts = |sim: &SimProcess| {
+        let view = Reaper::on(sim)
+            .args(["ingress", "-o", "json"])
+            .run()
+            .ok()
+            .json();
+        view["ingresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["ingress_id"].clone(), i["verdict"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let replay = sim(snap);
+    assert_eq!(verdicts(&replay), verdicts(&live));
 }

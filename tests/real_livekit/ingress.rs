@@ -120,15 +120,18 @@ impl IngressWorker {
 }
 
 /// ingress.yaml: RTMP only. The worker accepts a stream only while the machine's idle CPU
-/// exceeds its cost plus a reserve (`min_idle_ratio`; 0 means its default): with a cost of
-/// 1 it refused every push ("server capacity exceeded") while builds loaded the 2 cores,
-/// and costs below 1 only draw a warning, so the test asks for a hundredth of a core.
+/// (system-wide) exceeds the input's cost plus a reserve (`min_idle_ratio`; 0 means its
+/// default). With a cost of 1, and even of 0.01, it refused pushes for a minute and more
+/// ("server capacity exceeded") while other builds held the 2 cores. Costs below 1 only draw
+/// a warning, and admission is not what these tests are about, so a negative cost turns it
+/// off.
 fn ingress_config(lk: &LiveKit) -> String {
     let ip = lk.ns.addr;
     format!(
         "api_key: {key}\napi_secret: {secret}\nws_url: {ws}\nredis:\n  address: {ip}:6379\n\
          rtmp_port: {RTMP_PORT}\nwhip_port: -1\nhttp_relay_port: 9093\nhealth_port: {INGRESS_HEALTH_PORT}\n\
-         logging:\n  level: info\ncpu_cost:\n  rtmp_cpu_cost: 0.01\n  min_idle_ratio: 0.001\n",
+         logging:\n  level: info\ncpu_cost:\n  rtmp_cpu_cost: -100\n  whip_cpu_cost: -100\n  \
+         whip_bypass_transcoding_cpu_cost: -100\n  url_cpu_cost: -100\n  min_idle_ratio: 0.001\n",
         key = token::API_KEY,
         secret = token::API_SECRET,
         ws = lk.ws_url(),
@@ -441,6 +444,43 @@ async fn with_disable_the_room_stays_gone_while_the_encoder_retries_and_its_reco
     visible!("{test}: the recording decodes whole: {length:?}");
     assert!(length > Duration::ZERO);
     drop(egress);
+    reenable_as_the_readme_says(&s).await;
+}
+
+/// README.md's way back: UpdateIngress `enabled: true` with LiveKit's Python server SDK;
+/// the retrying encoder is let in and the room comes back.
+async fn reenable_as_the_readme_says(s: &Streaming) {
+    let script = format!(
+        "import asyncio\nfrom livekit import api\n\nasync def main():\n    async with api.LiveKitAPI() as lk:\n        await lk.ingress.update_ingress(api.UpdateIngressRequest(ingress_id={id:?}, enabled=True))\n\nasyncio.run(main())\n",
+        id = s.ingress_id
+    );
+    let python = crate::harness::repo_root().join(".venv/bin/python");
+    let out =
+        s.lk.ns
+            .command(python.to_str().unwrap())
+            .args(["-c", &script])
+            .envs(s.lk.env())
+            .output()
+            .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = ingress_info(&s.lk, &s.ingress_id).await.unwrap();
+    assert_eq!(info.enabled, Some(true));
+    let started = Instant::now();
+    eventually(
+        "the room back after re-enabling",
+        Duration::from_secs(30),
+        || async { Ok(room_listed(&s.lk, "studio").await.then_some(())) },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", s.worker.log()));
+    visible!(
+        "re-enabled with the Python SDK: the room was back {:?} later",
+        started.elapsed()
+    );
 }
 
 /// One answer of the Ingress service, reduced to what must agree: the HTTP status, the
