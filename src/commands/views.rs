@@ -7,6 +7,9 @@ use crate::report::{InventoryReport, ViewKind};
 
 /// Shows the rooms or egress view.
 pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &config.summary_file {
+        crate::files::check_folder("--summary-file", path)?;
+    }
     let seen = super::observe::observe(
         config,
         if kind == ViewKind::Rooms {
@@ -27,6 +30,7 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;
+    super::sweep::append_summary(config, &report.markdown());
     Ok(if seen.nothing_judged {
         ExitCode::CouldNotRun
     } else if config.exit_code && report.offending() > 0 {

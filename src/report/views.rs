@@ -5,6 +5,8 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::junit::{self, Case, Failure, Suite};
+use super::markdown;
 use super::table::{Paint, cell, presence, reason, render};
 use super::timestamp;
 use crate::cli::OutputFormat;
@@ -132,7 +134,57 @@ impl Inventory {
                 serde_json::to_writer(&mut *out, &self.header())?;
                 writeln!(out)
             }
+            OutputFormat::Junit => self.junit(out),
         }
+    }
+
+    /// The Markdown summary that `--summary-file` appends: the offending rows only.
+    pub fn markdown(&self) -> String {
+        let paint = Paint(false);
+        let offends = |v: &Verdict| matches!(v, Verdict::Offends(..));
+        let (header, rows, _) =
+            self.columns(&paint, |r| offends(&r.verdict), |e| offends(&e.verdict));
+        let title = match self.kind {
+            ViewKind::Rooms => "lk-reaper rooms",
+            ViewKind::Egress => "lk-reaper egress",
+        };
+        markdown::document(title, &self.summary_line(), header, &rows, &self.warnings)
+    }
+
+    /// `-o junit`: a case per row; an offending one fails with its reason.
+    fn junit(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let failure = |verdict: &Verdict, reason: Option<&str>| match verdict {
+            Verdict::Offends(rules, action) => {
+                let (rules, action) = offence(rules, *action);
+                Some(Failure {
+                    message: reason.map_or_else(|| rules.clone(), str::to_owned),
+                    kind: rules,
+                    detail: format!("action: {action}"),
+                })
+            }
+            _ => None,
+        };
+        let suite = match self.kind {
+            ViewKind::Rooms => Suite {
+                name: "rooms",
+                cases: (self.evaluation.rooms.iter())
+                    .map(|r| Case {
+                        name: &r.name,
+                        failure: failure(&r.verdict, r.reason.as_deref()),
+                    })
+                    .collect(),
+            },
+            ViewKind::Egress => Suite {
+                name: "egresses",
+                cases: (self.evaluation.egresses.iter())
+                    .map(|e| Case {
+                        name: &e.egress_id,
+                        failure: failure(&e.verdict, None),
+                    })
+                    .collect(),
+            },
+        };
+        junit::write(&[suite], self.now, &self.warnings, out)
     }
 
     fn header(&self) -> Header<'_> {
@@ -161,8 +213,14 @@ impl Inventory {
         serde_json::Value::Array(items)
     }
 
-    fn table(&self, paint: &Paint, out: &mut impl Write) -> std::io::Result<()> {
-        let (header, rows, what): (&[&str], Vec<Vec<String>>, &str) = match self.kind {
+    /// The table's header, the rows of the rooms or egresses `keep` selects, and what they are.
+    fn columns(
+        &self,
+        paint: &Paint,
+        keep_room: impl Fn(&RoomView) -> bool,
+        keep_egress: impl Fn(&EgressView) -> bool,
+    ) -> (&'static [&'static str], Vec<Vec<String>>, &'static str) {
+        match self.kind {
             ViewKind::Rooms => (
                 &[
                     "ROOM",
@@ -173,23 +231,25 @@ impl Inventory {
                     "VERDICT",
                     "REASON",
                 ],
-                self.evaluation
-                    .rooms
-                    .iter()
+                (self.evaluation.rooms.iter())
+                    .filter(|r| keep_room(r))
                     .map(|r| room_row(r, paint))
                     .collect(),
                 "rooms",
             ),
             ViewKind::Egress => (
                 &["EGRESS", "TYPE", "STATUS", "ROOM", "AGE", "VERDICT"],
-                self.evaluation
-                    .egresses
-                    .iter()
+                (self.evaluation.egresses.iter())
+                    .filter(|e| keep_egress(e))
                     .map(|e| egress_row(e, paint))
                     .collect(),
                 "active egresses",
             ),
-        };
+        }
+    }
+
+    fn table(&self, paint: &Paint, out: &mut impl Write) -> std::io::Result<()> {
+        let (header, rows, what) = self.columns(paint, |_| true, |_| true);
         if rows.is_empty() {
             return writeln!(
                 out,
@@ -198,14 +258,18 @@ impl Inventory {
             );
         }
         render(header, rows, out)?;
-        writeln!(
-            out,
-            "{} of {} {what} offend ({} rooms, {} egresses scanned)",
+        writeln!(out, "{}", self.summary_line())
+    }
+
+    /// `N of M rooms offend (R rooms, E egresses scanned)`.
+    fn summary_line(&self) -> String {
+        let (total, what) = match self.kind {
+            ViewKind::Rooms => (self.evaluation.rooms.len(), "rooms"),
+            ViewKind::Egress => (self.evaluation.egresses.len(), "active egresses"),
+        };
+        format!(
+            "{} of {total} {what} offend ({} rooms, {} egresses scanned)",
             self.offending(),
-            match self.kind {
-                ViewKind::Rooms => self.evaluation.rooms.len(),
-                ViewKind::Egress => self.evaluation.egresses.len(),
-            },
             self.rooms_scanned,
             self.egresses_scanned
         )
@@ -246,11 +310,19 @@ fn verdict_text(v: &Verdict, paint: &Paint) -> String {
         Verdict::Exempt => paint.dim("exempt"),
         Verdict::Unjudged => paint.yellow("not judged (see the warnings)"),
         Verdict::Offends(rules, action) => {
-            let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
-            let action = action.map_or("nothing to stop", Action::as_str);
-            paint.red(&format!("{} -> {action}", rules.join(",")))
+            let (rules, action) = offence(rules, *action);
+            paint.red(&format!("{rules} -> {action}"))
         }
     }
+}
+
+/// An offending verdict's rules, comma-separated, and its action.
+fn offence(rules: &[Rule], action: Option<Action>) -> (String, &'static str) {
+    let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
+    (
+        rules.join(","),
+        action.map_or("nothing to stop", Action::as_str),
+    )
 }
 
 fn room_row(r: &RoomView, paint: &Paint) -> Vec<String> {

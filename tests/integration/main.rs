@@ -1,3 +1,5 @@
+#[path = "../common/cache.rs"]
+mod cache;
 mod commands;
 mod defaults;
 mod deploy;
@@ -6,15 +8,19 @@ mod faults;
 mod flag;
 mod generated;
 mod harness;
+mod helm;
 mod hostile;
 mod invariants;
 mod loopback;
 mod operator;
+mod prometheus;
 mod reaper;
 mod redis;
+mod reports;
 mod serve;
 mod sick;
 mod sim;
 mod sip;
 mod sweep;
 mod tls;
+mod tools;

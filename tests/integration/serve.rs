@@ -15,7 +15,7 @@ use crate::harness::{BIN, SimProcess};
 use crate::reaper::{KEY, SECRET, scenario};
 
 /// A running `lk-reaper serve`, killed on drop.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     url: String,
     dir: TempDir,
@@ -24,7 +24,7 @@ struct Serve {
 impl Serve {
     /// Starts `serve` on `port` against `sim`, and waits until its start-up sweep is done.
     #[track_caller]
-    fn start(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
+    pub(crate) fn start(sim: &SimProcess, port: u16, args: &[&str]) -> Serve {
         let serve = Serve::listening(sim, port, args);
         let swept = until(Duration::from_secs(10), || serve.get("/healthz").0 == 200);
         assert!(
@@ -80,7 +80,7 @@ impl Serve {
     }
 
     /// `GET path` on serve: status and body.
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         blocking(|client| client.get(format!("{}{path}", self.url)))
     }
 
@@ -120,7 +120,7 @@ impl Drop for Serve {
 }
 
 /// One request on a runtime of its own: status and body.
-fn blocking(
+pub(crate) fn blocking(
     request: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder + Send,
 ) -> (u16, String) {
     std::thread::scope(|scope| {
@@ -143,7 +143,7 @@ fn blocking(
 }
 
 /// A free loopback port (free when asked; the test binds it right after).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -152,7 +152,7 @@ fn free_port() -> u16 {
 
 /// A simulator that posts webhooks to `port`, with rooms r1 (alice, an agent, a
 /// recording) and r2 (bob).
-fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
+pub(crate) fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
     let mut rooms = vec![
         json!({"name": "r1", "age_s": 3600, "participants": [
             {"identity": "alice", "kind": "STANDARD", "joined_s_ago": 600},
@@ -171,14 +171,14 @@ fn fleet(port: u16, extra_rooms: &[Value]) -> SimProcess {
 }
 
 /// `POST /_sim/<what>?query` on the simulator.
-fn act(sim: &SimProcess, what: &str, query: &str) {
+pub(crate) fn act(sim: &SimProcess, what: &str, query: &str) {
     let url = format!("{}/_sim/{what}?{query}", sim.url());
     let (status, body) = blocking(|client| client.post(url));
     assert_eq!(status, 200, "/_sim/{what}?{query}: {body}");
 }
 
 /// Waits (at most `limit`) until `done` holds; returns how long that took.
-fn until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+pub(crate) fn until(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if done() {
