@@ -196,7 +196,12 @@ pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<Exit
     let outcome = sweep(config, options).await;
     write_metrics_file(options, outcome.as_ref().ok(), started.elapsed());
     push_metrics(config, options, outcome.as_ref().ok(), started.elapsed()).await;
-    let report = outcome?;
+    let report = outcome.inspect_err(|err| {
+        append_summary(
+            config,
+            &crate::report::failure_summary("lk-reaper sweep", err),
+        );
+    })?;
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;

@@ -10,15 +10,15 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     if let Some(path) = &config.summary_file {
         crate::files::check_folder("--summary-file", path)?;
     }
-    let seen = super::observe::observe(
-        config,
-        if kind == ViewKind::Rooms {
-            Need::Everything
-        } else {
-            Need::Views
-        },
-    )
-    .await?;
+    let (need, title) = match kind {
+        ViewKind::Rooms => (Need::Everything, "lk-reaper rooms"),
+        ViewKind::Egress => (Need::Views, "lk-reaper egress"),
+    };
+    let seen = super::observe::observe(config, need)
+        .await
+        .inspect_err(|err| {
+            super::sweep::append_summary(config, &crate::report::failure_summary(title, err));
+        })?;
     let report = InventoryReport {
         kind,
         now: seen.inventory.taken_at,

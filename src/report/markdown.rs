@@ -32,6 +32,14 @@ pub(super) fn sweep(report: &Report) -> String {
     document(title, &headline, &SWEEP_HEADER, &rows, &report.warnings)
 }
 
+/// The summary of a run that could not report, so that a CI page says why.
+pub fn failure(title: &str, err: &anyhow::Error) -> String {
+    format!(
+        "### {title}\n\n**could not run:** {}\n\n",
+        escape(&format!("{err:#}"))
+    )
+}
+
 /// A titled section: the headline in bold, the table (if any row), the warnings.
 pub(super) fn document(
     title: &str,

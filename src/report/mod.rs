@@ -14,7 +14,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use markdown::append as append_summary;
+pub use markdown::{append as append_summary, failure as failure_summary};
 pub use stdout::stdout;
 pub use views::{Inventory as InventoryReport, ViewKind};
 

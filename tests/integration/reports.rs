@@ -221,6 +221,35 @@ fn the_summary_file_gets_a_markdown_table_appended_per_run() {
 }
 
 #[test]
+fn a_run_that_cannot_report_says_why_in_the_summary_file() {
+    let sim = basic();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("summary.md");
+    let path = file.to_str().unwrap();
+    for command in ["sweep", "egress"] {
+        Reaper::on(&sim)
+            .env("LIVEKIT_API_SECRET", "wrong")
+            .args([command, "--summary-file", path])
+            .run()
+            .expect(1);
+    }
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("### lk-reaper sweep\n\n**could not run:** "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n### lk-reaper egress\n\n**could not run:** "),
+        "{text}"
+    );
+    // Markdown's `_` is escaped: it renders as LIVEKIT_API_KEY.
+    assert!(
+        text.contains(r"check LIVEKIT\_API\_KEY"),
+        "the error names the remedy: {text}"
+    );
+}
+
+#[test]
 fn a_summary_file_in_a_missing_folder_is_a_usage_error_before_any_call() {
     let sim = basic();
     Reaper::on(&sim)
