@@ -476,3 +476,26 @@ fn a_real_prometheus_scrapes_serve_and_evaluates_the_alert_rules() {
         "the alert rules did not all evaluate cleanly"
     );
 }
+
+#[test]
+fn serve_pushes_after_each_full_sweep_when_given_a_pushgateway() {
+    let gateway = Server::answering(200, "text/plain", "");
+    let sim = basic();
+    let _serve = Serve::start(
+        &sim,
+        free_port(),
+        &["--dry-run", "--pushgateway", &gateway.url],
+    );
+    let pushed = until(Duration::from_secs(10), || {
+        gateway
+            .requests()
+            .iter()
+            .any(|r| r.head.starts_with("PUT /metrics/job/lk-reaper "))
+    });
+    assert!(pushed.is_some(), "no push after the start-up sweep");
+    let put = (gateway.requests().into_iter())
+        .find(|r| r.head.starts_with("PUT "))
+        .unwrap();
+    let body = String::from_utf8(put.body).unwrap();
+    assert!(body.contains("lk_reaper_rooms_scanned 5"), "{body}");
+}
