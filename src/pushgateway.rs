@@ -31,6 +31,16 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
 /// `URL/metrics/job/lk-reaper`, plus `/shard/K` for shard K; a path in `base` is kept as a
 /// prefix (a Pushgateway behind a reverse proxy).
 pub fn group_url(base: &str, shard: Option<Shard>) -> anyhow::Result<Url> {
+    let shard = shard.map(|s| s.index.to_string());
+    let mut segments = vec!["metrics", "job", JOB];
+    if let Some(k) = &shard {
+        segments.extend(["shard", k.as_str()]);
+    }
+    below(base, &segments)
+}
+
+/// `base` with `segments` added to its path, its query and fragment dropped.
+fn below(base: &str, segments: &[&str]) -> anyhow::Result<Url> {
     let mut url = Url::parse(base).context("not a URL")?;
     anyhow::ensure!(
         matches!(url.scheme(), "http" | "https") && url.has_host(),
@@ -38,12 +48,10 @@ pub fn group_url(base: &str, shard: Option<Shard>) -> anyhow::Result<Url> {
     );
     url.set_query(None);
     url.set_fragment(None);
-    let shard = shard.map(|s| s.index.to_string());
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("not a base URL"))?
         .pop_if_empty()
-        .extend(["metrics", "job", JOB])
-        .extend(shard.iter().flat_map(|k| ["shard", k.as_str()]));
+        .extend(segments);
     Ok(url)
 }
 
@@ -85,12 +93,7 @@ async fn previous_success(
     base: &str,
     shard: Option<Shard>,
 ) -> Option<f64> {
-    let mut url = Url::parse(base).ok()?;
-    url.set_query(None);
-    url.path_segments_mut()
-        .ok()?
-        .pop_if_empty()
-        .extend(["api", "v1", "metrics"]);
+    let url = below(base, &["api", "v1", "metrics"]).ok()?;
     let answer = client.get(url).send().await.ok()?;
     let groups: serde_json::Value = answer.error_for_status().ok()?.json().await.ok()?;
     success_in(&groups, shard)
