@@ -130,11 +130,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -200,11 +200,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -270,11 +270,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -293,7 +293,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__egress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +359,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --summary-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -400,11 +404,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -577,7 +581,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__ingress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,6 +647,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --summary-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -684,11 +692,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -707,7 +715,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__rooms)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +781,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --summary-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -814,11 +826,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -837,7 +849,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__serve)
-            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --pushgateway --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -871,6 +883,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pushgateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --humanless)
                     COMPREPLY=($(compgen -W "off stop-egress delete-room" -- "${cur}"))
                     return 0
@@ -931,6 +947,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --summary-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -972,11 +992,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -1074,11 +1094,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -1152,11 +1172,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)
@@ -1175,7 +1195,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__sweep)
-            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --pushgateway --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1190,6 +1210,10 @@ _lk__reaper() {
                     return 0
                     ;;
                 --notify-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pushgateway)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1253,6 +1277,10 @@ _lk__reaper() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --summary-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1294,11 +1322,11 @@ _lk__reaper() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json ndjson" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json ndjson junit" -- "${cur}"))
                     return 0
                     ;;
                 --log-format)

@@ -36,7 +36,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l request-timeout -d 
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -59,6 +60,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_needs_command" -f -a "help" -d 'Print
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l max-actions -d 'Refuse to act when the plan holds more actions than this [default: 100]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l metrics-file -d 'Write Prometheus metrics (textfile collector format) to this file, atomically' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l notify-url -d 'POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l pushgateway -d 'Push the run\'s metrics (those of --metrics-file) to this Prometheus Pushgateway, as job lk-reaper (grouped by shard when sharded); a failed push is a warning' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
 stop-egress\t'Stop the room\'s active egresses, keep the room'
 delete-room\t'Stop the room\'s active egresses, then delete the room'"
@@ -92,6 +94,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l room -d 'O
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l summary-file -d 'Append a Markdown summary and table of the run to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -104,7 +107,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l request-ti
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -124,6 +128,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-action
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-actions -d 'Refuse to act when the plan holds more actions than this [default: 100]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l metrics-file -d 'Write Prometheus metrics (textfile collector format) to this file, atomically' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l notify-url -d 'POST a JSON summary (Slack incoming-webhook compatible) here after a real sweep' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l pushgateway -d 'Push the run\'s metrics (those of --metrics-file) to this Prometheus Pushgateway, as job lk-reaper (grouped by shard when sharded); a failed push is a warning' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l humanless -d 'What to do with a room that has no human' -r -f -a "off\t'Leave humanless rooms alone'
 stop-egress\t'Stop the room\'s active egresses, keep the room'
 delete-room\t'Stop the room\'s active egresses, then delete the room'"
@@ -157,6 +162,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l room -d 'O
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l summary-file -d 'Append a Markdown summary and table of the run to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -169,7 +175,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l request-ti
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -215,6 +222,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l room -d 'O
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l summary-file -d 'Append a Markdown summary and table of the run to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -227,7 +235,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l request-ti
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -270,6 +279,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l room -d '
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l summary-file -d 'Append a Markdown summary and table of the run to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -282,7 +292,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l request-t
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -325,6 +336,7 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l room -d 
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l exclude-room -d 'Never touch rooms matching this glob, nor their egresses (repeatable)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l shard -d 'Take only shard K of N (0-based), split by a stable hash of the room name' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l shard-count -d 'Take shard JOB_COMPLETION_INDEX of N: the pod\'s index in a Kubernetes Indexed Job whose completions is N' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l summary-file -d 'Append a Markdown summary and table of the run to this file (in GitHub Actions: $GITHUB_STEP_SUMMARY)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l url -d 'LiveKit server URL (ws://, wss://, http:// or https://)' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l api-key -d 'API key' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l api-secret -d 'API secret; prefer the environment or --api-secret-file: a flag is visible to other users in the process list' -r
@@ -337,7 +349,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l request-
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -360,7 +373,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l request
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand snapshot" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -389,7 +403,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l request
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand simulate" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -411,7 +426,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l request-tim
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand demo" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'
@@ -432,7 +448,8 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l requ
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l concurrency -d 'API calls in flight at most [default: 16]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -s o -l output -d 'Report format on stdout' -r -f -a "table\t'Aligned table for people'
 json\t'One JSON document'
-ndjson\t'One JSON finding per line, then the summary line'"
+ndjson\t'One JSON finding per line, then the summary line'
+junit\t'JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l log-format -d 'Log format on stderr' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per event'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand completions" -l color -d 'When to use colors and progress on stderr and in the table (NO_COLOR is honoured)' -r -f -a "auto\t'Colors when stderr / stdout is a terminal and NO_COLOR is unset'

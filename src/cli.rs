@@ -235,6 +235,16 @@ pub struct SweepArgs {
     #[arg(long, requires = "notify_url")]
     pub notify_dry_run: bool,
 
+    /// Push the run's metrics (those of --metrics-file) to this Prometheus Pushgateway, as job
+    /// lk-reaper (grouped by shard when sharded); a failed push is a warning
+    #[arg(
+        long,
+        env = "LK_REAPER_PUSHGATEWAY",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub pushgateway: Option<String>,
+
     /// Remove zombie rooms' records from LiveKit's Redis, as LiveKit's own DeleteRoom would
     /// (needs --redis-url; counts against --max-actions)
     #[arg(long)]
@@ -357,6 +367,11 @@ pub struct InventoryArgs {
     /// Exit with code 3 when offenders were found (for CI smoke checks)
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Append a Markdown summary and table of the run to this file (in GitHub Actions:
+    /// $GITHUB_STEP_SUMMARY)
+    #[arg(long, env = "LK_REAPER_SUMMARY_FILE", value_name = "PATH")]
+    pub summary_file: Option<PathBuf>,
 }
 
 /// One of N disjoint slices of the fleet.
@@ -437,6 +452,8 @@ pub enum OutputFormat {
     Json,
     /// One JSON finding per line, then the summary line
     Ndjson,
+    /// JUnit XML for CI test reports: a test case per room and egress in scope; offenders fail
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

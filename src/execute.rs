@@ -33,6 +33,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order reports count them.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Planned,
+        Outcome::Done,
+        Outcome::AlreadyGone,
+        Outcome::SkippedRecheck,
+        Outcome::Skipped,
+        Outcome::Zombie,
+        Outcome::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Planned => "planned",

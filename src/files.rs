@@ -57,6 +57,19 @@ pub fn write_atomically(path: &Path, text: &str, mode: u32) -> anyhow::Result<()
     Ok(())
 }
 
+/// Refuses (exit 2), before a run acts, an output file `flag` names in a folder that does not
+/// exist: the write would only fail after the work was done.
+pub fn check_folder(flag: &str, path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if dir.is_some_and(|d| !d.is_dir()) {
+        return Err(crate::error::usage(format!(
+            "{flag} {}: its folder does not exist",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,8 @@ pub mod plan;
 pub mod policy;
 /// The progress bar on stderr.
 mod progress;
+/// Pushing a run's metrics to a Prometheus Pushgateway.
+mod pushgateway;
 /// Keeping secrets and terminal controls out of what is printed.
 pub mod redact;
 /// Rendering reports for people and pipes.

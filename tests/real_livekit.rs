@@ -29,6 +29,8 @@ macro_rules! visible {
     }};
 }
 
+#[path = "common/cache.rs"]
+mod cache;
 #[path = "real_livekit/cluster.rs"]
 mod cluster;
 #[path = "real_livekit/conformance.rs"]

@@ -14,6 +14,11 @@ pub async fn run(
     options: ServeOptions,
 ) -> anyhow::Result<ExitCode> {
     sweep.validate()?;
+    if config.summary_file.is_some() {
+        return Err(crate::error::usage(
+            "--summary-file is for the one-shot commands (sweep, rooms, egress); serve's sweeps are in its log and /metrics",
+        ));
+    }
     let stop = crate::shutdown::stop_signal()?;
     let ready = |address| {
         // Scripts and tests wait for this line: it must leave the buffer now.

@@ -13,8 +13,8 @@ use crate::livekit::Client;
 use crate::notify;
 use crate::plan::Plan;
 use crate::policy::{Action, Finding};
-use crate::report::Report;
 use crate::report::metrics::{self, RunMetrics};
+use crate::report::{Report, Subjects};
 use crate::words::{count, some_names};
 
 /// Options only a sweep has.
@@ -27,6 +27,8 @@ pub struct SweepOptions {
     pub notify_url: Option<String>,
     /// Notify after a dry run too.
     pub notify_dry_run: bool,
+    /// Prometheus Pushgateway to push the metrics to after the run.
+    pub pushgateway: Option<String>,
     /// Purge zombie rooms' records from LiveKit's Redis.
     pub purge_zombies: bool,
 }
@@ -38,6 +40,7 @@ impl From<&crate::cli::SweepArgs> for SweepOptions {
             metrics_file: args.metrics_file.clone(),
             notify_url: args.notify_url.clone(),
             notify_dry_run: args.notify_dry_run,
+            pushgateway: args.pushgateway.clone(),
             purge_zombies: args.purge_zombies,
         }
     }
@@ -57,13 +60,10 @@ impl SweepOptions {
             }
         }
         if let Some(path) = &self.metrics_file {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-            if dir.is_some_and(|d| !d.is_dir()) {
-                return Err(usage(format!(
-                    "--metrics-file {}: its folder does not exist",
-                    path.display()
-                )));
-            }
+            crate::files::check_folder("--metrics-file", path)?;
+        }
+        if let Some(url) = &self.pushgateway {
+            crate::pushgateway::check_url(url)?;
         }
         Ok(())
     }
@@ -149,6 +149,7 @@ pub async fn sweep_with_inventory(
         max_actions: config.max_actions,
         rooms_unjudged,
         nothing_judged: seen.nothing_judged,
+        subjects: Subjects::in_scope(&config.policy.scope, &seen.inventory),
     };
     Ok((report, seen.inventory))
 }
@@ -209,15 +210,56 @@ fn zombie_warnings(findings: &[Finding], results: &[ActionResult]) -> Vec<String
 /// `lk-reaper sweep`: prints the report, writes metrics, notifies; returns the exit code.
 pub async fn run(config: &Config, options: &SweepOptions) -> anyhow::Result<ExitCode> {
     options.validate()?;
+    if let Some(path) = &config.summary_file {
+        crate::files::check_folder("--summary-file", path)?;
+    }
     let started = Instant::now();
     let outcome = sweep(config, options).await;
     write_metrics_file(options, outcome.as_ref().ok(), started.elapsed());
-    let report = outcome?;
+    push_metrics(config, options, outcome.as_ref().ok(), started.elapsed()).await;
+    let report = outcome.inspect_err(|err| {
+        append_summary(
+            config,
+            &crate::report::failure_summary("lk-reaper sweep", err),
+        );
+    })?;
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;
+    append_summary(config, &report.markdown());
     notify_if_wanted(config, options, &report).await;
     Ok(report.exit_code(config.exit_code))
+}
+
+/// `--summary-file`: appends `markdown` to it. A write error is a warning: the report on
+/// stdout and the exit code stand.
+pub fn append_summary(config: &Config, markdown: &str) {
+    if let Some(path) = &config.summary_file
+        && let Err(err) = crate::report::append_summary(path, markdown)
+    {
+        tracing::warn!("{err:#}");
+    }
+}
+
+/// `--pushgateway`: pushes the run's metrics, as `--metrics-file` writes them. A failure
+/// is a warning.
+pub async fn push_metrics(
+    config: &Config,
+    options: &SweepOptions,
+    report: Option<&Report>,
+    took: Duration,
+) {
+    let Some(url) = &options.pushgateway else {
+        return;
+    };
+    let metrics = RunMetrics {
+        report,
+        duration: took,
+        finished_at: SystemTime::now(),
+    };
+    if let Err(err) = crate::pushgateway::push(url, config.policy.scope.shard, &metrics).await {
+        tracing::warn!("{err:#}");
+    }
 }
 
 /// `--metrics-file`: (re)writes it for a finished sweep; `None` for one that could not

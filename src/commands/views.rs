@@ -7,14 +7,19 @@ use crate::report::{InventoryReport, ViewKind};
 
 /// Shows the rooms or egress view.
 pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
-    let seen = super::observe::observe(
-        config,
-        match kind {
-            ViewKind::Rooms => Need::Everything,
-            ViewKind::Egress | ViewKind::Ingress => Need::Views,
-        },
-    )
-    .await?;
+    if let Some(path) = &config.summary_file {
+        crate::files::check_folder("--summary-file", path)?;
+    }
+    let (need, title) = match kind {
+        ViewKind::Rooms => (Need::Everything, "lk-reaper rooms"),
+        ViewKind::Egress => (Need::Views, "lk-reaper egress"),
+        ViewKind::Ingress => (Need::Views, "lk-reaper ingress"),
+    };
+    let seen = super::observe::observe(config, need)
+        .await
+        .inspect_err(|err| {
+            super::sweep::append_summary(config, &crate::report::failure_summary(title, err));
+        })?;
     let report = InventoryReport {
         kind,
         now: seen.inventory.taken_at,
@@ -27,6 +32,7 @@ pub async fn run(config: &Config, kind: ViewKind) -> anyhow::Result<ExitCode> {
     let mut out = crate::report::stdout();
     report.render(config.run.output, config.run.color, &mut out)?;
     std::io::Write::flush(&mut out)?;
+    super::sweep::append_summary(config, &report.markdown());
     Ok(if seen.nothing_judged {
         ExitCode::CouldNotRun
     } else if config.exit_code && report.offending() > 0 {

@@ -88,6 +88,8 @@ pub struct Config {
     pub max_actions: usize,
     /// Exit 3 when offenders were found.
     pub exit_code: bool,
+    /// Where to append a Markdown summary of the run (`--summary-file`).
+    pub summary_file: Option<PathBuf>,
     /// LiveKit's Redis, to find zombie rooms (`--redis-url`).
     pub redis_url: Option<RedisUrl>,
 }
@@ -127,6 +129,7 @@ impl Config {
                 .or(file.config.max_actions)
                 .unwrap_or(DEFAULT_MAX_ACTIONS),
             exit_code: args.exit_code,
+            summary_file: args.summary_file.clone(),
             redis_url: global
                 .redis_url
                 .clone()

@@ -13,7 +13,7 @@ use super::Report;
 use crate::execute::Outcome;
 use crate::policy::Rule;
 
-const SUCCESS_METRIC: &str = "lk_reaper_last_success_timestamp_seconds";
+pub const SUCCESS_METRIC: &str = "lk_reaper_last_success_timestamp_seconds";
 
 /// How one sweep ended, for the metrics.
 pub struct RunMetrics<'a> {
@@ -38,16 +38,6 @@ impl RunMetrics<'_> {
 
     /// Adds the gauges to `registry` (`serve` adds its counters beside them).
     pub fn register(&self, registry: &mut Registry, previous_success: Option<f64>) {
-        let int = |registry: &mut Registry, name: &str, help: &str, value: i64| {
-            let gauge = Gauge::<i64>::default();
-            gauge.set(value);
-            registry.register(name, help, gauge);
-        };
-        let float = |registry: &mut Registry, name: &str, help: &str, value: f64| {
-            let gauge = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
-            gauge.set(value);
-            registry.register(name, help, gauge);
-        };
         let now = unix_seconds(self.finished_at);
         float(
             registry,
@@ -79,42 +69,65 @@ impl RunMetrics<'_> {
             );
         }
         if let Some(report) = self.report {
-            int(
-                registry,
-                "dry_run",
-                "1 if the last run was a dry run",
-                i64::from(report.dry_run),
-            );
-            int(
-                registry,
-                "rooms_scanned",
-                "Rooms listed by the last run",
-                report.rooms_scanned as i64,
-            );
-            int(
-                registry,
-                "egresses_scanned",
-                "Active egresses listed by the last run",
-                report.egresses_scanned as i64,
-            );
-            int(
-                registry,
-                "rooms_unjudged",
-                "Rooms in scope that the last run could not judge (participants not listed, impossible creation time)",
-                report.rooms_unjudged as i64,
-            );
-            registry.register(
-                "findings",
-                "Findings of the last run, by rule",
-                by_rule(report),
-            );
-            registry.register(
-                "actions",
-                "Findings of the last run, by result",
-                by_result(report),
-            );
+            register_report(registry, report);
         }
     }
+}
+
+/// The gauges only a run that took the inventory has.
+fn register_report(registry: &mut Registry, report: &Report) {
+    int(
+        registry,
+        "dry_run",
+        "1 if the last run was a dry run",
+        i64::from(report.dry_run),
+    );
+    int(
+        registry,
+        "refused",
+        "1 if --max-actions refused the last run's plan: nothing was done",
+        i64::from(report.refused),
+    );
+    int(
+        registry,
+        "rooms_scanned",
+        "Rooms listed by the last run",
+        report.rooms_scanned as i64,
+    );
+    int(
+        registry,
+        "egresses_scanned",
+        "Active egresses listed by the last run",
+        report.egresses_scanned as i64,
+    );
+    int(
+        registry,
+        "rooms_unjudged",
+        "Rooms in scope that the last run could not judge (participants not listed, impossible creation time)",
+        report.rooms_unjudged as i64,
+    );
+    registry.register(
+        "findings",
+        "Findings of the last run, by rule",
+        by_rule(report),
+    );
+    registry.register(
+        "actions",
+        "Findings of the last run, by result",
+        by_result(report),
+    );
+}
+
+fn int(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let gauge = Gauge::<i64>::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
+}
+
+fn float(registry: &mut Registry, name: &str, help: &str, value: f64) {
+    let gauge = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
 }
 
 fn by_rule(report: &Report) -> Labelled {
@@ -141,16 +154,7 @@ fn by_rule(report: &Report) -> Labelled {
 
 fn by_result(report: &Report) -> Labelled {
     let family = Labelled::default();
-    let all = [
-        Outcome::Planned,
-        Outcome::Done,
-        Outcome::AlreadyGone,
-        Outcome::SkippedRecheck,
-        Outcome::Skipped,
-        Outcome::Zombie,
-        Outcome::Failed,
-    ];
-    for outcome in all {
+    for outcome in Outcome::ALL {
         let n = report
             .findings
             .iter()

@@ -1,6 +1,9 @@
-//! Turning outcomes into what the operator reads: table, JSON, NDJSON.
+//! Turning outcomes into what the operator reads: table, JSON, NDJSON, JUnit XML, and a
+//! Markdown summary for CI pages.
 
 mod json;
+mod junit;
+mod markdown;
 pub mod metrics;
 mod stdout;
 mod table;
@@ -11,6 +14,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use markdown::{append as append_summary, failure as failure_summary};
 pub use stdout::stdout;
 pub use views::{Inventory as InventoryReport, ViewKind};
 
@@ -37,6 +41,36 @@ pub struct Report {
     pub rooms_unjudged: usize,
     /// Every participant list the run needed failed.
     pub nothing_judged: bool,
+    /// The rooms and egresses in scope, for reports that list every one (`-o junit`).
+    pub subjects: Subjects,
+}
+
+/// The names of the rooms and the ids of the egresses a run had in scope.
+#[derive(Debug, Clone, Default)]
+pub struct Subjects {
+    pub rooms: Vec<String>,
+    pub egresses: Vec<String>,
+}
+
+impl Subjects {
+    /// What `scope` takes of `inventory` (`--exclude-room`'s rooms included: they were seen).
+    pub fn in_scope(scope: &crate::policy::Scope, inventory: &crate::inventory::Inventory) -> Self {
+        let seen = |room: &str| scope.classify(room) != crate::policy::InScope::No;
+        Self {
+            rooms: inventory
+                .rooms
+                .iter()
+                .filter(|r| seen(&r.name))
+                .map(|r| r.name.clone())
+                .collect(),
+            egresses: inventory
+                .egresses
+                .iter()
+                .filter(|e| seen(&e.room_name))
+                .map(|e| e.egress_id.clone())
+                .collect(),
+        }
+    }
 }
 
 /// Counts of results.
@@ -114,6 +148,11 @@ impl Report {
         }
     }
 
+    /// The Markdown summary that `--summary-file` appends.
+    pub fn markdown(&self) -> String {
+        markdown::sweep(self)
+    }
+
     /// Writes the report to `out` in `format`.
     pub fn render(
         &self,
@@ -125,6 +164,7 @@ impl Report {
             OutputFormat::Table => table::sweep(self, color, out),
             OutputFormat::Json => json::document(self, out),
             OutputFormat::Ndjson => json::lines(self, out),
+            OutputFormat::Junit => junit::sweep(self, out),
         }
     }
 }

@@ -94,7 +94,36 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
             scanned(report.rooms_scanned, report.egresses_scanned)
         );
     }
-    let rows = report
+    render(&SWEEP_HEADER, sweep_rows(report, &paint), out)?;
+    for (f, r) in &report.findings {
+        if let Some(error) = &r.error {
+            writeln!(
+                out,
+                "{} {}: {}",
+                paint.dim("note:"),
+                target(f),
+                short(error, 2 * REASON)
+            )?;
+        }
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+/// The sweep table's columns.
+pub(super) const SWEEP_HEADER: [&str; 8] = [
+    "RULES",
+    "TARGET",
+    "ROOM",
+    "AGE",
+    "HUMANS/OTHERS",
+    "ACTION",
+    "RESULT",
+    "REASON",
+];
+
+/// One row per finding, under [`SWEEP_HEADER`].
+pub(super) fn sweep_rows(report: &Report, paint: &Paint) -> Vec<Vec<String>> {
+    report
         .findings
         .iter()
         .map(|(f, r)| {
@@ -125,33 +154,7 @@ pub fn sweep(report: &Report, color: bool, out: &mut impl Write) -> std::io::Res
                 reason(&f.reason),
             ]
         })
-        .collect();
-    render(
-        &[
-            "RULES",
-            "TARGET",
-            "ROOM",
-            "AGE",
-            "HUMANS/OTHERS",
-            "ACTION",
-            "RESULT",
-            "REASON",
-        ],
-        rows,
-        out,
-    )?;
-    for (f, r) in &report.findings {
-        if let Some(error) = &r.error {
-            writeln!(
-                out,
-                "{} {}: {}",
-                paint.dim("note:"),
-                target(f),
-                short(error, 2 * REASON)
-            )?;
-        }
-    }
-    writeln!(out, "{}", summary_line(report))
+        .collect()
 }
 
 fn target(f: &Finding) -> String {
@@ -168,7 +171,7 @@ pub fn scanned(rooms: usize, egresses: usize) -> String {
     format!("{}, {}", count(rooms, "room"), count(egresses, "egress"))
 }
 
-fn summary_line(report: &Report) -> String {
+pub(super) fn summary_line(report: &Report) -> String {
     format!(
         "{} ({} scanned)",
         report.headline(),

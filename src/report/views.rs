@@ -5,6 +5,8 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::junit::{self, Case, Failure, Suite};
+use super::markdown;
 use super::table::{Paint, cell, presence, reason, render};
 use super::timestamp;
 use crate::cli::OutputFormat;
@@ -156,7 +158,65 @@ impl Inventory {
                 serde_json::to_writer(&mut *out, &self.header())?;
                 writeln!(out)
             }
+            OutputFormat::Junit => self.junit(out),
         }
+    }
+
+    /// The Markdown summary that `--summary-file` appends: the offending rows only.
+    pub fn markdown(&self) -> String {
+        let paint = Paint(false);
+        let (header, rows, _) = self.columns(&paint, true);
+        let title = match self.kind {
+            ViewKind::Rooms => "lk-reaper rooms",
+            ViewKind::Egress => "lk-reaper egress",
+            ViewKind::Ingress => "lk-reaper ingress",
+        };
+        markdown::document(title, &self.summary_line(), header, &rows, &self.warnings)
+    }
+
+    /// `-o junit`: a case per row; an offending one fails with its reason.
+    fn junit(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let failure = |verdict: &Verdict, reason: Option<&str>| match verdict {
+            Verdict::Offends(rules, action) => {
+                let (rules, action) = offence(rules, *action);
+                Some(Failure {
+                    message: reason.map_or_else(|| rules.clone(), str::to_owned),
+                    kind: rules,
+                    detail: format!("action: {action}"),
+                })
+            }
+            _ => None,
+        };
+        let suite = match self.kind {
+            ViewKind::Rooms => Suite {
+                name: "rooms",
+                cases: (self.evaluation.rooms.iter())
+                    .map(|r| Case {
+                        name: &r.name,
+                        failure: failure(&r.verdict, r.reason.as_deref()),
+                    })
+                    .collect(),
+            },
+            ViewKind::Egress => Suite {
+                name: "egresses",
+                cases: (self.evaluation.egresses.iter())
+                    .map(|e| Case {
+                        name: &e.egress_id,
+                        failure: failure(&e.verdict, None),
+                    })
+                    .collect(),
+            },
+            ViewKind::Ingress => Suite {
+                name: "ingresses",
+                cases: (self.evaluation.ingresses.iter())
+                    .map(|i| Case {
+                        name: &i.ingress_id,
+                        failure: failure(&i.verdict, None),
+                    })
+                    .collect(),
+            },
+        };
+        junit::write(&[suite], self.now, &self.warnings, out)
     }
 
     fn header(&self) -> Header<'_> {
@@ -188,8 +248,14 @@ impl Inventory {
         serde_json::Value::Array(items)
     }
 
-    /// The table's header, its rows, and what its rows are.
-    fn columns(&self, paint: &Paint) -> (&'static [&'static str], Vec<Vec<String>>, &'static str) {
+    /// The table's header, its rows (only the offending ones with `offending_only`), and
+    /// what they are.
+    fn columns(
+        &self,
+        paint: &Paint,
+        offending_only: bool,
+    ) -> (&'static [&'static str], Vec<Vec<String>>, &'static str) {
+        let keep = |v: &Verdict| !offending_only || matches!(v, Verdict::Offends(..));
         match self.kind {
             ViewKind::Rooms => (
                 &[
@@ -201,18 +267,16 @@ impl Inventory {
                     "VERDICT",
                     "REASON",
                 ],
-                self.evaluation
-                    .rooms
-                    .iter()
+                (self.evaluation.rooms.iter())
+                    .filter(|r| keep(&r.verdict))
                     .map(|r| room_row(r, paint))
                     .collect(),
                 "rooms",
             ),
             ViewKind::Egress => (
                 &["EGRESS", "TYPE", "STATUS", "ROOM", "AGE", "VERDICT"],
-                self.evaluation
-                    .egresses
-                    .iter()
+                (self.evaluation.egresses.iter())
+                    .filter(|e| keep(&e.verdict))
                     .map(|e| egress_row(e, paint))
                     .collect(),
                 "active egresses",
@@ -221,9 +285,8 @@ impl Inventory {
                 &[
                     "INGRESS", "INPUT", "ROOM", "STATUS", "SINCE", "ENABLED", "VERDICT",
                 ],
-                self.evaluation
-                    .ingresses
-                    .iter()
+                (self.evaluation.ingresses.iter())
+                    .filter(|i| keep(&i.verdict))
                     .map(|i| ingress_row(i, paint))
                     .collect(),
                 "ingresses",
@@ -232,7 +295,7 @@ impl Inventory {
     }
 
     fn table(&self, paint: &Paint, out: &mut impl Write) -> std::io::Result<()> {
-        let (header, rows, what) = self.columns(paint);
+        let (header, rows, what) = self.columns(paint, false);
         if rows.is_empty() {
             return writeln!(
                 out,
@@ -241,15 +304,19 @@ impl Inventory {
             );
         }
         render(header, rows, out)?;
-        writeln!(
-            out,
-            "{} of {} {what} offend ({} scanned)",
+        writeln!(out, "{}", self.summary_line())
+    }
+
+    /// `N of M rooms offend (R rooms, E egresses scanned)`.
+    fn summary_line(&self) -> String {
+        let (total, what) = match self.kind {
+            ViewKind::Rooms => (self.evaluation.rooms.len(), "rooms"),
+            ViewKind::Egress => (self.evaluation.egresses.len(), "active egresses"),
+            ViewKind::Ingress => (self.evaluation.ingresses.len(), "ingresses"),
+        };
+        format!(
+            "{} of {total} {what} offend ({} scanned)",
             self.offending(),
-            match self.kind {
-                ViewKind::Rooms => self.evaluation.rooms.len(),
-                ViewKind::Egress => self.evaluation.egresses.len(),
-                ViewKind::Ingress => self.evaluation.ingresses.len(),
-            },
             super::table::scanned(self.rooms_scanned, self.egresses_scanned)
         )
     }
@@ -303,16 +370,21 @@ fn verdict_text(v: &Verdict, paint: &Paint) -> String {
         Verdict::Exempt => paint.dim("exempt"),
         Verdict::Unjudged => paint.yellow("not judged (see the warnings)"),
         Verdict::Offends(rules, action) => {
-            let names: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
-            let idle = if rules.contains(&Rule::ForgottenIngress) {
-                "report only"
-            } else {
-                "nothing to stop"
-            };
-            let action = action.map_or(idle, Action::as_str);
-            paint.red(&format!("{} -> {action}", names.join(",")))
+            let (rules, action) = offence(rules, *action);
+            paint.red(&format!("{rules} -> {action}"))
         }
     }
+}
+
+/// An offending verdict's rules, comma-separated, and its action.
+fn offence(rules: &[Rule], action: Option<Action>) -> (String, &'static str) {
+    let idle = if rules.contains(&Rule::ForgottenIngress) {
+        "report only"
+    } else {
+        "nothing to stop"
+    };
+    let names: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
+    (names.join(","), action.map_or(idle, Action::as_str))
 }
 
 fn room_row(r: &RoomView, paint: &Paint) -> Vec<String> {

@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::webhook::Rejection;
 use crate::execute::Outcome;
 use crate::report::Report;
 use crate::report::metrics::RunMetrics;
@@ -44,7 +46,7 @@ impl Default for Metrics {
             1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 330.0, 360.0, 420.0, 600.0, 900.0,
             1800.0, 3600.0, 16_384.0,
         ];
-        Self {
+        let metrics = Self {
             received: Counters::default(),
             rejected: Counters::default(),
             checks: Counters::default(),
@@ -52,7 +54,24 @@ impl Default for Metrics {
             refused: Counter::default(),
             to_action: Histogram::new(buckets),
             last_sweep: Arc::default(),
+        };
+        // The closed label sets start at 0, so that Prometheus's increase() sees their
+        // first rejection or failure (a series born at 1 has no increase to show).
+        for reason in Rejection::ALL {
+            drop(
+                metrics
+                    .rejected
+                    .get_or_create(&label("reason", reason.as_str())),
+            );
         }
+        for outcome in Outcome::ALL.into_iter().filter(|o| *o != Outcome::Planned) {
+            drop(
+                metrics
+                    .actions
+                    .get_or_create(&label("result", outcome.as_str())),
+            );
+        }
+        metrics
     }
 }
 
@@ -111,9 +130,16 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition; `healthy` is what `/healthz` answers now.
+    pub fn render(&self, healthy: bool) -> String {
         let mut registry = Registry::with_prefix("lk_reaper");
+        let health = Gauge::<i64>::default();
+        health.set(i64::from(healthy));
+        registry.register(
+            "healthy",
+            "1 while /healthz answers 200: the last full sweep succeeded within 2x --sweep-every",
+            health,
+        );
         {
             let last = self
                 .last_sweep

@@ -280,12 +280,17 @@ impl Work {
                 self.app.presence.retain(|room| live.contains(room));
                 let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
                 tokio::spawn(async move {
+                    sweep::push_metrics(&config, &options, Some(&report), took).await;
                     sweep::notify_if_wanted(&config, &options, &report).await;
                 });
             }
             Err(err) => {
                 metrics.sweep_done(None, took);
                 sweep::write_metrics_file(&self.sweep_options, None, took);
+                let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
+                tokio::spawn(async move {
+                    sweep::push_metrics(&config, &options, None, took).await;
+                });
                 tracing::error!("full sweep failed: {err:#}");
             }
         }

@@ -48,6 +48,16 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Every reason, so that /metrics shows each at 0 from the start.
+    pub const ALL: [Rejection; 6] = [
+        Self::Unsigned,
+        Self::BadSignature,
+        Self::TooLarge,
+        Self::BadBody,
+        Self::Duplicate,
+        Self::Stale,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unsigned => "unsigned",

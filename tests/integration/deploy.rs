@@ -64,7 +64,7 @@ fn one<'a>(unit: &'a Unit, section: &str, key: &str) -> &'a str {
 
 /// The arguments after the program, checked to be a command line lk-reaper accepts.
 #[track_caller]
-fn accepted(program: &str, args: &[String]) {
+pub(crate) fn accepted(program: &str, args: &[String]) {
     let command_line = std::iter::once(program.to_owned()).chain(args.iter().cloned());
     if let Err(e) = Cli::try_parse_from(command_line) {
         panic!("lk-reaper refuses {args:?}: {e}");
@@ -155,7 +155,7 @@ fn parse_yaml(relative: &str) -> Value {
 }
 
 #[track_caller]
-fn at<'a>(doc: &'a Value, path: &str) -> &'a Value {
+pub(crate) fn at<'a>(doc: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(doc, |node, key| {
         let next = match key.parse::<usize>() {
             Ok(i) => node.get(i),
@@ -165,7 +165,7 @@ fn at<'a>(doc: &'a Value, path: &str) -> &'a Value {
     })
 }
 
-fn strings(value: &Value) -> Vec<String> {
+pub(crate) fn strings(value: &Value) -> Vec<String> {
     value
         .as_sequence()
         .unwrap()

@@ -52,7 +52,7 @@ fn section(roff: &mut Roff, title: &str, paragraphs: &[(&str, &str)]) {
 
 fn examples(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
-    let examples: [(&str, &str); 11] = [
+    let examples: [(&str, &str); 13] = [
         (
             "See what a sweep would do, without changing anything:",
             "lk-reaper sweep --dry-run",
@@ -84,6 +84,14 @@ fn examples(roff: &mut Roff) {
         (
             "A CI smoke check against staging (exit 3 when anything offends):",
             "lk-reaper sweep --dry-run --exit-code",
+        ),
+        (
+            "The same with a JUnit test report and a summary on a GitHub Actions run's page:",
+            "lk-reaper -o junit sweep --dry-run --exit-code --summary-file \"$GITHUB_STEP_SUMMARY\" > lk-reaper.xml",
+        ),
+        (
+            "From a Kubernetes CronJob, push the run's metrics to a Prometheus Pushgateway:",
+            "lk-reaper sweep --pushgateway http://prometheus-pushgateway.monitoring.svc:9091",
         ),
         (
             "Rehearse a policy on a copy of production:",
@@ -158,38 +166,10 @@ fn zombie_rooms(roff: &mut Roff) {
     );
 }
 
-fn main_page() -> String {
-    // No `help` subcommand: there is no lk-reaper-help(1) page to point at.
-    let man = Man::new(Cli::command().disable_help_subcommand(true));
-    let mut out = Vec::new();
-    man.render_title(&mut out).unwrap();
-    man.render_name_section(&mut out).unwrap();
-    man.render_synopsis_section(&mut out).unwrap();
-    man.render_description_section(&mut out).unwrap();
-    man.render_options_section(&mut out).unwrap();
-    man.render_subcommands_section(&mut out).unwrap();
-
-    let mut roff = Roff::new();
+/// The ENVIRONMENT section: every variable the CLI reads.
+fn environment(roff: &mut Roff) {
     section(
-        &mut roff,
-        "EXIT STATUS",
-        &[
-            (
-                "0",
-                "Ran; every planned action done (or a dry run). Zombie rooms (result zombie or skipped) do not change it: they are counted in the warnings and the metrics.",
-            ),
-            (
-                "1",
-                "Could not run: unreachable server, authentication failure, a server that breaks the protocol (a redirect, an answer past the size cap, a repeated page token), deadline passed before the inventory; or no room could be judged because every participant list failed (the report is still printed).",
-            ),
-            ("2", "Usage or configuration error."),
-            ("3", "With --exit-code: offenders were found."),
-            ("4", "Some actions failed (the rest were still attempted)."),
-            ("5", "Refused by --max-actions; nothing was done."),
-        ],
-    );
-    section(
-        &mut roff,
+        roff,
         "ENVIRONMENT",
         &[
             (
@@ -223,6 +203,14 @@ fn main_page() -> String {
                 "Webhook that receives a summary after a real sweep.",
             ),
             (
+                "LK_REAPER_PUSHGATEWAY",
+                "Prometheus Pushgateway that receives the run's metrics (job lk-reaper, a group per shard); its credentials are never printed.",
+            ),
+            (
+                "LK_REAPER_SUMMARY_FILE",
+                "File a Markdown summary of the run is appended to (in GitHub Actions: $GITHUB_STEP_SUMMARY).",
+            ),
+            (
                 "LK_REAPER_REDIS_URL",
                 "LiveKit's own Redis (redis:// or rediss://), read to find zombie rooms; its password is never printed.",
             ),
@@ -238,6 +226,39 @@ fn main_page() -> String {
             ("NO_COLOR", "No colors or progress bar when set."),
         ],
     );
+}
+
+fn main_page() -> String {
+    // No `help` subcommand: there is no lk-reaper-help(1) page to point at.
+    let man = Man::new(Cli::command().disable_help_subcommand(true));
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    man.render_subcommands_section(&mut out).unwrap();
+
+    let mut roff = Roff::new();
+    section(
+        &mut roff,
+        "EXIT STATUS",
+        &[
+            (
+                "0",
+                "Ran; every planned action done (or a dry run). Zombie rooms (result zombie or skipped) do not change it: they are counted in the warnings and the metrics.",
+            ),
+            (
+                "1",
+                "Could not run: unreachable server, authentication failure, a server that breaks the protocol (a redirect, an answer past the size cap, a repeated page token), deadline passed before the inventory; or no room could be judged because every participant list failed (the report is still printed).",
+            ),
+            ("2", "Usage or configuration error."),
+            ("3", "With --exit-code: offenders were found."),
+            ("4", "Some actions failed (the rest were still attempted)."),
+            ("5", "Refused by --max-actions; nothing was done."),
+        ],
+    );
+    environment(&mut roff);
     limits(&mut roff);
     zombie_rooms(&mut roff);
     section(
@@ -314,8 +335,9 @@ fn completions_match_the_cli() {
 /// Every long flag README.md shows must exist: the README drifts otherwise.
 #[test]
 fn readme_names_only_flags_that_exist() {
-    // Flags of other programs the README's recipes call (cargo, systemctl, podman, the benchmark).
-    const OTHERS: [&str; 12] = [
+    // Flags of other programs the README's recipes call (cargo, systemctl, podman, kubectl,
+    // helm, the benchmark).
+    const OTHERS: [&str; 15] = [
         "--network",
         "--rm",
         "--release",
@@ -328,6 +350,9 @@ fn readme_names_only_flags_that_exist() {
         "--rooms",
         "--latency-ms",
         "--repeat",
+        "--from-file",
+        "--set",
+        "--set-json",
     ];
     let mut known: Vec<String> = Vec::new();
     let mut pending = vec![Cli::command()];

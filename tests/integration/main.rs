@@ -1,3 +1,5 @@
+#[path = "../common/cache.rs"]
+mod cache;
 mod commands;
 mod defaults;
 mod deploy;
@@ -8,13 +10,16 @@ mod faults;
 mod flag;
 mod generated;
 mod harness;
+mod helm;
 mod hostile;
 mod ingress;
 mod invariants;
 mod loopback;
 mod operator;
+mod prometheus;
 mod reaper;
 mod redis;
+mod reports;
 mod secret_mounts;
 mod serve;
 mod sick;
@@ -22,3 +27,4 @@ mod sim;
 mod sip;
 mod sweep;
 mod tls;
+mod tools;

@@ -62,6 +62,8 @@ impl Reaper {
             "LK_REAPER_CONFIG",
             "LK_REAPER_NOTIFY_URL",
             "LK_REAPER_REDIS_URL",
+            "LK_REAPER_PUSHGATEWAY",
+            "LK_REAPER_SUMMARY_FILE",
             "RUST_LOG",
             "RUST_BACKTRACE",
             "NO_COLOR",

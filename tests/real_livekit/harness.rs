@@ -49,13 +49,7 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Folder of the Go binaries `scripts/install-test-deps` builds.
 pub fn bin_dir() -> PathBuf {
-    std::env::var_os("LK_REAPER_CACHE").map_or_else(
-        || {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/lk-reaper/bin")
-        },
-        PathBuf::from,
-    )
+    crate::cache::bin_dir()
 }
 
 /// The repository root (where `.venv` lives).
