@@ -202,7 +202,7 @@ fn the_summary_file_gets_a_markdown_table_appended_per_run() {
     );
     assert!(
         text.contains(
-            "**dry run: 1 actions planned, nothing changed (2 rooms, 0 egresses scanned)**"
+            "**dry run: 1 action planned, nothing changed (2 rooms, 0 egresses scanned)**"
         ),
         "{text}"
     );
