@@ -129,24 +129,7 @@ pub async fn sweep_with_inventory(
         )
         .await
     };
-    if !options.purge_zombies {
-        for (finding, result) in findings.iter().zip(&mut results) {
-            if finding.action == Action::PurgeRoom {
-                *result = ActionResult::because(
-                    Outcome::Skipped,
-                    format!(
-                        "--purge-zombies would remove its records from LiveKit's Redis ({}) after re-checking that its node is still gone",
-                        purged_records(&crate::redact::line(&finding.room))
-                    ),
-                );
-            }
-        }
-    }
-    for (finding, result) in findings.iter().zip(&mut results) {
-        if let Some(held) = &finding.held {
-            *result = ActionResult::because(Outcome::Skipped, held.clone());
-        }
-    }
+    mark_skipped(&findings, &mut results, options.purge_zombies);
     warnings.extend(zombie_warnings(&findings, &results));
     for (finding, result) in findings
         .iter()
@@ -168,6 +151,24 @@ pub async fn sweep_with_inventory(
         nothing_judged: seen.nothing_judged,
     };
     Ok((report, seen.inventory))
+}
+
+/// What was left alone on purpose is `skipped`, with why: zombie rooms without
+/// `--purge-zombies`, and held findings (an invalid metadata override).
+fn mark_skipped(findings: &[Finding], results: &mut [ActionResult], purge_zombies: bool) {
+    for (finding, result) in findings.iter().zip(results) {
+        if let Some(held) = &finding.held {
+            *result = ActionResult::because(Outcome::Skipped, held.clone());
+        } else if finding.action == Action::PurgeRoom && !purge_zombies {
+            *result = ActionResult::because(
+                Outcome::Skipped,
+                format!(
+                    "--purge-zombies would remove its records from LiveKit's Redis ({}) after re-checking that its node is still gone",
+                    purged_records(&crate::redact::line(&finding.room))
+                ),
+            );
+        }
+    }
 }
 
 /// The summary's word on zombie rooms: one line per kind, each counting them, logged once.
