@@ -101,17 +101,7 @@ pub async fn sweep_with_inventory(
     let mut warnings = seen.warnings;
     let refused = plan.actions() > config.max_actions;
     if refused {
-        let (actions, max) = (plan.actions(), config.max_actions);
-        let actions = count(actions, "action");
-        let why = if options.dry_run {
-            format!(
-                "the plan holds {actions}, more than --max-actions {max}: a real sweep would refuse it and do nothing"
-            )
-        } else {
-            format!(
-                "the plan holds {actions}, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
-            )
-        };
+        let why = refusal(plan.actions(), config.max_actions, options.dry_run);
         tracing::warn!("{why}");
         warnings.push(why);
     }
@@ -151,6 +141,20 @@ pub async fn sweep_with_inventory(
         nothing_judged: seen.nothing_judged,
     };
     Ok((report, seen.inventory))
+}
+
+/// Why `--max-actions` refused the plan, and what that means for this run.
+fn refusal(actions: usize, max: usize, dry_run: bool) -> String {
+    let actions = count(actions, "action");
+    if dry_run {
+        format!(
+            "the plan holds {actions}, more than --max-actions {max}: a real sweep would refuse it and do nothing"
+        )
+    } else {
+        format!(
+            "the plan holds {actions}, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
+        )
+    }
 }
 
 /// What was left alone on purpose is `skipped`, with why: zombie rooms without
