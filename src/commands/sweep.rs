@@ -101,17 +101,7 @@ pub async fn sweep_with_inventory(
     let mut warnings = seen.warnings;
     let refused = plan.actions() > config.max_actions;
     if refused {
-        let (actions, max) = (plan.actions(), config.max_actions);
-        let actions = count(actions, "action");
-        let why = if options.dry_run {
-            format!(
-                "the plan holds {actions}, more than --max-actions {max}: a real sweep would refuse it and do nothing"
-            )
-        } else {
-            format!(
-                "the plan holds {actions}, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
-            )
-        };
+        let why = refusal(plan.actions(), config.max_actions, options.dry_run);
         tracing::warn!("{why}");
         warnings.push(why);
     }
@@ -154,9 +144,22 @@ pub async fn sweep_with_inventory(
     Ok((report, seen.inventory))
 }
 
-/// The findings nothing is done to by choice get result `skipped` and why: rooms whose
-/// metadata override is invalid, ingresses only reported, zombie rooms without
-/// `--purge-zombies`.
+/// Why `--max-actions` refused the plan, and what that means for this run.
+fn refusal(actions: usize, max: usize, dry_run: bool) -> String {
+    let actions = count(actions, "action");
+    if dry_run {
+        format!(
+            "the plan holds {actions}, more than --max-actions {max}: a real sweep would refuse it and do nothing"
+        )
+    } else {
+        format!(
+            "the plan holds {actions}, more than --max-actions {max}: nothing was done (raise the limit once the plan looks right)"
+        )
+    }
+}
+
+/// What was left alone on purpose is `skipped`, with why: held findings (an invalid metadata
+/// override), ingresses only reported, and zombie rooms without `--purge-zombies`.
 fn mark_skipped(findings: &[Finding], results: &mut [ActionResult], purge_zombies: bool) {
     for (finding, result) in findings.iter().zip(results) {
         if let Some(why) = finding.report_only() {

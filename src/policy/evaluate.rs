@@ -343,11 +343,17 @@ fn hold_invalid_overrides(policy: &Policy, inventory: &Inventory, out: &mut Eval
             Some((r.name.as_str(), why))
         })
         .collect();
+    let held = |why: &String| format!("not acted on: invalid override in room metadata ({why})");
     for finding in &mut out.findings {
         if let Some(why) = invalid.get(finding.room.as_str()) {
-            let held = format!("not acted on: invalid override in room metadata ({why})");
-            finding.reason = format!("{}; {held}", finding.reason);
-            finding.held = Some(held);
+            finding.reason = format!("{}; {}", finding.reason, held(why));
+            finding.held = Some(held(why));
+        }
+    }
+    for view in &mut out.rooms {
+        if let Some(why) = invalid.get(view.name.as_str()) {
+            let reason = view.reason.take().map(|r| format!("{r}; "));
+            view.reason = Some(format!("{}{}", reason.unwrap_or_default(), held(why)));
         }
     }
     let mut rooms: Vec<(&&str, &String)> = invalid.iter().collect();

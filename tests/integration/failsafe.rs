@@ -63,6 +63,20 @@ fn a_room_whose_metadata_override_is_invalid_is_left_alone_and_named_once() {
         .run()
         .ok();
     assert_eq!(text.stderr.matches("'typo'").count(), 1, "{text}");
+    let rooms = Reaper::on(&sim)
+        .args(["--config", &path, "rooms", "-o", "json"])
+        .run()
+        .ok()
+        .json();
+    let typo = &rooms["rooms"][0];
+    assert_eq!(typo["name"], "typo", "{rooms}");
+    assert!(
+        typo["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("reaper.max_room_age"),
+        "the rooms view says why it is left alone: {rooms}"
+    );
 }
 
 /// The rooms a dry run would act on, by name.
