@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::{HumanlessMode, ParticipantKind};
+use crate::cli::{HumanlessMode, ParticipantKind, SilentMode};
 use crate::error::usage;
 use crate::policy::{Limit, RulePatch};
 
@@ -26,6 +26,11 @@ macro_rules! with_rule_keys {
             pub orphan_grace: Option<Duration>,
             #[serde(default, deserialize_with = "crate::policy::rules::duration")]
             pub sip_ring_limit: Option<Duration>,
+            #[serde(default, deserialize_with = "crate::policy::rules::active_limit")]
+            pub silent_after: Option<Limit>,
+            pub silent: Option<SilentMode>,
+            #[serde(default, deserialize_with = "crate::policy::rules::active_limit")]
+            pub max_session: Option<Limit>,
         }
 
         impl $name {
@@ -39,6 +44,9 @@ macro_rules! with_rule_keys {
                     orphan_egress: self.orphan_egress,
                     orphan_grace: self.orphan_grace,
                     sip_ring_limit: self.sip_ring_limit,
+                    silent_after: self.silent_after,
+                    silent: self.silent,
+                    max_session: self.max_session,
                     exempt: None,
                 }
             }
@@ -63,6 +71,7 @@ with_rule_keys! {
         max_actions: Option<usize>,
         metadata_key: Option<String>,
         redis_url: Option<String>,
+        state: Option<PathBuf>,
         #[serde(default)]
         policy: Vec<PolicyBlockFile>,
     }

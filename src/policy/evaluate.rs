@@ -1,4 +1,5 @@
-//! The verdicts: a pure function of (policy, inventory, now).
+//! The verdicts: a pure function of (policy, inventory, memory, now), which also returns
+//! the new memory.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::HumanlessMode;
 use crate::cluster::DeadNode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
+use crate::memory::{self, Look, Memory};
 
 /// A rule of SPEC.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -197,23 +199,44 @@ struct RoomJudgement {
 
 /// Judges every room and egress in scope at `now`, with a view of each (`rooms`, `egress`).
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    judge(policy, inventory, now, true)
+    judge(policy, inventory, None, now, true).0
 }
 
 /// The same verdicts without the views, as a sweep needs them: at 100,000 rooms the views
 /// alone would weigh about 25 MB.
 pub fn findings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    judge(policy, inventory, now, false)
+    judge(policy, inventory, None, now, false).0
 }
 
-fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool) -> Evaluation {
+/// The verdicts by what lk-reaper remembers (`--state`, serve), and the memory after this
+/// look: rooms the inventory no longer lists are dropped, a room whose participants were
+/// not listed keeps its entry. `views` as [`evaluate`]; without them as [`findings`].
+pub fn remembering(
+    policy: &Policy,
+    inventory: &Inventory,
+    memory: &Memory,
+    now: DateTime<Utc>,
+    views: bool,
+) -> (Evaluation, Memory) {
+    let (evaluation, next) = judge(policy, inventory, Some(memory), now, views);
+    (evaluation, next.unwrap_or_default())
+}
+
+fn judge(
+    policy: &Policy,
+    inventory: &Inventory,
+    memory: Option<&Memory>,
+    now: DateTime<Utc>,
+    views: bool,
+) -> (Evaluation, Option<Memory>) {
     let rooms_by_name: HashMap<&str, &Room> = inventory
         .rooms
         .iter()
         .map(|r| (r.name.as_str(), r))
         .collect();
     let mut out = Evaluation::default();
-    let judged = judge_rooms(policy, inventory, now, views, &mut out);
+    let mut next = memory.map(|_| Memory::default());
+    let judged = judge_rooms(policy, inventory, (memory, &mut next), now, views, &mut out);
 
     // Every listed egress is shown; only a running one (not already ENDING) is judged.
     for egress in &inventory.egresses {
@@ -263,7 +286,7 @@ fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool
     }
     sort_worst_first(&mut out.findings);
     out.warnings = warnings(policy, inventory, now);
-    out
+    (out, next)
 }
 
 /// One line per cause that kept rooms or egresses in scope from being judged, with a few
@@ -339,11 +362,15 @@ fn examples(names: &[&str]) -> String {
     shown.join(", ")
 }
 
-/// Judges every room in scope into `out` (its view, a deletion finding, doubts); returns
-/// the judgements that the rooms' egresses inherit.
+/// The memory a run judges by, and the one it builds (both `None` without a memory).
+type Memories<'m> = (Option<&'m Memory>, &'m mut Option<Memory>);
+
+/// Judges every room in scope into `out` (its view, a deletion finding, doubts) and
+/// `memories`' new memory; returns the judgements that the rooms' egresses inherit.
 fn judge_rooms<'i>(
     policy: &Policy,
     inventory: &'i Inventory,
+    mut memories: Memories<'_>,
     now: DateTime<Utc>,
     views: bool,
     out: &mut Evaluation,
@@ -358,6 +385,8 @@ fn judge_rooms<'i>(
     for room in &inventory.rooms {
         let scope = policy.scope.classify(&room.name);
         if scope == InScope::No {
+            // Another scope's run (a shard) may share the memory: its entry stays.
+            remember(&mut memories, room, None, now);
             continue;
         }
         let resolved = policy.resolve(&room.name, &room.metadata);
@@ -378,22 +407,20 @@ fn judge_rooms<'i>(
             .get(room.name.as_str())
             .copied()
             .unwrap_or(0);
-        let headcount = match &room.participants {
-            Participants::Listed(list) => Some(
-                policy
-                    .humans
-                    .at(resolved.rules.sip_ring_limit, now.timestamp_millis())
-                    .headcount(list),
-            ),
-            Participants::NotListed | Participants::Failed(_) => None,
-        };
+        let headcount = headcount_of(policy, room, &resolved.rules, now);
         if let Some(count) = &headcount {
             note_doubts(&mut out.doubts, room, count);
         }
+        let look = headcount.as_ref().map(|c| Look {
+            humans: c.humans,
+            silent: c.humans > 0 && c.silent == c.humans,
+        });
+        remember(&mut memories, room, look, now);
         let facts = RoomFacts {
             scope,
             running_egresses: running,
             headcount: headcount.as_ref(),
+            humanless_for: memory::humanless_for(memories.1.as_ref(), &room.sid, now),
         };
         let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
         if let Some(j) = judgement {
@@ -414,6 +441,35 @@ fn judge_rooms<'i>(
     }
 
     judged
+}
+
+/// Who is in `room` by its human test; `None` when its participants were not listed.
+fn headcount_of<'r>(
+    policy: &Policy,
+    room: &'r Room,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Option<Headcount<'r>> {
+    match &room.participants {
+        Participants::Listed(list) => Some(
+            policy
+                .humans
+                .at(rules.sip_ring_limit, now.timestamp_millis())
+                .headcount(list),
+        ),
+        Participants::NotListed | Participants::Failed(_) => None,
+    }
+}
+
+/// Notes in the new memory what a look at `room` showed (`None`: its participants were not
+/// listed, so what was remembered stays). Only rooms with a time to remember are kept.
+fn remember(memories: &mut Memories<'_>, room: &Room, look: Option<Look>, now: DateTime<Utc>) {
+    if let (Some(memory), Some(next)) = (memories.0, memories.1.as_mut()) {
+        let seen = memory.after_look(&room.sid, &room.name, look, now);
+        if seen.humanless_since.is_some() || seen.silent_since.is_some() {
+            next.insert(room.sid.clone(), seen);
+        }
+    }
 }
 
 /// Worst first, so a run cut short by its deadline has ended the longest-running waste. A
@@ -459,6 +515,8 @@ struct RoomFacts<'a> {
     running_egresses: usize,
     /// `None` when its participants were not (or could not be) listed.
     headcount: Option<&'a Headcount<'a>>,
+    /// How long it has been without a human by the memory; `None` without a memory.
+    humanless_for: Option<Duration>,
 }
 
 fn judge_room(
@@ -495,7 +553,7 @@ fn judge_room(
         return (view, None);
     };
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    let (broken, reason) = offences(rules, age, facts.headcount);
+    let (broken, reason) = offences(rules, age, facts);
     if broken.is_empty() {
         if matches!(room.participants, Participants::Failed(_)) && humanless_on {
             view.verdict = Verdict::Unjudged;
@@ -521,28 +579,28 @@ fn judge_room(
 }
 
 /// The room rules a room of this age and headcount breaks, and why.
-fn offences(
-    rules: &Rules,
-    age: Duration,
-    headcount: Option<&Headcount<'_>>,
-) -> (Vec<Rule>, String) {
+fn offences(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> (Vec<Rule>, String) {
     let mut broken = Vec::new();
     let mut reasons = Vec::new();
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    if let Some(count) = headcount.filter(|c| c.humans == 0)
+    if let Some(count) = facts.headcount.filter(|c| c.humans == 0)
         && humanless_on
-        && age > rules.humanless_grace
+        && memory::humanless_grace_passed(age, facts.humanless_for, rules.humanless_grace)
     {
         let who = if count.others_described.is_empty() {
             "empty"
         } else {
             count.others_described.as_str()
         };
+        let grace = human_duration(rules.humanless_grace);
         broken.push(Rule::Humanless);
-        reasons.push(format!(
-            "no human present ({who}); room older than {}",
-            human_duration(rules.humanless_grace)
-        ));
+        reasons.push(match facts.humanless_for {
+            None => format!("no human present ({who}); room older than {grace}"),
+            Some(d) => format!(
+                "no human present ({who}) for {}, by lk-reaper's memory; longer than {grace}",
+                human_duration(d.min(age))
+            ),
+        });
     }
     if let Some(max) = rules.max_room_age.filter(|&max| age > max) {
         broken.push(Rule::MaxRoomAge);
@@ -832,6 +890,58 @@ mod tests {
             .map(|r| r.name.as_str())
             .collect();
         assert_eq!(healthy, ["standup", "phone-support", "just-created"]);
+    }
+
+    /// The rooms of `basic()` a remembering evaluation deletes, and its new memory.
+    fn deleted_remembering(memory: &Memory, at: DateTime<Utc>) -> (Vec<String>, Memory) {
+        let inventory = Inventory {
+            taken_at: at,
+            ..basic()
+        };
+        let (e, next) = remembering(&Policy::default(), &inventory, memory, at, false);
+        let deleted = e
+            .findings
+            .iter()
+            .filter(|f| f.action == Action::DeleteRoom)
+            .map(|f| f.room.clone())
+            .collect();
+        (deleted, next)
+    }
+
+    #[test]
+    fn with_memory_the_grace_runs_from_the_first_look_without_a_human() {
+        let later = |s: i64| now() + chrono::Duration::seconds(s);
+        // An empty memory (missing, corrupt) delays: the first look starts the grace.
+        let (deleted, first) = deleted_remembering(&Memory::default(), now());
+        assert!(deleted.is_empty(), "{deleted:?}");
+        assert_eq!(first.len(), 3, "the rooms without a human");
+        let since = |m: &Memory, sid: &str| m.get(sid).and_then(|s| s.humanless_since);
+        assert_eq!(since(&first, "RM_left-running"), Some(now()));
+        assert_eq!(since(&first, "RM_standup"), None, "alice is there");
+        // (seconds after the first look, rooms deleted)
+        let cases = [
+            (299, vec![]),
+            // just-created was 60 s old and empty at the first look.
+            (301, vec!["camera-feed", "left-running", "just-created"]),
+        ];
+        for (after, want) in cases {
+            let (deleted, next) = deleted_remembering(&first, later(after));
+            assert_eq!(deleted, want, "{after} s later");
+            assert_eq!(since(&next, "RM_left-running"), Some(now()), "kept");
+        }
+        // A room no longer listed is dropped; a recreated room (new sid) starts fresh.
+        let mut stale = first.clone();
+        stale.insert(
+            "RM_old".into(),
+            crate::memory::Seen {
+                room: "camera-feed".into(),
+                humanless_since: Some(now() - chrono::Duration::hours(5)),
+                silent_since: None,
+            },
+        );
+        let (_, next) = deleted_remembering(&stale, later(1));
+        assert!(next.get("RM_old").is_none());
+        assert_eq!(next.len(), 3);
     }
 
     #[test]
@@ -1361,6 +1471,7 @@ mod properties {
         )
             .prop_map(
                 |(kind, state, simulated, hidden, identity, (status, joined_s_ago))| Participant {
+                    sid: format!("PA_{identity}"),
                     identity,
                     kind: KINDS
                         .get(kind)
@@ -1370,6 +1481,7 @@ mod properties {
                     hidden,
                     joined_ms: now().timestamp_millis() - joined_s_ago * 1000,
                     tracks: 1,
+                    muted_tracks: 0,
                     call_status: CALL_STATUSES[status].map(str::to_owned),
                 },
             )

@@ -16,8 +16,8 @@ use crate::plan::Plan;
 use crate::policy::{self, Finding, Rule};
 
 use super::metrics::Metrics;
-use super::presence::{Presence, humanless_grace, humanless_only};
 use super::scheduler::Cause;
+use crate::memory::{Shared, humanless_grace, humanless_only};
 
 /// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
 /// `room_name=room`; actions go to the server unchanged.
@@ -96,7 +96,7 @@ pub struct Checker {
     pub config: Config,
     pub dry_run: bool,
     pub breaker: Mutex<Breaker>,
-    pub presence: Presence,
+    pub memory: Shared,
     pub metrics: Metrics,
 }
 
@@ -144,7 +144,7 @@ impl Checker {
         let fetch = inventory::fetch(
             &scoped,
             1,
-            |r: &inventory::Room| policy.needs_participants(r, started),
+            |r: &inventory::Room| policy.needs_participants(r, started, false),
             |_: usize, _: usize| {},
         );
         let inventory = tokio::time::timeout_at(deadline, fetch)
@@ -204,7 +204,7 @@ impl Checker {
         })
     }
 
-    /// Tells [`Presence`] what the check saw. When `humanless` fired but the room's grace,
+    /// Tells the memory what the check saw. When `humanless` fired but the room's grace,
     /// counted from when serve last knew a human was there, has not ended: when it ends.
     fn grace_ends(
         &self,
@@ -216,10 +216,16 @@ impl Checker {
         let humans = views.iter().find(|v| v.name == room)?.humans?;
         let now = SystemTime::now();
         if humans > 0 {
-            self.presence.human(room);
+            self.memory.human(room);
             return None;
         }
-        let since = self.presence.humanless(room, now);
+        let sid = inventory
+            .rooms
+            .iter()
+            .find(|r| r.name == room)?
+            .sid
+            .as_str();
+        let since = self.memory.humanless(sid, room, now);
         if !findings.iter().any(|f| f.rules.contains(&Rule::Humanless)) {
             return None;
         }

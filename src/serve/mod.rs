@@ -9,8 +9,6 @@ pub mod check;
 pub mod http;
 /// Counters and the exposition.
 pub mod metrics;
-/// Since when each room has had no human, as far as serve knows.
-pub mod presence;
 /// Per room one pending grace check (the newest event's) and one age deadline (the earliest).
 pub mod scheduler;
 /// When a rule could first fire, from an event or an inventory.
@@ -31,11 +29,10 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use crate::cli::ServeArgs;
-use crate::commands::sweep::{self, SweepOptions};
+use crate::commands::sweep::{self, SweepOptions, Swept};
 use crate::config::Config;
 use crate::inventory::Inventory;
 use crate::policy::Finding;
-use crate::report::Report;
 
 use check::{Breaker, Checked, Checker};
 use http::{App, Health};
@@ -69,7 +66,7 @@ impl From<&ServeArgs> for ServeOptions {
 
 /// What a finished task reports to the loop.
 enum Done {
-    Sweep(anyhow::Result<(Report, Inventory)>, Duration),
+    Sweep(anyhow::Result<Swept>, Duration),
     Check(String, Cause, Option<Checked>),
 }
 
@@ -135,11 +132,11 @@ impl Work {
         options: &ServeOptions,
     ) -> anyhow::Result<Self> {
         let metrics = metrics::Metrics::default();
-        let presence = presence::Presence::default();
+        let memory = crate::memory::Shared::default();
         let app = Arc::new(App {
             inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
             timers: Timers::default(),
-            presence: presence.clone(),
+            memory: memory.clone(),
             policy: config.policy.clone(),
             metrics: metrics.clone(),
             health: Health::new(options.sweep_every),
@@ -149,7 +146,7 @@ impl Work {
             config: config.clone(),
             dry_run: sweep_options.dry_run,
             breaker: Mutex::new(Breaker::new(options.max_actions_per_minute)),
-            presence,
+            memory,
             metrics,
         });
         Ok(Self {
@@ -197,11 +194,11 @@ impl Work {
         self.sweeping = true;
         let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
         let checker = Arc::clone(&self.checker);
-        let presence = self.app.presence.clone();
+        let memory = self.app.memory.clone();
         self.tasks.push(Box::pin(async move {
             let started = Instant::now();
             let act_on = |finding: &Finding, inventory: &Inventory| {
-                let held = presence.holds(finding, inventory, &config.policy, SystemTime::now());
+                let held = memory.holds(finding, inventory, &config.policy, SystemTime::now());
                 if held {
                     tracing::info!(
                         room = %crate::redact::line(&finding.room),
@@ -211,7 +208,7 @@ impl Work {
                 !held
             };
             let result =
-                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on).await;
+                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on, None).await;
             Done::Sweep(result, started.elapsed())
         }));
     }
@@ -252,15 +249,12 @@ impl Work {
         }
     }
 
-    fn sweep_finished(
-        &mut self,
-        result: anyhow::Result<(Report, Inventory)>,
-        took: Duration,
-        now: SystemTime,
-    ) {
+    fn sweep_finished(&mut self, result: anyhow::Result<Swept>, took: Duration, now: SystemTime) {
         let metrics = &self.checker.metrics;
         match result {
-            Ok((report, inventory)) => {
+            Ok(Swept {
+                report, inventory, ..
+            }) => {
                 self.app.health.sweep_ok();
                 metrics.sweep_done(Some(&report), took);
                 sweep::write_metrics_file(&self.sweep_options, Some(&report), took);
@@ -272,8 +266,8 @@ impl Work {
                     report.headline()
                 );
                 self.schedule_deadlines(&inventory, now, now + self.every);
-                let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.name.as_str()).collect();
-                self.app.presence.retain(|room| live.contains(room));
+                let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.sid.as_str()).collect();
+                self.app.memory.retain(|sid| live.contains(sid));
                 let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
                 tokio::spawn(async move {
                     sweep::notify_if_wanted(&config, &options, &report).await;

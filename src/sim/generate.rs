@@ -149,6 +149,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: false,
                 tracks,
+                muted_tracks: 0,
                 attributes: BTreeMap::new(),
             });
         };
@@ -220,6 +221,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: true,
                 tracks: 0,
+                muted_tracks: 0,
                 attributes: BTreeMap::new(),
             });
         }

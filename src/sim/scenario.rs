@@ -117,6 +117,9 @@ pub struct ParticipantSpec {
     /// Number of published tracks.
     #[serde(default)]
     pub tracks: u32,
+    /// How many of them are muted (the first ones: microphone, then camera).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub muted_tracks: u32,
     /// Participant attributes, e.g. `{"sip.callStatus": "active"}` as LiveKit's SIP
     /// service sets them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -464,8 +467,8 @@ fn is_false(value: &bool) -> bool {
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_zero(value: &u64) -> bool {
-    *value == 0
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {

@@ -78,6 +78,8 @@ struct Participant {
     state: ParticipantState,
     hidden: bool,
     tracks: u32,
+    /// The first this many tracks are muted.
+    muted_tracks: u32,
     attributes: BTreeMap<String, String>,
 }
 
@@ -508,6 +510,7 @@ impl World {
             state: ParticipantState::Active,
             hidden: false,
             tracks: 0,
+            muted_tracks: 0,
             attributes: join.attributes.clone(),
         };
         let joined = Participant::new(&join.room, &spec, now);
@@ -587,6 +590,7 @@ impl Participant {
             state: spec.state,
             hidden: spec.hidden,
             tracks: spec.tracks,
+            muted_tracks: spec.muted_tracks.min(spec.tracks),
             attributes: spec.attributes.clone(),
         }
     }
@@ -654,6 +658,7 @@ impl Participant {
         let sid = sid("TR_", &format!("{}\n{n}", self.sid));
         let mid = (n + 1).to_string();
         proto::TrackInfo {
+            muted: n < self.muted_tracks,
             r#type: track_type as i32,
             name: name.to_owned(),
             source: source as i32,
@@ -689,6 +694,7 @@ impl Participant {
             state: self.state,
             hidden: self.hidden,
             tracks: self.tracks,
+            muted_tracks: self.muted_tracks,
             attributes: self.attributes.clone(),
         }
     }

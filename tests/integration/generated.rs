@@ -158,6 +158,22 @@ fn zombie_rooms(roff: &mut Roff) {
     );
 }
 
+/// The man page's EXIT STATUS section.
+const EXIT_STATUS: &[(&str, &str)] = &[
+    (
+        "0",
+        "Ran; every planned action done (or a dry run). Zombie rooms (result zombie or skipped) do not change it: they are counted in the warnings and the metrics.",
+    ),
+    (
+        "1",
+        "Could not run: unreachable server, authentication failure, a server that breaks the protocol (a redirect, an answer past the size cap, a repeated page token), deadline passed before the inventory; or no room could be judged because every participant list failed (the report is still printed).",
+    ),
+    ("2", "Usage or configuration error."),
+    ("3", "With --exit-code: offenders were found."),
+    ("4", "Some actions failed (the rest were still attempted)."),
+    ("5", "Refused by --max-actions; nothing was done."),
+];
+
 fn main_page() -> String {
     let man = Man::new(Cli::command());
     let mut out = Vec::new();
@@ -169,24 +185,7 @@ fn main_page() -> String {
     man.render_subcommands_section(&mut out).unwrap();
 
     let mut roff = Roff::new();
-    section(
-        &mut roff,
-        "EXIT STATUS",
-        &[
-            (
-                "0",
-                "Ran; every planned action done (or a dry run). Zombie rooms (result zombie or skipped) do not change it: they are counted in the warnings and the metrics.",
-            ),
-            (
-                "1",
-                "Could not run: unreachable server, authentication failure, a server that breaks the protocol (a redirect, an answer past the size cap, a repeated page token), deadline passed before the inventory; or no room could be judged because every participant list failed (the report is still printed).",
-            ),
-            ("2", "Usage or configuration error."),
-            ("3", "With --exit-code: offenders were found."),
-            ("4", "Some actions failed (the rest were still attempted)."),
-            ("5", "Refused by --max-actions; nothing was done."),
-        ],
-    );
+    section(&mut roff, "EXIT STATUS", EXIT_STATUS);
     section(
         &mut roff,
         "ENVIRONMENT",
@@ -224,6 +223,10 @@ fn main_page() -> String {
             (
                 "LK_REAPER_REDIS_URL",
                 "LiveKit's own Redis (redis:// or rediss://), read to find zombie rooms; its password is never printed.",
+            ),
+            (
+                "LK_REAPER_STATE",
+                "Memory between runs (--state): a JSON file.",
             ),
             (
                 "SSL_CERT_FILE",

@@ -1,3 +1,4 @@
+mod active;
 mod commands;
 mod defaults;
 mod deploy;

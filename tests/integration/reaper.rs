@@ -62,6 +62,7 @@ impl Reaper {
             "LK_REAPER_CONFIG",
             "LK_REAPER_NOTIFY_URL",
             "LK_REAPER_REDIS_URL",
+            "LK_REAPER_STATE",
             "RUST_LOG",
             "RUST_BACKTRACE",
             "NO_COLOR",

@@ -1,16 +1,17 @@
-//! Since when each room has had no human, as far as `serve` knows.
+//! `serve`'s handle on the memory: webhooks, checks and full sweeps update one [`Memory`].
 //!
 //! The server cannot say when a room's last human left, so a sweep judges a room older than
 //! the grace at once. A check started by an earlier event can run a moment after a human
 //! left, before that `participant_left` arrives: judged like a sweep, it would end the room
 //! of a human who is only reconnecting. So a check acts on `humanless` alone only once the
 //! room has been without a human for the whole grace since `serve` last knew one was there.
-//! In memory only: a restart forgets it, and the room is judged as a sweep judges it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Utc};
+
+use super::{Memory, Seen, humanless_grace_passed};
 use crate::inventory::Inventory;
 use crate::policy::{Finding, Policy, Rule};
 
@@ -29,32 +30,57 @@ pub fn humanless_grace(policy: &Policy, inventory: &Inventory, room: &str) -> Du
     policy.resolve(room, metadata).rules.humanless_grace
 }
 
-/// Per room, the time its grace runs from; no entry while a human is known to be there.
+/// The memory, shared by serve's tasks.
 #[derive(Debug, Clone, Default)]
-pub struct Presence(Arc<Mutex<HashMap<String, SystemTime>>>);
+pub struct Shared(Arc<Mutex<Memory>>);
 
-impl Presence {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, SystemTime>> {
+impl Shared {
+    /// A handle on `memory` (loaded from `--state`, or empty).
+    pub fn new(memory: Memory) -> Self {
+        Self(Arc::new(Mutex::new(memory)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Memory> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Someone left the room, or it started empty, at `at`: its grace runs from then at the
-    /// earliest (the latest such time wins, so whoever left last gets the whole grace).
-    pub fn emptied(&self, room: &str, at: SystemTime) {
-        let mut rooms = self.lock();
-        let since = rooms.entry(room.to_owned()).or_insert(at);
-        *since = (*since).max(at);
+    /// A copy of the memory now (to save it).
+    pub fn snapshot(&self) -> Memory {
+        self.lock().clone()
     }
 
-    /// A human is in the room (joined, or seen by a check).
+    /// Someone left room `sid` (`room`), or it started empty, at `at`: its grace runs from
+    /// then at the earliest (the latest such time wins, so whoever left last gets the
+    /// whole grace).
+    pub fn emptied(&self, sid: &str, room: &str, at: SystemTime) {
+        let at = DateTime::<Utc>::from(at);
+        let mut memory = self.lock();
+        let mut seen = memory.get(sid).cloned().unwrap_or_else(|| Seen {
+            room: room.to_owned(),
+            ..Seen::default()
+        });
+        seen.humanless_since = Some(seen.humanless_since.map_or(at, |since| since.max(at)));
+        memory.insert(sid.to_owned(), seen);
+    }
+
+    /// A human is in `room` (joined, or seen by a check).
     pub fn human(&self, room: &str) {
-        self.lock().remove(room);
+        for seen in self.lock().rooms.values_mut().filter(|s| s.room == room) {
+            seen.humanless_since = None;
+        }
     }
 
-    /// A check found no human at `now`: the time the room's grace runs from. Unknown until
-    /// now (a human may have left a moment ago), it runs from `now`.
-    pub fn humanless(&self, room: &str, now: SystemTime) -> SystemTime {
-        *self.lock().entry(room.to_owned()).or_insert(now)
+    /// A check found no human in room `sid` at `now`: the time the room's grace runs from.
+    /// Unknown until now (a human may have left a moment ago), it runs from `now`.
+    pub fn humanless(&self, sid: &str, room: &str, now: SystemTime) -> SystemTime {
+        let mut memory = self.lock();
+        let mut seen = memory.get(sid).cloned().unwrap_or_else(|| Seen {
+            room: room.to_owned(),
+            ..Seen::default()
+        });
+        let since = *seen.humanless_since.get_or_insert(now.into());
+        memory.insert(sid.to_owned(), seen);
+        since.into()
     }
 
     /// Whether `finding` must wait: it acts on `humanless` alone, and its room's grace is
@@ -67,62 +93,61 @@ impl Presence {
         policy: &Policy,
         now: SystemTime,
     ) -> bool {
-        let Some(since) = self.lock().get(&finding.room).copied() else {
+        let sid = finding.room_sid.as_deref().unwrap_or_default();
+        let Some(since) = self.lock().get(sid).and_then(|s| s.humanless_since) else {
             return false;
         };
         if !humanless_only(finding) {
             return false;
         }
-        since + humanless_grace(policy, inventory, &finding.room) > now
+        let humanless_for = DateTime::<Utc>::from(now) - since;
+        let grace = humanless_grace(policy, inventory, &finding.room);
+        !humanless_grace_passed(finding.age, humanless_for.to_std().ok(), grace)
     }
 
     /// The room finished.
     pub fn forget(&self, room: &str) {
-        self.lock().remove(room);
+        self.lock().rooms.retain(|_, s| s.room != room);
     }
 
-    /// Keeps only the rooms a full sweep saw: a `room_finished` may have been lost.
+    /// Keeps only the rooms a full sweep saw (by sid): a `room_finished` may have been lost.
     pub fn retain(&self, live: impl Fn(&str) -> bool) {
-        self.lock().retain(|room, _| live(room));
+        self.lock().rooms.retain(|sid, _| live(sid));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn at(s: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
     }
 
     #[test]
     fn the_grace_runs_from_the_latest_departure_and_a_human_stops_it() {
-        let p = Presence::default();
-        assert_eq!(p.humanless("r", at(100)), at(100), "unknown: from now");
-        assert_eq!(p.humanless("r", at(130)), at(100), "a second look keeps it");
-        p.emptied("r", at(90));
+        let p = Shared::default();
+        let humanless = |s| p.humanless("RM_r", "r", at(s));
+        assert_eq!(humanless(100), at(100), "unknown: from now");
+        assert_eq!(humanless(130), at(100), "a second look keeps it");
+        p.emptied("RM_r", "r", at(90));
         assert_eq!(
-            p.humanless("r", at(140)),
+            humanless(140),
             at(100),
             "an older departure changes nothing"
         );
-        p.emptied("r", at(120));
-        assert_eq!(
-            p.humanless("r", at(140)),
-            at(120),
-            "a later one restarts it"
-        );
+        p.emptied("RM_r", "r", at(120));
+        assert_eq!(humanless(140), at(120), "a later one restarts it");
         p.human("r");
-        assert_eq!(
-            p.humanless("r", at(150)),
-            at(150),
-            "a human was back: from now"
-        );
+        assert_eq!(humanless(150), at(150), "a human was back: from now");
         p.forget("r");
-        p.emptied("r", at(10));
-        assert_eq!(p.humanless("r", at(150)), at(10), "the room started at 10");
-        p.retain(|room| room != "r");
-        assert_eq!(p.humanless("r", at(160)), at(160));
+        p.emptied("RM_r", "r", at(10));
+        assert_eq!(humanless(150), at(10), "the room started at 10");
+        p.retain(|sid| sid != "RM_r");
+        assert_eq!(humanless(160), at(160));
+        assert_eq!(p.snapshot().len(), 1);
     }
 
     #[test]
@@ -132,7 +157,7 @@ mod tests {
             rules,
             target: Target::Room,
             room: "r".into(),
-            room_sid: None,
+            room_sid: Some("RM_r".into()),
             egress_id: None,
             age: Duration::from_secs(3600),
             humans: Some(0),
@@ -154,12 +179,12 @@ mod tests {
             dead_nodes: HashMap::new(),
         };
         let policy = Policy::default();
-        let p = Presence::default();
+        let p = Shared::default();
         let holds = |f: &Finding, s: u64| p.holds(f, &inventory, &policy, at(s));
         assert!(!holds(&humanless, 100), "unknown: judged as a sweep does");
-        p.emptied("r", at(100));
+        p.emptied("RM_r", "r", at(100));
         assert!(holds(&humanless, 399), "the default grace is 5m");
-        assert!(!holds(&humanless, 400));
+        assert!(!holds(&humanless, 401));
         assert!(!holds(&too_old, 200), "max_room_age does not wait");
         p.human("r");
         assert!(!holds(&humanless, 200));

@@ -1,0 +1,214 @@
+//! "No *active* human" (issue #22) against the simulator: the `--state` memory, the
+//! `silent` rule and `max_session`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::SimProcess;
+use crate::reaper::{Reaper, mutations, results, scenario, sim};
+
+/// An old room with only an agent in it, recorded by `EG_<name>`.
+fn agent_room(name: &str) -> (Value, Value) {
+    (
+        json!({"name": name, "age_s": 7200, "participants": [
+            {"identity": "agent-1", "kind": "AGENT", "joined_s_ago": 7000, "state": "ACTIVE", "tracks": 1}
+        ]}),
+        json!({"egress_id": format!("EG_{name}"), "room_name": name, "type": "room_composite",
+               "status": "EGRESS_ACTIVE", "started_s_ago": 7000}),
+    )
+}
+
+fn agent_rooms(names: &[&str]) -> SimProcess {
+    let (rooms, egresses): (Vec<Value>, Vec<Value>) = names.iter().map(|n| agent_room(n)).unzip();
+    sim(scenario(json!(rooms), json!(egresses)))
+}
+
+/// `sweep -o json --state STATE ARGS`, exit `code`.
+#[track_caller]
+fn sweep(sim: &SimProcess, state: &Path, args: &[&str], code: i32) -> Value {
+    Reaper::on(sim)
+        .args(["sweep", "-o", "json", "--state"])
+        .args([state.to_str().unwrap()])
+        .args(args)
+        .run()
+        .expect(code)
+        .json()
+}
+
+fn state_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("state.json")
+}
+
+#[test]
+fn with_state_a_humanless_room_ends_one_grace_after_the_first_look() {
+    let sim = agent_rooms(&["lonely"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    let first = sweep(&sim, &state, &["--humanless-grace", "2s"], 0);
+    assert_eq!(
+        first["findings"],
+        json!([]),
+        "the room is 2 h old, but lk-reaper never saw it before"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["version"], 1);
+    let rooms = saved["rooms"].as_object().unwrap();
+    assert_eq!(rooms.len(), 1);
+    let (_, seen) = rooms.iter().next().unwrap();
+    assert_eq!(seen["room"], "lonely");
+    assert!(seen["humanless_since"].is_string(), "{saved}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let second = sweep(&sim, &state, &["--humanless-grace", "2s"], 0);
+    assert_eq!(
+        results(&second),
+        [("EG_lonely", "done"), ("lonely", "done")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into()
+    );
+    assert!(
+        second["findings"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("by lk-reaper's memory")
+    );
+    sweep(&sim, &state, &[], 0);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(
+        saved["rooms"],
+        json!({}),
+        "a room no longer listed is dropped"
+    );
+}
+
+#[test]
+fn without_state_the_grace_runs_from_creation_and_the_env_names_the_file() {
+    let sim = agent_rooms(&["lonely"]);
+    let report = Reaper::on(&sim)
+        .args(["sweep", "-o", "json", "--dry-run"])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(report["findings"].as_array().unwrap().len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    let report = Reaper::on(&sim)
+        .env("LK_REAPER_STATE", state.to_str().unwrap())
+        .args(["sweep", "-o", "json"])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(report["findings"], json!([]));
+    assert!(state.exists(), "LK_REAPER_STATE names the memory");
+    assert_eq!(mutations(&sim), (0, 0));
+}
+
+#[test]
+fn a_dry_run_reads_the_memory_but_never_writes_it() {
+    let sim = agent_rooms(&["lonely"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    sweep(&sim, &state, &["--dry-run"], 0);
+    assert!(!state.exists());
+}
+
+#[test]
+fn a_corrupt_memory_is_one_warning_and_delays_the_action() {
+    let sim = agent_rooms(&["lonely"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    std::fs::write(&state, "{\"version\": 1, \"rooms\": [garbage").unwrap();
+    let run = Reaper::on(&sim)
+        .args(["sweep", "-o", "json", "--state", state.to_str().unwrap()])
+        .run()
+        .ok()
+        .stderr_has("is not a state file");
+    assert_eq!(
+        run.json()["findings"],
+        json!([]),
+        "lost memory never causes an action"
+    );
+    assert_eq!(mutations(&sim), (0, 0));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["rooms"].as_object().unwrap().len(), 1, "rebuilt");
+}
+
+#[test]
+fn unsafe_state_paths_and_newer_versions_are_usage_errors() {
+    let sim = agent_rooms(&["lonely"]);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let newer = dir.path().join("newer.json");
+    std::fs::write(&newer, r#"{"version": 99, "rooms": {}}"#).unwrap();
+    let cases = [
+        (dir.path().to_owned(), "is a directory"),
+        (fifo, "not a regular file"),
+        (PathBuf::from("/dev/zero"), "not a regular file"),
+        (newer, "newer lk-reaper"),
+        (
+            dir.path().join("missing/state.json"),
+            "folder does not exist",
+        ),
+    ];
+    for (path, want) in cases {
+        Reaper::on(&sim)
+            .args(["sweep", "--state", path.to_str().unwrap()])
+            .run()
+            .one_line_error(2, want);
+    }
+    assert_eq!(sim.calls("ListRooms"), 0, "refused before any call");
+}
+
+#[test]
+fn runs_of_other_scopes_keep_each_others_entries() {
+    let sim = agent_rooms(&["a", "b"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    sweep(&sim, &state, &["--room", "a"], 0);
+    sweep(&sim, &state, &["--room", "b"], 0);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let mut names: Vec<&str> = saved["rooms"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|s| s["room"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["a", "b"], "{saved}");
+}
+
+#[test]
+fn two_runs_sharing_one_file_act_once_and_keep_every_entry() {
+    let sim = agent_rooms(&["a", "b", "c"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    let args = ["--humanless-grace", "1s"];
+    sweep(&sim, &state, &args, 0);
+    std::thread::sleep(Duration::from_millis(1100));
+    let spawn = || {
+        let (sim_url, state) = (sim.url().to_owned(), state.clone());
+        std::thread::spawn(move || {
+            Reaper::at(&sim_url)
+                .args(["sweep", "-o", "json", "--humanless-grace", "1s", "--state"])
+                .args([state.to_str().unwrap()])
+                .run()
+                .ok()
+                .json()
+        })
+    };
+    let (one, two) = (spawn(), spawn());
+    let reports = [one.join().unwrap(), two.join().unwrap()];
+    let done: usize = reports
+        .iter()
+        .map(|r| r["summary"]["done"].as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(done, 6, "3 rooms and 3 egresses, each once: {reports:?}");
+    assert_eq!(sim.calls("DeleteRoom"), 3, "no room deleted twice");
+    assert_eq!(sim.calls("StopEgress"), 3);
+}
