@@ -273,20 +273,13 @@ async fn recheck(
     match job.recheck {
         Recheck::None => Ok(None),
         Recheck::NoHuman { sip_ring_limit } => {
-            let list = lk.list_participants(&job.room).await?;
-            let test = humans.at(sip_ring_limit, chrono::Utc::now().timestamp_millis());
-            let present: Vec<String> = list
-                .iter()
-                .map(Participant::from)
-                .filter(|p| test.is_human(p))
-                .map(|p| p.identity)
-                .collect();
-            Ok((!present.is_empty()).then(|| {
-                format!(
-                    "a human is present now: {}",
-                    crate::redact::line(&present.join(", "))
-                )
-            }))
+            let present = humans_now(lk, job, humans, sip_ring_limit, |_| true).await?;
+            Ok((!present.is_empty()).then(|| format!("a human is present now: {present}")))
+        }
+        Recheck::StillSilent { sip_ring_limit } => {
+            let heard = |p: &Participant| !p.is_silent();
+            let heard = humans_now(lk, job, humans, sip_ring_limit, heard).await?;
+            Ok((!heard.is_empty()).then(|| format!("a human has an unmuted track now: {heard}")))
         }
         Recheck::RoomGone => {
             let rooms = lk.list_rooms(std::slice::from_ref(&job.room)).await?;
@@ -295,6 +288,26 @@ async fn recheck(
             Ok(back.then(|| "the room exists again (created after the inventory)".to_owned()))
         }
     }
+}
+
+/// The identities of the humans in the job's room now that also pass `and`, joined for a
+/// reason; empty when there are none.
+async fn humans_now(
+    lk: &impl LiveKit,
+    job: &Job,
+    humans: &HumanSpec,
+    sip_ring_limit: Duration,
+    and: impl Fn(&Participant) -> bool,
+) -> std::result::Result<String, ApiError> {
+    let list = lk.list_participants(&job.room).await?;
+    let test = humans.at(sip_ring_limit, chrono::Utc::now().timestamp_millis());
+    let found: Vec<String> = list
+        .iter()
+        .map(Participant::from)
+        .filter(|p| test.is_human(p) && and(p))
+        .map(|p| p.identity)
+        .collect();
+    Ok(crate::redact::line(&found.join(", ")))
 }
 
 fn stop_result<T>(egress_id: &str, result: std::result::Result<T, ApiError>) -> ActionResult {

@@ -102,6 +102,15 @@ impl EgressKind {
             Self::Other => "other",
         }
     }
+
+    /// Whether it records a room (room composite, participant, track, track composite),
+    /// rather than a web page.
+    pub fn is_room_bound(self) -> bool {
+        matches!(
+            self,
+            Self::RoomComposite | Self::Participant | Self::Track | Self::TrackComposite
+        )
+    }
 }
 
 /// Everything one run looked at.

@@ -74,7 +74,7 @@ impl Plan {
                 Action::StopEgress => job.stops.push(index),
                 Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
-            if let Recheck::NoHuman { .. } = finding.recheck {
+            if finding.recheck.lists_participants() {
                 job.recheck = finding.recheck;
             }
         }

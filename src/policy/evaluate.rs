@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
-use crate::cli::HumanlessMode;
+use crate::cli::{HumanlessMode, SilentMode};
 use crate::cluster::DeadNode;
 use crate::inventory::{Egress, Inventory, Participants, Room};
 use crate::memory::{self, Look, Memory};
@@ -24,6 +24,8 @@ pub enum Rule {
     OrphanEgress,
     /// The room's node is gone (`--redis-url`): LiveKit cannot delete it.
     ZombieRoom,
+    /// Every human in the room has been silent for `--silent-after`.
+    Silent,
 }
 
 impl Rule {
@@ -34,6 +36,7 @@ impl Rule {
             Self::MaxEgressAge => "max_egress_age",
             Self::OrphanEgress => "orphan_egress",
             Self::ZombieRoom => "zombie_room",
+            Self::Silent => "silent",
         }
     }
 }
@@ -77,6 +80,17 @@ pub enum Recheck {
     },
     /// Only `orphan_egress` asked for it: the room must still be gone.
     RoomGone,
+    /// Only `silent` asked for it: no human may have an unmuted track now.
+    StillSilent {
+        sip_ring_limit: Duration,
+    },
+}
+
+impl Recheck {
+    /// Whether it lists the room's participants (a room's job does that once for all).
+    pub fn lists_participants(self) -> bool {
+        matches!(self, Self::NoHuman { .. } | Self::StillSilent { .. })
+    }
 }
 
 /// One offending target and the action it gets.
@@ -107,7 +121,7 @@ impl Finding {
     pub fn is_room_level(&self) -> bool {
         self.rules
             .iter()
-            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge))
+            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge | Rule::Silent))
     }
 }
 
@@ -135,6 +149,11 @@ pub struct RoomView {
     /// `None` when the server's creation time is impossible.
     pub age: Option<Duration>,
     pub humans: Option<u32>,
+    /// Of the humans, those publishing nothing or only muted tracks, when listed and the
+    /// room's `silent` rule is on.
+    pub silent: Option<u32>,
+    /// How long every human has been silent, by the memory, when known.
+    pub silent_for: Option<Duration>,
     pub others: Option<u32>,
     pub egresses: usize,
     pub policy: String,
@@ -421,6 +440,7 @@ fn judge_rooms<'i>(
             running_egresses: running,
             headcount: headcount.as_ref(),
             humanless_for: memory::humanless_for(memories.1.as_ref(), &room.sid, now),
+            silent_for: memory::silent_for(memories.1.as_ref(), &room.sid, now),
         };
         let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
         if let Some(j) = judgement {
@@ -517,6 +537,8 @@ struct RoomFacts<'a> {
     headcount: Option<&'a Headcount<'a>>,
     /// How long it has been without a human by the memory; `None` without a memory.
     humanless_for: Option<Duration>,
+    /// How long every human has been silent by the memory; `None` when not known.
+    silent_for: Option<Duration>,
 }
 
 fn judge_room(
@@ -533,6 +555,11 @@ fn judge_room(
         sid: room.sid.clone(),
         age,
         humans,
+        silent: facts
+            .headcount
+            .filter(|_| rules.silent_after.is_some())
+            .map(|c| c.silent),
+        silent_for: facts.silent_for,
         others,
         egresses: facts.running_egresses,
         policy: String::new(),
@@ -560,8 +587,9 @@ fn judge_room(
         }
         return (view, None);
     }
-    let deletes =
-        broken.contains(&Rule::MaxRoomAge) || rules.humanless == HumanlessMode::DeleteRoom;
+    let deletes = broken.contains(&Rule::MaxRoomAge)
+        || (broken.contains(&Rule::Humanless) && rules.humanless == HumanlessMode::DeleteRoom)
+        || (broken.contains(&Rule::Silent) && rules.silent == SilentMode::DeleteRoom);
     let action = if deletes {
         Some(Action::DeleteRoom)
     } else {
@@ -602,6 +630,10 @@ fn offences(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> (Vec<Rule>, 
             ),
         });
     }
+    if let Some(why) = silence(rules, facts) {
+        broken.push(Rule::Silent);
+        reasons.push(why);
+    }
     if let Some(max) = rules.max_room_age.filter(|&max| age > max) {
         broken.push(Rule::MaxRoomAge);
         reasons.push(format!(
@@ -611,6 +643,22 @@ fn offences(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> (Vec<Rule>, 
         ));
     }
     (broken, reasons.join("; "))
+}
+
+/// Why the room offends `silent`, if it does: at least one human, every human silent, for
+/// longer than `--silent-after` by the memory.
+fn silence(rules: &Rules, facts: &RoomFacts<'_>) -> Option<String> {
+    let after = rules.silent_after?;
+    let count = facts
+        .headcount
+        .filter(|c| c.humans > 0 && c.silent == c.humans)?;
+    let silent_for = facts.silent_for.filter(|&d| d > after)?;
+    Some(format!(
+        "every human silent ({} publishing nothing or only muted tracks) for {}, by lk-reaper's memory; longer than {}",
+        count.humans,
+        human_duration(silent_for),
+        human_duration(after)
+    ))
 }
 
 /// A room whose node is gone: one finding, whatever else it breaks. Its participants are
@@ -648,6 +696,8 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
         sid: room.sid.clone(),
         age,
         humans,
+        silent: None,
+        silent_for: None,
         others: ghosts,
         egresses: 0,
         policy: String::new(),
@@ -669,14 +719,19 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
         others: j.others,
         reason: j.reason.clone(),
         action: Action::DeleteRoom,
-        recheck: if j.rules == [Rule::Humanless] {
-            Recheck::NoHuman {
-                sip_ring_limit: rules.sip_ring_limit,
-            }
-        } else {
-            Recheck::None
-        },
+        recheck: room_recheck(&j.rules, rules),
         dead_node: None,
+    }
+}
+
+/// The re-check a room's own rules ask for: only when one rule alone backs the action and
+/// a participant could undo it.
+fn room_recheck(broken: &[Rule], rules: &Rules) -> Recheck {
+    let sip_ring_limit = rules.sip_ring_limit;
+    match broken {
+        [Rule::Humanless] => Recheck::NoHuman { sip_ring_limit },
+        [Rule::Silent] => Recheck::StillSilent { sip_ring_limit },
+        _ => Recheck::None,
     }
 }
 
@@ -704,18 +759,22 @@ fn judge_egress(
         own.push(Rule::OrphanEgress);
         reasons.push(format!("its room '{}' no longer exists", egress.room_name));
     }
-    let inherited = room_judgement.map_or(&[][..], |j| j.rules.as_slice());
-    if let Some(j) = room_judgement {
+    // A silent room stops only the egresses bound to it: a web egress records a page.
+    let inherited: Vec<Rule> = room_judgement
+        .map_or(&[][..], |j| j.rules.as_slice())
+        .iter()
+        .copied()
+        .filter(|&r| r != Rule::Silent || egress.kind.is_room_bound())
+        .collect();
+    if let Some(j) = room_judgement.filter(|_| !inherited.is_empty()) {
         reasons.push(format!("its room offends: {}", j.reason));
     }
     if own.is_empty() && inherited.is_empty() {
         return None;
     }
-    let recheck = match (own.as_slice(), inherited) {
-        ([], [Rule::Humanless]) => Recheck::NoHuman {
-            sip_ring_limit: rules.sip_ring_limit,
-        },
-        ([Rule::OrphanEgress], []) => Recheck::RoomGone,
+    let recheck = match own.as_slice() {
+        [] => room_recheck(&inherited, rules),
+        [Rule::OrphanEgress] if inherited.is_empty() => Recheck::RoomGone,
         _ => Recheck::None,
     };
     let mut all: Vec<Rule> = inherited.iter().chain(&own).copied().collect();
@@ -942,6 +1001,76 @@ mod tests {
         let (_, next) = deleted_remembering(&stale, later(1));
         assert!(next.get("RM_old").is_none());
         assert_eq!(next.len(), 3);
+    }
+
+    /// A human publishing `tracks`, `muted` of them muted.
+    fn publishing(identity: &str, tracks: u32, muted: u32) -> Participant {
+        Participant {
+            tracks,
+            muted_tracks: muted,
+            ..p(identity, Standard)
+        }
+    }
+
+    #[test]
+    fn a_room_is_silent_when_every_human_publishes_nothing_or_only_muted_tracks() {
+        let silent_after = |mode| Policy {
+            defaults: Rules {
+                silent_after: Some(Duration::from_secs(600)),
+                silent: mode,
+                // An agent alone is humanless, not silent: kept apart here.
+                humanless: HumanlessMode::Off,
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        // (participants, silent)
+        let cases = [
+            (vec![publishing("alice", 1, 1)], true),
+            (vec![publishing("alice", 0, 0)], true),
+            (vec![publishing("alice", 2, 2), p("agent", Agent)], true),
+            (vec![publishing("alice", 2, 1)], false),
+            (
+                vec![publishing("alice", 1, 1), publishing("bob", 1, 0)],
+                false,
+            ),
+            (vec![p("agent", Agent)], false),
+        ];
+        let later = now() + chrono::Duration::seconds(601);
+        for (people, silent) in cases {
+            let mut web = egress("EG_web", "", 900);
+            web.kind = EgressKind::Web;
+            let inventory = Inventory {
+                rooms: vec![room("r", 60, people.clone())],
+                egresses: vec![egress("EG_rec", "r", 900), web],
+                ..basic()
+            };
+            let policy = silent_after(SilentMode::StopEgress);
+            let (first, memory) = remembering(&policy, &inventory, &Memory::default(), now(), true);
+            assert!(first.findings.is_empty(), "first look: {people:?}");
+            assert_eq!(first.rooms[0].silent_for.is_some(), silent, "{people:?}");
+            let (e, _) = remembering(&policy, &inventory, &memory, later, true);
+            let want = if silent {
+                let still = Recheck::StillSilent {
+                    sip_ring_limit: Duration::from_secs(300),
+                };
+                vec![row("EG_rec", &[Rule::Silent], Action::StopEgress, still)]
+            } else {
+                vec![]
+            };
+            assert_eq!(summary(&e), want, "{people:?}");
+            if silent {
+                assert!(
+                    e.findings[0].reason.contains("every human silent"),
+                    "{}",
+                    e.findings[0].reason
+                );
+                let policy = silent_after(SilentMode::DeleteRoom);
+                let (e, _) = remembering(&policy, &inventory, &memory, later, false);
+                let actions: Vec<Action> = e.findings.iter().map(|f| f.action).collect();
+                assert_eq!(actions, [Action::StopEgress, Action::DeleteRoom]);
+            }
+        }
     }
 
     #[test]

@@ -125,6 +125,7 @@ fn by_rule(report: &Report) -> Labelled {
         Rule::MaxEgressAge,
         Rule::OrphanEgress,
         Rule::ZombieRoom,
+        Rule::Silent,
     ] {
         let n = report
             .findings

@@ -484,6 +484,12 @@ impl World {
                 // A room already deleted by an API call is simply gone.
                 let _ = self.delete_room(room, now);
             }
+            if let Some(who) = &event.mute {
+                self.set_muted(who, true);
+            }
+            if let Some(who) = &event.unmute {
+                self.set_muted(who, false);
+            }
             if let Some(spec) = &event.create_room {
                 // CreateRoom of an existing room returns it unchanged, as in LiveKit.
                 if self.room(&spec.name).is_none() {
@@ -492,6 +498,19 @@ impl World {
                     self.emit("room_started", |e| e.room = room);
                 }
             }
+        }
+    }
+
+    /// A participant mutes (or unmutes) every track it publishes, as a client would: LiveKit
+    /// shows `TrackInfo.muted` at once and sends no webhook for it.
+    fn set_muted(&mut self, who: &super::scenario::Who, muted: bool) {
+        let participant = self.room_mut(&who.room).and_then(|r| {
+            r.participants
+                .iter_mut()
+                .find(|p| p.identity == who.identity)
+        });
+        if let Some(p) = participant {
+            p.muted_tracks = if muted { p.tracks } else { 0 };
         }
     }
 

@@ -212,3 +212,195 @@ fn two_runs_sharing_one_file_act_once_and_keep_every_entry() {
     assert_eq!(sim.calls("DeleteRoom"), 3, "no room deleted twice");
     assert_eq!(sim.calls("StopEgress"), 3);
 }
+
+/// A room of `people` recorded by `EG_rec` (room composite), beside a web egress `EG_web`.
+fn recorded(people: &Value, events: &Value) -> SimProcess {
+    let mut scenario = scenario(
+        json!([{"name": "r", "age_s": 600, "participants": people}]),
+        json!([
+            {"egress_id": "EG_rec", "room_name": "r", "type": "room_composite",
+             "status": "EGRESS_ACTIVE", "started_s_ago": 500},
+            {"egress_id": "EG_web", "room_name": "", "type": "web",
+             "status": "EGRESS_ACTIVE", "started_s_ago": 500}
+        ]),
+    );
+    scenario["events"] = events.clone();
+    sim(scenario)
+}
+
+fn human(identity: &str, tracks: u32, muted: u32) -> Value {
+    json!({"identity": identity, "kind": "STANDARD", "joined_s_ago": 300, "state": "ACTIVE",
+           "tracks": tracks, "muted_tracks": muted})
+}
+
+/// Two sweeps with `--silent-after 1s` a little over a second apart; the second's report.
+fn twice_silent(sim: &SimProcess, state: &Path, args: &[&str]) -> Value {
+    let args: Vec<&str> = [&["--silent-after", "1s"], args].concat();
+    let first = sweep(sim, state, &args, 0);
+    assert_eq!(
+        first["findings"],
+        json!([]),
+        "the first look starts the clock"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    sweep(sim, state, &args, 0)
+}
+
+fn status(sim: &SimProcess, egress_id: &str) -> String {
+    sim.egress(egress_id)["status"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_silent_room_has_its_room_bound_egress_stopped_and_stays() {
+    let sim = recorded(
+        &json!([human("alice", 2, 2), human("bob", 0, 0)]),
+        &json!([]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = twice_silent(&sim, &state_in(&dir), &[]);
+    assert_eq!(
+        results(&report),
+        [("EG_rec".to_owned(), "done".to_owned())].into()
+    );
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rules"], json!(["silent"]));
+    assert!(
+        finding["reason"]
+            .as_str()
+            .unwrap()
+            .contains("every human silent (2"),
+        "{finding}"
+    );
+    assert_ne!(status(&sim, "EG_rec"), "EGRESS_ACTIVE");
+    assert_eq!(
+        status(&sim, "EG_web"),
+        "EGRESS_ACTIVE",
+        "a web egress records a page"
+    );
+    assert_eq!(sim.room_names(), ["r"], "the room stays");
+}
+
+#[test]
+fn silent_delete_room_also_deletes_it() {
+    let sim = recorded(&json!([human("alice", 1, 1)]), &json!([]));
+    let dir = tempfile::tempdir().unwrap();
+    let report = twice_silent(&sim, &state_in(&dir), &["--silent", "delete-room"]);
+    assert_eq!(
+        results(&report),
+        [("EG_rec", "done"), ("r", "done")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into()
+    );
+    assert!(sim.room_names().is_empty());
+}
+
+#[test]
+fn a_voice_or_a_screen_share_keeps_the_room_and_resets_the_clock() {
+    // bob shares his screen (camera muted): activity.
+    let sim = recorded(
+        &json!([human("alice", 1, 1), human("bob", 2, 1)]),
+        &json!([]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = twice_silent(&sim, &state_in(&dir), &[]);
+    assert_eq!(report["findings"], json!([]));
+    let saved = std::fs::read_to_string(state_in(&dir)).unwrap();
+    assert!(!saved.contains("silent_since"), "{saved}");
+}
+
+#[test]
+fn an_unmute_before_acting_is_skipped_recheck() {
+    // ListParticipants: 1 = first sweep, 2 = second sweep's inventory, 3 = its re-check.
+    let unmute = json!([{"after": {"method": "ListParticipants", "calls": 2},
+                         "unmute": {"room": "r", "identity": "alice"}}]);
+    let sim = recorded(&json!([human("alice", 1, 1)]), &unmute);
+    let dir = tempfile::tempdir().unwrap();
+    let report = twice_silent(&sim, &state_in(&dir), &[]);
+    assert_eq!(
+        results(&report),
+        [("EG_rec".to_owned(), "skipped_recheck".to_owned())].into()
+    );
+    assert!(
+        report["findings"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("a human has an unmuted track now: alice")
+    );
+    assert_eq!(status(&sim, "EG_rec"), "EGRESS_ACTIVE");
+}
+
+#[test]
+fn rooms_shows_silent_humans_and_for_how_long() {
+    let sim = recorded(&json!([human("alice", 1, 1)]), &json!([]));
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_in(&dir);
+    sweep(&sim, &state, &["--silent-after", "1h"], 0);
+    let rooms = Reaper::on(&sim)
+        .args([
+            "rooms",
+            "--silent-after",
+            "1h",
+            "--state",
+            state.to_str().unwrap(),
+        ])
+        .run()
+        .ok()
+        .stdout_has("1/0 (1 silent 0s)");
+    let json = Reaper::on(&sim)
+        .args(["rooms", "-o", "json", "--silent-after", "1h", "--state"])
+        .args([state.to_str().unwrap()])
+        .run()
+        .ok()
+        .json();
+    drop(rooms);
+    assert_eq!(json["rooms"][0]["silent_humans"], 1, "{json}");
+    assert!(json["rooms"][0]["silent_s"].is_u64(), "{json}");
+}
+
+#[test]
+fn silent_after_needs_a_memory_and_a_sane_duration() {
+    let sim = recorded(&json!([human("alice", 1, 1)]), &json!([]));
+    Reaper::on(&sim)
+        .args(["sweep", "--silent-after", "10m"])
+        .run()
+        .one_line_error(2, "add --state PATH");
+    for bad in ["0s", "-5m", "400days", "soon"] {
+        let run = Reaper::on(&sim)
+            .args([
+                "sweep",
+                "--state",
+                "/tmp/x.json",
+                &format!("--silent-after={bad}"),
+            ])
+            .run()
+            .expect(2);
+        assert!(run.stderr.contains("--silent-after"), "{bad}{run}");
+        Reaper::on(&sim)
+            .args(["sweep", &format!("--max-session={bad}")])
+            .run()
+            .expect(2);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lk-reaper.toml");
+    std::fs::write(&file, "silent_after = \"0s\"\n").unwrap();
+    Reaper::on(&sim)
+        .args(["sweep", "--config", file.to_str().unwrap()])
+        .run()
+        .one_line_error(2, "silent_after");
+    assert_eq!(sim.calls("ListRooms"), 0);
+}
+
+#[test]
+fn serve_refuses_what_its_memory_cannot_do_yet() {
+    let sim = recorded(&json!([human("alice", 1, 1)]), &json!([]));
+    for args in [
+        &["--silent-after", "10m"][..],
+        &["--state", "/tmp/lk-state.json"],
+    ] {
+        Reaper::on(&sim)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .run()
+            .one_line_error(2, "serve does not take --silent-after or --state yet");
+    }
+}
