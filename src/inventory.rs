@@ -419,6 +419,16 @@ mod tests {
         async fn delete_room(&self, _: &str) -> Result<(), ApiError> {
             unreachable!("the inventory is read-only")
         }
+        async fn get_participant(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<proto::ParticipantInfo, ApiError> {
+            unreachable!("the inventory lists, it does not get")
+        }
+        async fn remove_participant(&self, _: &str, _: &str) -> Result<(), ApiError> {
+            unreachable!("the inventory is read-only")
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ struct NotifiedAction<'a> {
     action: &'static str,
     room: &'a str,
     egress_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participant: Option<&'a str>,
     rules: Vec<&'static str>,
     result: &'static str,
     error: Option<&'a str>,
@@ -77,7 +79,8 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
         .findings
         .iter()
         .map(|(f, r)| {
-            let target = f.egress_id.as_deref().unwrap_or(&f.room);
+            let participant = f.participant.as_ref().map(|p| p.identity.as_str());
+            let target = f.egress_id.as_deref().or(participant).unwrap_or(&f.room);
             lines.push(format!(
                 "• {} {} ({}): {}",
                 f.action.as_str(),
@@ -89,6 +92,7 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
                 action: f.action.as_str(),
                 room: &f.room,
                 egress_id: f.egress_id.as_deref(),
+                participant,
                 rules: f.rules.iter().map(|r| r.as_str()).collect(),
                 result: r.outcome.as_str(),
                 error: r.error.as_deref(),

@@ -15,6 +15,8 @@ pub struct Job {
     pub stops: Vec<usize>,
     /// Index of a zombie room's `purge_room` finding: alone in its job.
     pub purge: Option<usize>,
+    /// Indices of `remove_participant` findings, removed before anything else.
+    pub removes: Vec<usize>,
     pub recheck: Recheck,
 }
 
@@ -41,6 +43,7 @@ impl Plan {
                         delete: None,
                         stops: Vec::new(),
                         purge: Some(index),
+                        removes: Vec::new(),
                         recheck: Recheck::None,
                     });
                 }
@@ -61,6 +64,7 @@ impl Plan {
                     delete: None,
                     stops: Vec::new(),
                     purge: None,
+                    removes: Vec::new(),
                     recheck,
                 });
                 if recheck != Recheck::RoomGone {
@@ -72,6 +76,7 @@ impl Plan {
             match finding.action {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
+                Action::RemoveParticipant => job.removes.push(index),
                 Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
             if finding.recheck.lists_participants() {
@@ -86,7 +91,10 @@ impl Plan {
         self.jobs
             .iter()
             .map(|j| {
-                j.stops.len() + usize::from(j.delete.is_some()) + usize::from(j.purge.is_some())
+                j.removes.len()
+                    + j.stops.len()
+                    + usize::from(j.delete.is_some())
+                    + usize::from(j.purge.is_some())
             })
             .sum()
     }
@@ -131,6 +139,7 @@ mod tests {
             },
             recheck,
             dead_node: None,
+            participant: None,
         }
     }
 
@@ -172,6 +181,7 @@ mod tests {
                     delete: None,
                     stops: vec![0],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: Recheck::None
                 },
                 Job {
@@ -179,6 +189,7 @@ mod tests {
                     delete: Some(3),
                     stops: vec![1, 4],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: NO_HUMAN
                 },
                 Job {
@@ -186,6 +197,7 @@ mod tests {
                     delete: None,
                     stops: vec![2],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: Recheck::RoomGone
                 },
                 Job {
@@ -193,6 +205,7 @@ mod tests {
                     delete: Some(5),
                     stops: vec![],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: Recheck::None
                 },
             ]
@@ -219,6 +232,7 @@ mod tests {
                 delete: None,
                 stops: vec![],
                 purge: Some(0),
+                removes: Vec::new(),
                 recheck: Recheck::None
             }
         );

@@ -26,4 +26,12 @@ pub trait LiveKit {
     async fn stop_egress(&self, egress_id: &str) -> Result<(), ApiError>;
     /// DeleteRoom.
     async fn delete_room(&self, room: &str) -> Result<(), ApiError>;
+    /// GetParticipant (roomAdmin for that room).
+    async fn get_participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<proto::ParticipantInfo, ApiError>;
+    /// RemoveParticipant (roomAdmin for that room).
+    async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), ApiError>;
 }

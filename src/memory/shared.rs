@@ -166,6 +166,7 @@ mod tests {
             action: Action::DeleteRoom,
             recheck: Recheck::None,
             dead_node: None,
+            participant: None,
         };
         let (humanless, too_old) = (
             finding(vec![Rule::Humanless]),

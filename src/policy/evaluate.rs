@@ -11,7 +11,7 @@ use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
 use crate::cli::{HumanlessMode, SilentMode};
 use crate::cluster::DeadNode;
-use crate::inventory::{Egress, Inventory, Participants, Room};
+use crate::inventory::{Egress, Inventory, Participant, Participants, Room};
 use crate::memory::{self, Look, Memory};
 
 /// A rule of SPEC.md.
@@ -26,6 +26,8 @@ pub enum Rule {
     ZombieRoom,
     /// Every human in the room has been silent for `--silent-after`.
     Silent,
+    /// A human has been connected longer than `--max-session`.
+    MaxSession,
 }
 
 impl Rule {
@@ -37,6 +39,7 @@ impl Rule {
             Self::OrphanEgress => "orphan_egress",
             Self::ZombieRoom => "zombie_room",
             Self::Silent => "silent",
+            Self::MaxSession => "max_session",
         }
     }
 }
@@ -47,6 +50,8 @@ impl Rule {
 pub enum Target {
     Room,
     Egress,
+    /// A participant of the room (`max_session`).
+    Participant,
 }
 
 /// The one mutation a finding asks for.
@@ -57,6 +62,8 @@ pub enum Action {
     StopEgress,
     /// Remove a zombie room's records from LiveKit's Redis (`--purge-zombies`).
     PurgeRoom,
+    /// RemoveParticipant (`max_session`).
+    RemoveParticipant,
 }
 
 impl Action {
@@ -65,6 +72,7 @@ impl Action {
             Self::DeleteRoom => "delete_room",
             Self::StopEgress => "stop_egress",
             Self::PurgeRoom => "purge_room",
+            Self::RemoveParticipant => "remove_participant",
         }
     }
 }
@@ -83,6 +91,10 @@ pub enum Recheck {
     /// Only `silent` asked for it: no human may have an unmuted track now.
     StillSilent {
         sip_ring_limit: Duration,
+    },
+    /// `max_session`: GetParticipant shows the same sid, still connected longer than this.
+    SessionOver {
+        max_session: Duration,
     },
 }
 
@@ -113,15 +125,27 @@ pub struct Finding {
     pub recheck: Recheck,
     /// For a `zombie_room`: its node as seen, which the purge re-checks.
     pub dead_node: Option<DeadNode>,
+    /// For `remove_participant`: the participant's identity and sid as seen.
+    pub participant: Option<Session>,
+}
+
+/// A participant's connection, as `max_session` judged it (a rejoin gets a new sid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub identity: String,
+    pub sid: String,
 }
 
 impl Finding {
     /// Whether it comes from its room's verdict (`humanless`, `max_room_age`): such work
     /// runs in the room's job, egress stops before the deletion.
     pub fn is_room_level(&self) -> bool {
-        self.rules
-            .iter()
-            .any(|r| matches!(r, Rule::Humanless | Rule::MaxRoomAge | Rule::Silent))
+        self.rules.iter().any(|r| {
+            matches!(
+                r,
+                Rule::Humanless | Rule::MaxRoomAge | Rule::Silent | Rule::MaxSession
+            )
+        })
     }
 }
 
@@ -426,29 +450,17 @@ fn judge_rooms<'i>(
             .get(room.name.as_str())
             .copied()
             .unwrap_or(0);
-        let headcount = headcount_of(policy, room, &resolved.rules, now);
-        if let Some(count) = &headcount {
-            note_doubts(&mut out.doubts, room, count);
-        }
-        let look = headcount.as_ref().map(|c| Look {
-            humans: c.humans,
-            silent: c.humans > 0 && c.silent == c.humans,
-        });
-        remember(&mut memories, room, look, now);
-        let facts = RoomFacts {
-            scope,
-            running_egresses: running,
-            headcount: headcount.as_ref(),
-            humanless_for: memory::humanless_for(memories.1.as_ref(), &room.sid, now),
-            silent_for: memory::silent_for(memories.1.as_ref(), &room.sid, now),
-        };
-        let (view, judgement) = judge_room(room, &facts, &resolved.rules, now);
+        let facts = (scope, running);
+        let (view, judgement) = judge_live_room(
+            policy,
+            room,
+            &resolved.rules,
+            facts,
+            &mut memories,
+            now,
+            out,
+        );
         if let Some(j) = judgement {
-            if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
-                let age = view.age.unwrap_or_default();
-                out.findings
-                    .push(room_finding(room, &j, &resolved.rules, age));
-            }
             judged.insert(room.name.as_str(), j);
         }
         out.unjudged_rooms += usize::from(view.verdict == Verdict::Unjudged);
@@ -461,6 +473,53 @@ fn judge_rooms<'i>(
     }
 
     judged
+}
+
+/// Judges a room in view that is not a zombie, with its scope and running egresses: notes
+/// what the memory must remember, puts its findings into `out`, and returns its view and
+/// the judgement its egresses inherit.
+fn judge_live_room(
+    policy: &Policy,
+    room: &Room,
+    rules: &Rules,
+    (scope, running_egresses): (InScope, usize),
+    memories: &mut Memories<'_>,
+    now: DateTime<Utc>,
+    out: &mut Evaluation,
+) -> (RoomView, Option<RoomJudgement>) {
+    let headcount = headcount_of(policy, room, rules, now);
+    if let Some(count) = &headcount {
+        note_doubts(&mut out.doubts, room, count);
+    }
+    let look = headcount.as_ref().map(|c| Look {
+        humans: c.humans,
+        silent: c.humans > 0 && c.silent == c.humans,
+    });
+    remember(memories, room, look, now);
+    let overstayed = overstayed(policy, room, rules, now);
+    let facts = RoomFacts {
+        scope,
+        running_egresses,
+        headcount: headcount.as_ref(),
+        removed: overstayed.len() as u32,
+        humanless_for: memory::humanless_for(memories.1.as_ref(), &room.sid, now),
+        silent_for: memory::silent_for(memories.1.as_ref(), &room.sid, now),
+    };
+    let (view, judgement) = judge_room(room, &facts, rules, now);
+    if let Verdict::Offends(broken, _) = &view.verdict
+        && broken.contains(&Rule::MaxSession)
+    {
+        let counts = (view.humans, view.others);
+        let removals = overstayed
+            .iter()
+            .map(|&(p, held)| session_finding(room, p, held, rules, counts));
+        out.findings.extend(removals);
+    }
+    if let (Some(j), Verdict::Offends(_, Some(Action::DeleteRoom))) = (&judgement, &view.verdict) {
+        let age = view.age.unwrap_or_default();
+        out.findings.push(room_finding(room, j, rules, age));
+    }
+    (view, judgement)
 }
 
 /// Who is in `room` by its human test; `None` when its participants were not listed.
@@ -539,6 +598,8 @@ struct RoomFacts<'a> {
     humanless_for: Option<Duration>,
     /// How long every human has been silent by the memory; `None` when not known.
     silent_for: Option<Duration>,
+    /// Humans `max_session` removes.
+    removed: u32,
 }
 
 fn judge_room(
@@ -587,23 +648,41 @@ fn judge_room(
         }
         return (view, None);
     }
-    let deletes = broken.contains(&Rule::MaxRoomAge)
-        || (broken.contains(&Rule::Humanless) && rules.humanless == HumanlessMode::DeleteRoom)
-        || (broken.contains(&Rule::Silent) && rules.silent == SilentMode::DeleteRoom);
-    let action = if deletes {
-        Some(Action::DeleteRoom)
-    } else {
-        (facts.running_egresses > 0).then_some(Action::StopEgress)
-    };
-    view.verdict = Verdict::Offends(broken.clone(), action);
+    let (action, room_rules) = room_action(&broken, rules, facts.running_egresses);
+    view.verdict = Verdict::Offends(broken, action);
     view.reason = Some(reason.clone());
     let judgement = RoomJudgement {
-        rules: broken,
+        rules: room_rules,
         reason,
         humans,
         others,
     };
-    (view, Some(judgement))
+    (view, Some(judgement).filter(|j| !j.rules.is_empty()))
+}
+
+/// What a room that broke `broken` gets, and the rules that act on the room itself (what
+/// its egresses inherit): `max_session` acts on participants.
+fn room_action(
+    broken: &[Rule],
+    rules: &Rules,
+    running_egresses: usize,
+) -> (Option<Action>, Vec<Rule>) {
+    let deletes = broken.contains(&Rule::MaxRoomAge)
+        || (broken.contains(&Rule::Humanless) && rules.humanless == HumanlessMode::DeleteRoom)
+        || (broken.contains(&Rule::Silent) && rules.silent == SilentMode::DeleteRoom);
+    let room_rules: Vec<Rule> = broken
+        .iter()
+        .copied()
+        .filter(|&r| r != Rule::MaxSession)
+        .collect();
+    let action = if deletes {
+        Some(Action::DeleteRoom)
+    } else if room_rules.is_empty() {
+        Some(Action::RemoveParticipant)
+    } else {
+        (running_egresses > 0).then_some(Action::StopEgress)
+    };
+    (action, room_rules)
 }
 
 /// The room rules a room of this age and headcount breaks, and why.
@@ -611,7 +690,15 @@ fn offences(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> (Vec<Rule>, 
     let mut broken = Vec::new();
     let mut reasons = Vec::new();
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    if let Some(count) = facts.headcount.filter(|c| c.humans == 0)
+    if let Some(why) = sessions(rules, facts) {
+        broken.push(Rule::MaxSession);
+        reasons.push(why);
+        // The grace is for humans who may come back; these are removed on purpose.
+        if humanless_on && facts.headcount.is_some_and(|c| c.humans == facts.removed) {
+            broken.push(Rule::Humanless);
+            reasons.push("no human left once they are removed: judged humanless at once".into());
+        }
+    } else if let Some(count) = facts.headcount.filter(|c| c.humans == 0)
         && humanless_on
         && memory::humanless_grace_passed(age, facts.humanless_for, rules.humanless_grace)
     {
@@ -643,6 +730,70 @@ fn offences(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> (Vec<Rule>, 
         ));
     }
     (broken, reasons.join("; "))
+}
+
+/// Why the room offends `max_session`, if it does.
+fn sessions(rules: &Rules, facts: &RoomFacts<'_>) -> Option<String> {
+    let max = rules.max_session.filter(|_| facts.removed > 0)?;
+    Some(format!(
+        "{} human(s) connected longer than max_session {}",
+        facts.removed,
+        human_duration(max)
+    ))
+}
+
+/// The humans of `room` connected longer than its `max_session`, and for how long.
+fn overstayed<'r>(
+    policy: &Policy,
+    room: &'r Room,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Vec<(&'r Participant, Duration)> {
+    let (Some(max), Participants::Listed(list)) = (rules.max_session, &room.participants) else {
+        return Vec::new();
+    };
+    let test = policy
+        .humans
+        .at(rules.sip_ring_limit, now.timestamp_millis());
+    list.iter()
+        .filter(|p| test.is_human(p))
+        .filter_map(|p| Some((p, crate::inventory::age_at(p.joined_ms, now)?)))
+        .filter(|&(_, held)| held > max)
+        .collect()
+}
+
+/// The `remove_participant` finding for `p`, connected for `held`.
+fn session_finding(
+    room: &Room,
+    p: &Participant,
+    held: Duration,
+    rules: &Rules,
+    (humans, others): (Option<u32>, Option<u32>),
+) -> Finding {
+    let max = rules.max_session.unwrap_or_default();
+    Finding {
+        rules: vec![Rule::MaxSession],
+        target: Target::Participant,
+        room: room.name.clone(),
+        room_sid: Some(room.sid.clone()),
+        egress_id: None,
+        age: held,
+        humans,
+        others,
+        reason: format!(
+            "'{}' connected for {}, longer than max_session {}",
+            p.identity,
+            human_duration(held),
+            human_duration(max)
+        ),
+        action: Action::RemoveParticipant,
+        recheck: Recheck::SessionOver { max_session: max },
+        dead_node: None,
+        participant: Some(Session {
+            identity: p.identity.clone(),
+            sid: p.sid.clone(),
+        }),
+    }
 }
 
 /// Why the room offends `silent`, if it does: at least one human, every human silent, for
@@ -690,6 +841,7 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
         action: Action::PurgeRoom,
         recheck: Recheck::None,
         dead_node: Some(dead.clone()),
+        participant: None,
     };
     let view = RoomView {
         name: room.name.clone(),
@@ -721,6 +873,7 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
         action: Action::DeleteRoom,
         recheck: room_recheck(&j.rules, rules),
         dead_node: None,
+        participant: None,
     }
 }
 
@@ -793,6 +946,7 @@ fn judge_egress(
         action: Action::StopEgress,
         recheck,
         dead_node: None,
+        participant: None,
     })
 }
 
@@ -1070,6 +1224,82 @@ mod tests {
                 let actions: Vec<Action> = e.findings.iter().map(|f| f.action).collect();
                 assert_eq!(actions, [Action::StopEgress, Action::DeleteRoom]);
             }
+        }
+    }
+
+    #[test]
+    fn max_session_removes_long_sessions_of_humans_and_a_room_left_empty_goes_at_once() {
+        let joined = |identity: &str, kind, hours: i64| Participant {
+            joined_ms: ago_ms(hours * 3600),
+            ..p(identity, kind)
+        };
+        let policy = |humanless| Policy {
+            defaults: Rules {
+                max_session: Some(Duration::from_secs(4 * 3600)),
+                humanless,
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        let over = Recheck::SessionOver {
+            max_session: Duration::from_secs(4 * 3600),
+        };
+        let remove = |who: &str| row(who, &[Rule::MaxSession], Action::RemoveParticipant, over);
+        // (participants, humanless mode, findings)
+        let cases = [
+            (
+                vec![
+                    joined("alice", Standard, 5),
+                    joined("bob", Standard, 1),
+                    joined("bot", Agent, 9),
+                ],
+                HumanlessMode::DeleteRoom,
+                vec![remove("alice")],
+            ),
+            (
+                vec![joined("alice", Standard, 5), joined("bot", Agent, 9)],
+                HumanlessMode::DeleteRoom,
+                vec![
+                    remove("alice"),
+                    row("EG_r", &[Rule::Humanless], Action::StopEgress, NO_HUMAN),
+                    row("room r", &[Rule::Humanless], Action::DeleteRoom, NO_HUMAN),
+                ],
+            ),
+            (
+                vec![joined("alice", Standard, 5)],
+                HumanlessMode::StopEgress,
+                vec![
+                    remove("alice"),
+                    row("EG_r", &[Rule::Humanless], Action::StopEgress, NO_HUMAN),
+                ],
+            ),
+            (
+                vec![joined("alice", Standard, 5)],
+                HumanlessMode::Off,
+                vec![remove("alice")],
+            ),
+            (vec![joined("bot", Agent, 9)], HumanlessMode::Off, vec![]),
+        ];
+        for (people, mode, want) in cases {
+            let inventory = Inventory {
+                // A young room: the humanless grace has not passed.
+                rooms: vec![room("r", 60, people.clone())],
+                egresses: vec![egress("EG_r", "r", 50)],
+                ..basic()
+            };
+            let e = evaluate(&policy(mode), &inventory, now());
+            let got: Vec<_> = e
+                .findings
+                .iter()
+                .map(|f| {
+                    let who = f.participant.as_ref().map(|p| p.identity.clone());
+                    let target = who
+                        .or_else(|| f.egress_id.clone())
+                        .unwrap_or_else(|| format!("room {}", f.room));
+                    (target, f.rules.clone(), f.action, f.recheck)
+                })
+                .collect();
+            assert_eq!(got, want, "{people:?} {mode:?}");
         }
     }
 

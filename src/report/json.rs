@@ -31,6 +31,9 @@ struct JsonFinding<'a> {
     room: Option<&'a str>,
     room_sid: Option<&'a str>,
     egress_id: Option<&'a str>,
+    /// The identity, for `remove_participant` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participant: Option<&'a str>,
     age_s: u64,
     humans: Option<u32>,
     others: Option<u32>,
@@ -48,6 +51,7 @@ impl<'a> JsonFinding<'a> {
             room: (!f.room.is_empty()).then_some(f.room.as_str()),
             room_sid: f.room_sid.as_deref(),
             egress_id: f.egress_id.as_deref(),
+            participant: f.participant.as_ref().map(|p| p.identity.as_str()),
             age_s: f.age.as_secs(),
             humans: f.humans,
             others: f.others,

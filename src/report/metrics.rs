@@ -126,6 +126,7 @@ fn by_rule(report: &Report) -> Labelled {
         Rule::OrphanEgress,
         Rule::ZombieRoom,
         Rule::Silent,
+        Rule::MaxSession,
     ] {
         let n = report
             .findings

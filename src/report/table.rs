@@ -159,6 +159,7 @@ fn target(f: &Finding) -> String {
     match f.target {
         Target::Room => "room".to_owned(),
         Target::Egress => cell(f.egress_id.as_deref().unwrap_or("?")),
+        Target::Participant => cell(f.participant.as_ref().map_or("?", |p| p.identity.as_str())),
     }
 }
 

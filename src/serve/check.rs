@@ -56,6 +56,18 @@ impl LiveKit for OneRoom<'_> {
     async fn delete_room(&self, room: &str) -> Result<(), ApiError> {
         self.client.delete_room(room).await
     }
+
+    async fn get_participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<proto::ParticipantInfo, ApiError> {
+        self.client.get_participant(room, identity).await
+    }
+
+    async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), ApiError> {
+        self.client.remove_participant(room, identity).await
+    }
 }
 
 /// `--max-actions-per-minute`: event-driven checks together act at most this often in any

@@ -532,7 +532,9 @@ impl World {
             muted_tracks: 0,
             attributes: join.attributes.clone(),
         };
-        let joined = Participant::new(&join.room, &spec, now);
+        let mut joined = Participant::new(&join.room, &spec, now);
+        // Each connection gets its own sid in LiveKit: a rejoin is a new session.
+        joined.sid = sid("PA_", &format!("{}\n{}\n{now}", join.room, join.identity));
         let info = joined.info();
         room.participants.push(joined);
         let room = room.info();

@@ -404,3 +404,158 @@ fn serve_refuses_what_its_memory_cannot_do_yet() {
             .one_line_error(2, "serve does not take --silent-after or --state yet");
     }
 }
+
+fn joined(identity: &str, kind: &str, seconds_ago: u64) -> Value {
+    json!({"identity": identity, "kind": kind, "joined_s_ago": seconds_ago, "state": "ACTIVE",
+           "tracks": 1})
+}
+
+/// Room `r` (young: no humanless grace has passed) with `people`, recorded by `EG_rec`.
+fn sessions(people: &Value, events: &Value) -> SimProcess {
+    let mut scenario = scenario(
+        json!([{"name": "r", "age_s": 60, "participants": people}]),
+        json!([{"egress_id": "EG_rec", "room_name": "r", "type": "room_composite",
+                "status": "EGRESS_ACTIVE", "started_s_ago": 50}]),
+    );
+    scenario["events"] = events.clone();
+    sim(scenario)
+}
+
+fn identities(sim: &SimProcess) -> Vec<String> {
+    let state = sim.state();
+    let rooms = state["rooms"].as_array().unwrap();
+    let mut names: Vec<String> = rooms
+        .iter()
+        .flat_map(|r| r["participants"].as_array().unwrap().clone())
+        .map(|p| p["identity"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn max_session_removes_a_long_session_and_keeps_the_room_of_others() {
+    let people = json!([
+        joined("alice", "STANDARD", 5 * 3600),
+        joined("bob", "STANDARD", 600),
+        joined("agent-1", "AGENT", 9 * 3600)
+    ]);
+    let sim = sessions(&people, &json!([]));
+    let planned = Reaper::on(&sim)
+        .args(["sweep", "--dry-run", "-o", "ndjson", "--max-session", "4h"])
+        .run()
+        .ok()
+        .ndjson();
+    assert_eq!(planned[0]["action"], "remove_participant");
+    assert_eq!(planned[0]["participant"], "alice");
+    assert_eq!(planned[0]["target"], "participant");
+    assert_eq!(planned[0]["result"], "planned");
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("lk.prom");
+    let report = Reaper::on(&sim)
+        .args([
+            "sweep",
+            "-o",
+            "json",
+            "--max-session",
+            "4h",
+            "--metrics-file",
+        ])
+        .args([metrics.to_str().unwrap()])
+        .run()
+        .ok()
+        .json();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report}");
+    assert_eq!(findings[0]["rules"], json!(["max_session"]));
+    assert_eq!(findings[0]["result"], "done");
+    assert_eq!(identities(&sim), ["agent-1", "bob"]);
+    assert_eq!(sim.room_names(), ["r"]);
+    assert_eq!(sim.egress("EG_rec")["status"], "EGRESS_ACTIVE");
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("lk_reaper_findings{rule=\"max_session\"} 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_last_human_removed_ends_the_room_in_the_same_sweep_after_the_removal() {
+    let people = json!([
+        joined("alice", "STANDARD", 5 * 3600),
+        joined("agent-1", "AGENT", 9 * 3600)
+    ]);
+    let sim = sessions(&people, &json!([]));
+    let report = Reaper::on(&sim)
+        .args(["sweep", "-o", "json", "--max-session", "4h"])
+        .run()
+        .ok()
+        .json();
+    // Removed first: a deletion first would have made the removal already_gone.
+    let done = results(&report);
+    assert_eq!(
+        (done["EG_rec"].as_str(), done["r"].as_str()),
+        ("done", "done"),
+        "{report}"
+    );
+    let alice = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["participant"] == "alice")
+        .unwrap();
+    assert_eq!(alice["result"], "done");
+    let room = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["target"] == "room")
+        .unwrap();
+    assert!(
+        room["reason"]
+            .as_str()
+            .unwrap()
+            .contains("judged humanless at once"),
+        "{room}"
+    );
+    assert!(sim.room_names().is_empty());
+    assert_eq!(sim.calls("RemoveParticipant"), 1);
+}
+
+#[test]
+fn a_rejoin_before_acting_is_a_new_session_and_keeps_the_room() {
+    // ListParticipants 1 is the inventory: alice rejoins right after it.
+    let rejoin = json!([{"after": {"method": "ListParticipants", "calls": 1},
+                         "join": {"room": "r", "identity": "alice", "kind": "STANDARD"}}]);
+    let sim = sessions(&json!([joined("alice", "STANDARD", 5 * 3600)]), &rejoin);
+    let report = Reaper::on(&sim)
+        .args(["sweep", "-o", "json", "--max-session", "4h"])
+        .run()
+        .ok()
+        .json();
+    let outcomes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["skipped_recheck"; 3], "{report}");
+    assert!(report["findings"].to_string().contains("rejoined"));
+    assert_eq!(sim.calls("RemoveParticipant"), 0);
+    assert_eq!(sim.room_names(), ["r"]);
+}
+
+#[test]
+fn removals_count_against_max_actions() {
+    let people = json!([
+        joined("a", "STANDARD", 5 * 3600),
+        joined("b", "STANDARD", 5 * 3600),
+        joined("c", "STANDARD", 600)
+    ]);
+    let sim = sessions(&people, &json!([]));
+    Reaper::on(&sim)
+        .args(["sweep", "--max-session", "4h", "--max-actions", "1"])
+        .run()
+        .expect(5);
+    assert_eq!(sim.calls("RemoveParticipant"), 0);
+}
