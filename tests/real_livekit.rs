@@ -29,6 +29,8 @@ macro_rules! visible {
     }};
 }
 
+#[path = "real_livekit/active.rs"]
+mod active;
 #[path = "real_livekit/cluster.rs"]
 mod cluster;
 #[path = "real_livekit/conformance.rs"]
