@@ -15,9 +15,9 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     sweep.validate()?;
     // serve's memory does not judge silence yet: refusing beats ignoring the flag.
-    if config.policy.uses_silent() || config.state.is_some() {
+    if config.policy.uses_silent() {
         return Err(crate::error::usage(
-            "serve does not take --silent-after or --state yet: run `lk-reaper sweep --state PATH --silent-after DURATION` from cron for silent rooms",
+            "serve does not take --silent-after yet: run `lk-reaper sweep --state PATH --silent-after DURATION` from cron for silent rooms",
         ));
     }
     let stop = crate::shutdown::stop_signal()?;

@@ -83,26 +83,25 @@ impl Shared {
         since.into()
     }
 
-    /// Whether `finding` must wait: it acts on `humanless` alone, and its room's grace is
-    /// known to run past `now` (its pending check ends the room then). What serve does not
-    /// know, a full sweep judges as `sweep` does.
+    /// Until when `finding` must wait, if it must: it acts on `humanless` alone, and its
+    /// room's grace is known to run past `now` (a check of the room ends it then). What
+    /// serve does not know, a full sweep judges as `sweep` does.
     pub fn holds(
         &self,
         finding: &Finding,
         inventory: &Inventory,
         policy: &Policy,
         now: SystemTime,
-    ) -> bool {
+    ) -> Option<SystemTime> {
         let sid = finding.room_sid.as_deref().unwrap_or_default();
-        let Some(since) = self.lock().get(sid).and_then(|s| s.humanless_since) else {
-            return false;
-        };
+        let since = self.lock().get(sid).and_then(|s| s.humanless_since)?;
         if !humanless_only(finding) {
-            return false;
+            return None;
         }
         let humanless_for = DateTime::<Utc>::from(now) - since;
         let grace = humanless_grace(policy, inventory, &finding.room);
-        !humanless_grace_passed(finding.age, humanless_for.to_std().ok(), grace)
+        let held = !humanless_grace_passed(finding.age, humanless_for.to_std().ok(), grace);
+        held.then(|| SystemTime::from(since) + grace)
     }
 
     /// The room finished.
@@ -181,10 +180,15 @@ mod tests {
         };
         let policy = Policy::default();
         let p = Shared::default();
-        let holds = |f: &Finding, s: u64| p.holds(f, &inventory, &policy, at(s));
+        let holds = |f: &Finding, s: u64| p.holds(f, &inventory, &policy, at(s)).is_some();
         assert!(!holds(&humanless, 100), "unknown: judged as a sweep does");
         p.emptied("RM_r", "r", at(100));
         assert!(holds(&humanless, 399), "the default grace is 5m");
+        assert_eq!(
+            p.holds(&humanless, &inventory, &policy, at(399)),
+            Some(at(400)),
+            "until the grace ends"
+        );
         assert!(!holds(&humanless, 401));
         assert!(!holds(&too_old, 200), "max_room_age does not wait");
         p.human("r");

@@ -32,6 +32,7 @@ use crate::cli::ServeArgs;
 use crate::commands::sweep::{self, SweepOptions, Swept};
 use crate::config::Config;
 use crate::inventory::Inventory;
+use crate::memory::file::StateFile;
 use crate::policy::Finding;
 
 use check::{Breaker, Checked, Checker};
@@ -96,6 +97,8 @@ pub async fn serve(
     );
     work.run(stop).await;
     quit.send_replace(true);
+    // Saved again once in-flight work is done (below); now too, in case it never is.
+    work.save_memory();
     tracing::info!("stopping: no new checks; waiting for in-flight actions");
     if tokio::time::timeout(SHUTDOWN_GRACE, work.drain())
         .await
@@ -106,6 +109,7 @@ pub async fn serve(
             SHUTDOWN_GRACE.as_secs()
         );
     }
+    work.save_memory();
     let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
     Ok(())
 }
@@ -123,6 +127,8 @@ struct Work {
     /// Rooms whose check is in flight.
     running: HashSet<String>,
     sweeping: bool,
+    /// `--state`: the memory file, locked while serve runs.
+    state: Option<StateFile>,
 }
 
 impl Work {
@@ -132,7 +138,15 @@ impl Work {
         options: &ServeOptions,
     ) -> anyhow::Result<Self> {
         let metrics = metrics::Metrics::default();
-        let memory = crate::memory::Shared::default();
+        let (state, loaded) = match &config.state {
+            Some(path) => {
+                let wait = config.run.timeout;
+                let (file, memory) = tokio::task::block_in_place(|| StateFile::open(path, wait))?;
+                (Some(file), memory)
+            }
+            None => (None, crate::memory::Memory::default()),
+        };
+        let memory = crate::memory::Shared::new(loaded);
         let app = Arc::new(App {
             inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
             timers: Timers::default(),
@@ -158,7 +172,18 @@ impl Work {
             tasks: FuturesUnordered::new(),
             running: HashSet::new(),
             sweeping: false,
+            state,
         })
+    }
+
+    /// Saves the memory to `--state`, if given; a failure is a warning (the memory only
+    /// delays actions).
+    fn save_memory(&self) {
+        if let Some(file) = &self.state
+            && let Err(err) = file.save(&self.app.memory.snapshot())
+        {
+            tracing::warn!("{err:#}");
+        }
     }
 
     async fn run(&mut self, stop: impl Future<Output = ()>) {
@@ -195,17 +220,26 @@ impl Work {
         let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
         let checker = Arc::clone(&self.checker);
         let memory = self.app.memory.clone();
+        let timers = self.app.timers.clone();
         self.tasks.push(Box::pin(async move {
             let started = Instant::now();
             let act_on = |finding: &Finding, inventory: &Inventory| {
-                let held = memory.holds(finding, inventory, &config.policy, SystemTime::now());
-                if held {
-                    tracing::info!(
-                        room = %crate::redact::line(&finding.room),
-                        "full sweep: no human, but one left less than the grace ago; the room's check judges it then"
-                    );
-                }
-                !held
+                let now = SystemTime::now();
+                let Some(until) = memory.holds(finding, inventory, &config.policy, now) else {
+                    return true;
+                };
+                tracing::info!(
+                    room = %crate::redact::line(&finding.room),
+                    "full sweep: no human, but one left less than the grace ago; the room's check judges it then"
+                );
+                // After a restart with --state no check may be pending. Webhook times have
+                // whole seconds: a second later never ends the grace early.
+                let cause = scheduler::Cause {
+                    trigger: "remembered_grace",
+                    since: now,
+                };
+                timers.schedule_at(&finding.room, until + Duration::from_secs(1), cause);
+                false
             };
             let result =
                 sweep::sweep_with_inventory(&checker.client, &config, &options, act_on, None).await;
@@ -268,6 +302,7 @@ impl Work {
                 self.schedule_deadlines(&inventory, now, now + self.every);
                 let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.sid.as_str()).collect();
                 self.app.memory.retain(|sid| live.contains(sid));
+                self.save_memory();
                 let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
                 tokio::spawn(async move {
                     sweep::notify_if_wanted(&config, &options, &report).await;

@@ -638,3 +638,44 @@ fn full_sweeps_give_whoever_left_the_whole_grace_too() {
     // Bob's room, swept every second, never had anyone leave.
     assert!(has_room(&sim, "r2"));
 }
+
+#[test]
+fn with_state_a_restart_remembers_the_grace_and_saves_on_shutdown() {
+    let port = free_port();
+    let sim = fleet(port, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let args = [
+        "--humanless-grace",
+        "3s",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let mut serve = Serve::start(&sim, port, &args);
+    act(&sim, "leave", "room=r1&identity=alice");
+    let left = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(serve.terminate(), Some(0), "{}", serve.stderr());
+    let saved = fs::read_to_string(&state).unwrap();
+    assert!(
+        saved.contains("\"room\":\"r1\""),
+        "saved on shutdown: {saved}"
+    );
+    let restarted = Serve::start(&sim, port, &args);
+    assert!(
+        has_room(&sim, "r1"),
+        "the start-up sweep waits for the grace it remembers\n{}",
+        restarted.stderr()
+    );
+    let gone = until(Duration::from_secs(10), || !has_room(&sim, "r1"));
+    assert!(
+        gone.is_some(),
+        "ended when the grace ran out\n{}",
+        restarted.stderr()
+    );
+    assert!(
+        left.elapsed() >= Duration::from_secs(2),
+        "not long before the grace"
+    );
+    assert!(has_room(&sim, "r2"));
+}
