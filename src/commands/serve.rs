@@ -14,12 +14,6 @@ pub async fn run(
     options: ServeOptions,
 ) -> anyhow::Result<ExitCode> {
     sweep.validate()?;
-    // serve's memory does not judge silence yet: refusing beats ignoring the flag.
-    if config.policy.uses_silent() {
-        return Err(crate::error::usage(
-            "serve does not take --silent-after yet: run `lk-reaper sweep --state PATH --silent-after DURATION` from cron for silent rooms",
-        ));
-    }
     let stop = crate::shutdown::stop_signal()?;
     let ready = |address| {
         // Scripts and tests wait for this line: it must leave the buffer now.

@@ -187,7 +187,10 @@ fn read(path: &Path) -> anyhow::Result<Memory> {
         return forgot(format!("could not be read ({err})"));
     }
     match serde_json::from_str::<Stored>(&text) {
-        Ok(doc) if doc.version <= VERSION => Ok(Memory { rooms: doc.rooms }),
+        Ok(doc) if doc.version <= VERSION => Ok(Memory {
+            rooms: doc.rooms,
+            grace_apart: false,
+        }),
         Ok(doc) => Err(newer(path, doc.version)),
         Err(err) => match serde_json::from_str::<VersionOnly>(&text) {
             Ok(v) if v.version > VERSION => Err(newer(path, v.version)),

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use shared::{Shared, humanless_grace, humanless_only};
+pub use shared::{Shared, humanless_grace, humanless_only, silent_after};
 
 /// What lk-reaper saw of one room (keyed by the room's sid, so a recreated room starts
 /// fresh).
@@ -45,6 +45,9 @@ pub struct Look {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memory {
     rooms: HashMap<String, Seen>,
+    /// `serve` judges the humanless grace itself (webhooks, checks): an evaluation by this
+    /// memory then runs the grace from the room's creation, as without memory.
+    grace_apart: bool,
 }
 
 impl Memory {
@@ -105,7 +108,10 @@ impl Memory {
 /// memory (the grace then runs from the room's creation); zero for a room not remembered
 /// as humanless (first seen so now).
 pub fn humanless_for(memory: Option<&Memory>, sid: &str, now: DateTime<Utc>) -> Option<Duration> {
-    let since = memory?.get(sid).and_then(|s| s.humanless_since);
+    let since = memory
+        .filter(|m| !m.grace_apart)?
+        .get(sid)
+        .and_then(|s| s.humanless_since);
     Some(since.map_or(Duration::ZERO, |since| elapsed(since, now)))
 }
 

@@ -20,14 +20,24 @@ pub fn humanless_only(finding: &Finding) -> bool {
     finding.rules.iter().all(|&r| r == Rule::Humanless)
 }
 
-/// `room`'s `humanless_grace`, under the rules its metadata selects.
-pub fn humanless_grace(policy: &Policy, inventory: &Inventory, room: &str) -> Duration {
+/// `room`'s rules, as its metadata selects them.
+fn rules_of(policy: &Policy, inventory: &Inventory, room: &str) -> crate::policy::Rules {
     let metadata = inventory
         .rooms
         .iter()
         .find(|r| r.name == room)
         .map_or("", |r| r.metadata.as_str());
-    policy.resolve(room, metadata).rules.humanless_grace
+    policy.resolve(room, metadata).rules
+}
+
+/// `room`'s `humanless_grace`, under the rules its metadata selects.
+pub fn humanless_grace(policy: &Policy, inventory: &Inventory, room: &str) -> Duration {
+    rules_of(policy, inventory, room).humanless_grace
+}
+
+/// `room`'s `silent_after`, under the rules its metadata selects (`None`: off).
+pub fn silent_after(policy: &Policy, inventory: &Inventory, room: &str) -> Option<Duration> {
+    rules_of(policy, inventory, room).silent_after
 }
 
 /// The memory, shared by serve's tasks.
@@ -47,6 +57,39 @@ impl Shared {
     /// A copy of the memory now (to save it).
     pub fn snapshot(&self) -> Memory {
         self.lock().clone()
+    }
+
+    /// A copy for an evaluation: it judges silence by the memory, and leaves the humanless
+    /// grace to serve's own judgement (`holds`, the checks' grace).
+    pub fn for_evaluation(&self) -> Memory {
+        Memory {
+            grace_apart: true,
+            ..self.snapshot()
+        }
+    }
+
+    /// Takes the silence an evaluation saw in the rooms `sids`, from its new memory `seen`
+    /// (webhooks never change it). Returns the rooms newly found silent, and since when.
+    pub fn absorb_silence<'s>(
+        &self,
+        seen: &Memory,
+        sids: impl Iterator<Item = (&'s str, &'s str)>,
+    ) -> Vec<(String, SystemTime)> {
+        let mut memory = self.lock();
+        let mut newly = Vec::new();
+        for (sid, room) in sids {
+            let now = seen.get(sid).and_then(|s| s.silent_since);
+            let mut entry = memory.get(sid).cloned().unwrap_or_else(|| Seen {
+                room: room.to_owned(),
+                ..Seen::default()
+            });
+            if let (None, Some(since)) = (entry.silent_since, now) {
+                newly.push((room.to_owned(), since.into()));
+            }
+            entry.silent_since = now;
+            memory.insert(sid.to_owned(), entry);
+        }
+        newly
     }
 
     /// Someone left room `sid` (`room`), or it started empty, at `at`: its grace runs from

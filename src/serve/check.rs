@@ -119,6 +119,8 @@ pub struct Checked {
     /// The room has no human, but has not been without one for its whole grace as far as
     /// serve knows: check it again then.
     pub grace_ends: Option<SystemTime>,
+    /// The memory after the check, when `silent` is on (it judges by the memory).
+    pub memory: Option<crate::memory::Memory>,
 }
 
 impl Checker {
@@ -163,7 +165,15 @@ impl Checker {
             .await
             .ok()
             .context("the check's deadline (--timeout) passed before its inventory")??;
-        let evaluation = policy::evaluate(policy, &inventory, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        let (evaluation, memory) = if policy.uses_silent() {
+            let remembered = self.memory.for_evaluation();
+            let (evaluation, next) =
+                policy::remembering(policy, &inventory, &remembered, now, true);
+            (evaluation, Some(next))
+        } else {
+            (policy::evaluate(policy, &inventory, now), None)
+        };
         let mut findings = evaluation.findings;
         let grace_ends = self.grace_ends(room, &inventory, &evaluation.rooms, &findings);
         if let Some(at) = grace_ends {
@@ -181,6 +191,7 @@ impl Checker {
             return Ok(Checked {
                 inventory,
                 grace_ends,
+                memory,
             });
         }
         let results = if self.dry_run {
@@ -213,6 +224,7 @@ impl Checker {
         Ok(Checked {
             inventory,
             grace_ends,
+            memory,
         })
     }
 

@@ -221,6 +221,8 @@ impl Work {
         let checker = Arc::clone(&self.checker);
         let memory = self.app.memory.clone();
         let timers = self.app.timers.clone();
+        // Silence is judged by the memory; only then does a sweep need it.
+        let remembered = config.policy.uses_silent().then(|| memory.for_evaluation());
         self.tasks.push(Box::pin(async move {
             let started = Instant::now();
             let act_on = |finding: &Finding, inventory: &Inventory| {
@@ -242,7 +244,8 @@ impl Work {
                 false
             };
             let result =
-                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on, None).await;
+                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on, remembered.as_ref())
+                    .await;
             Done::Sweep(result, started.elapsed())
         }));
     }
@@ -272,6 +275,9 @@ impl Work {
             Done::Check(room, cause, checked) => {
                 self.running.remove(&room);
                 let Some(checked) = checked else { return };
+                if let Some(seen) = &checked.memory {
+                    self.absorb_silence(seen, &checked.inventory);
+                }
                 if let Some(at) = checked.grace_ends {
                     self.app.timers.schedule_at(&room, at, cause);
                 }
@@ -287,8 +293,13 @@ impl Work {
         let metrics = &self.checker.metrics;
         match result {
             Ok(Swept {
-                report, inventory, ..
+                report,
+                inventory,
+                memory,
             }) => {
+                if let Some(seen) = memory {
+                    self.absorb_silence(&seen, &inventory);
+                }
                 self.app.health.sweep_ok();
                 metrics.sweep_done(Some(&report), took);
                 sweep::write_metrics_file(&self.sweep_options, Some(&report), took);
@@ -312,6 +323,27 @@ impl Work {
                 metrics.sweep_done(None, took);
                 sweep::write_metrics_file(&self.sweep_options, None, took);
                 tracing::error!("full sweep failed: {err:#}");
+            }
+        }
+    }
+
+    /// Takes the silence a sweep or a check saw, and schedules a check of each room newly
+    /// silent for when its silence reaches `--silent-after`.
+    fn absorb_silence(&self, seen: &crate::memory::Memory, inventory: &Inventory) {
+        let sids = inventory
+            .rooms
+            .iter()
+            .map(|r| (r.sid.as_str(), r.name.as_str()));
+        for (room, since) in self.app.memory.absorb_silence(seen, sids) {
+            let policy = &self.config.policy;
+            if let Some(after) = crate::memory::silent_after(policy, inventory, &room) {
+                let cause = scheduler::Cause {
+                    trigger: "silent",
+                    since,
+                };
+                // Just past the limit: the rule acts on silence longer than it.
+                let at = since + after + Duration::from_millis(100);
+                self.app.timers.schedule_at(&room, at, cause);
             }
         }
     }

@@ -390,15 +390,6 @@ fn silent_after_needs_a_memory_and_a_sane_duration() {
     assert_eq!(sim.calls("ListRooms"), 0);
 }
 
-#[test]
-fn serve_refuses_what_its_memory_cannot_do_yet() {
-    let sim = recorded(&json!([human("alice", 1, 1)]), &json!([]));
-    Reaper::on(&sim)
-        .args(["serve", "--listen", "127.0.0.1:0", "--silent-after", "10m"])
-        .run()
-        .one_line_error(2, "serve does not take --silent-after yet");
-}
-
 fn joined(identity: &str, kind: &str, seconds_ago: u64) -> Value {
     json!({"identity": identity, "kind": kind, "joined_s_ago": seconds_ago, "state": "ACTIVE",
            "tracks": 1})

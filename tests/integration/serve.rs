@@ -679,3 +679,48 @@ fn with_state_a_restart_remembers_the_grace_and_saves_on_shutdown() {
     );
     assert!(has_room(&sim, "r2"));
 }
+
+#[test]
+fn serve_stops_the_recording_of_a_room_once_its_silence_reaches_the_limit() {
+    let port = free_port();
+    let human = |identity: &str, muted: u32| {
+        json!({"identity": identity, "kind": "STANDARD", "joined_s_ago": 60,
+               "tracks": 1, "muted_tracks": muted})
+    };
+    let rooms = json!([
+        {"name": "quiet", "age_s": 600, "participants": [human("alice", 1)]},
+        {"name": "talk", "age_s": 600, "participants": [human("bob", 0)]}
+    ]);
+    let egresses = json!([
+        {"egress_id": "EG_quiet", "room_name": "quiet", "type": "track",
+         "status": "EGRESS_ACTIVE", "started_s_ago": 60},
+        {"egress_id": "EG_talk", "room_name": "talk", "type": "track",
+         "status": "EGRESS_ACTIVE", "started_s_ago": 60}
+    ]);
+    let mut scenario = scenario(rooms, egresses);
+    scenario["key"] = json!(KEY);
+    scenario["secret"] = json!(SECRET);
+    let sim = SimProcess::start(&scenario);
+    let started = Instant::now();
+    let serve = Serve::start(&sim, port, &["--silent-after", "2s"]);
+    let stopped = until(Duration::from_secs(10), || {
+        sim.egress("EG_quiet")["status"] != "EGRESS_ACTIVE"
+    });
+    assert!(
+        stopped.is_some(),
+        "EG_quiet still records\n{}",
+        serve.stderr()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "not before the silence reached the limit\n{}",
+        serve.stderr()
+    );
+    assert_eq!(sim.egress("EG_talk")["status"], "EGRESS_ACTIVE");
+    assert!(has_room(&sim, "quiet") && has_room(&sim, "talk"));
+    assert!(
+        serve.stderr().contains("rules=\"silent\""),
+        "{}",
+        serve.stderr()
+    );
+}
