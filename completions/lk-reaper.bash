@@ -293,7 +293,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__egress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --silent-after --silent --max-session --state --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +320,22 @@ _lk__reaper() {
                     return 0
                     ;;
                 --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent)
+                    COMPREPLY=($(compgen -W "stop-egress delete-room" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -581,7 +597,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__ingress)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --silent-after --silent --max-session --state --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -608,6 +624,22 @@ _lk__reaper() {
                     return 0
                     ;;
                 --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent)
+                    COMPREPLY=($(compgen -W "stop-egress delete-room" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -715,7 +747,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__rooms)
-            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-o -v -q -h --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --silent-after --silent --max-session --state --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,6 +774,22 @@ _lk__reaper() {
                     return 0
                     ;;
                 --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent)
+                    COMPREPLY=($(compgen -W "stop-egress delete-room" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -849,7 +897,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__serve)
-            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --pushgateway --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --listen --webhook-path --sweep-every --max-actions-per-minute --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --pushgateway --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --silent-after --silent --max-session --state --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,6 +956,22 @@ _lk__reaper() {
                     return 0
                     ;;
                 --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent)
+                    COMPREPLY=($(compgen -W "stop-egress delete-room" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1195,7 +1259,7 @@ _lk__reaper() {
             return 0
             ;;
         lk__subcmd__reaper__subcmd__sweep)
-            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --pushgateway --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
+            opts="-n -o -v -q -h --dry-run --max-actions --metrics-file --notify-url --notify-dry-run --pushgateway --purge-zombies --humanless --humanless-grace --max-room-age --max-egress-age --orphan-egress --orphan-grace --silent-after --silent --max-session --state --sip-ring-limit --ingress --human-kind --not-human-kind --not-human --room --exclude-room --shard --shard-count --exit-code --summary-file --url --api-key --api-secret --api-secret-file --project --config --redis-url --timeout --request-timeout --concurrency --output --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1238,6 +1302,22 @@ _lk__reaper() {
                     return 0
                     ;;
                 --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --silent)
+                    COMPREPLY=($(compgen -W "stop-egress delete-room" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

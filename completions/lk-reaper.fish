@@ -70,6 +70,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l silent-after -d 'Stop the egresses of a room whose every human has been silent (publishing nothing, or everything muted) this long, by lk-reaper\'s memory (--state) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l silent -d 'What to do with a room silent for --silent-after' -r -f -a "stop-egress\t'Stop the room\'s room-bound egresses, keep the room'
+delete-room\t'Stop the room\'s egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l max-session -d 'Remove a human connected longer than this (RemoveParticipant) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l state -d 'Remember between runs when each room was first seen without a human, or silent, in this JSON file (created if missing; locked while a run uses it)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand sweep" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
 report\t'Report the ingress (result `skipped`); the room is handled as humanless'
@@ -138,6 +143,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l silent-after -d 'Stop the egresses of a room whose every human has been silent (publishing nothing, or everything muted) this long, by lk-reaper\'s memory (--state) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l silent -d 'What to do with a room silent for --silent-after' -r -f -a "stop-egress\t'Stop the room\'s room-bound egresses, keep the room'
+delete-room\t'Stop the room\'s egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l max-session -d 'Remove a human connected longer than this (RemoveParticipant) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l state -d 'Remember between runs when each room was first seen without a human, or silent, in this JSON file (created if missing; locked while a run uses it)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand serve" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
 report\t'Report the ingress (result `skipped`); the room is handled as humanless'
@@ -198,6 +208,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l max-egress
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l silent-after -d 'Stop the egresses of a room whose every human has been silent (publishing nothing, or everything muted) this long, by lk-reaper\'s memory (--state) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l silent -d 'What to do with a room silent for --silent-after' -r -f -a "stop-egress\t'Stop the room\'s room-bound egresses, keep the room'
+delete-room\t'Stop the room\'s egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l max-session -d 'Remove a human connected longer than this (RemoveParticipant) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l state -d 'Remember between runs when each room was first seen without a human, or silent, in this JSON file (created if missing; locked while a run uses it)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand rooms" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
 report\t'Report the ingress (result `skipped`); the room is handled as humanless'
@@ -255,6 +270,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l max-egres
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l silent-after -d 'Stop the egresses of a room whose every human has been silent (publishing nothing, or everything muted) this long, by lk-reaper\'s memory (--state) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l silent -d 'What to do with a room silent for --silent-after' -r -f -a "stop-egress\t'Stop the room\'s room-bound egresses, keep the room'
+delete-room\t'Stop the room\'s egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l max-session -d 'Remove a human connected longer than this (RemoveParticipant) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l state -d 'Remember between runs when each room was first seen without a human, or silent, in this JSON file (created if missing; locked while a run uses it)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand egress" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
 report\t'Report the ingress (result `skipped`); the room is handled as humanless'
@@ -312,6 +332,11 @@ complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l max-egre
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l orphan-egress -d 'Stop active egresses whose room no longer exists [default: on]' -r -f -a "on\t'Enabled'
 off\t'Disabled'"
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l orphan-grace -d 'An egress younger than this is never an orphan [default: 2m]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l silent-after -d 'Stop the egresses of a room whose every human has been silent (publishing nothing, or everything muted) this long, by lk-reaper\'s memory (--state) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l silent -d 'What to do with a room silent for --silent-after' -r -f -a "stop-egress\t'Stop the room\'s room-bound egresses, keep the room'
+delete-room\t'Stop the room\'s egresses, then delete the room'"
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l max-session -d 'Remove a human connected longer than this (RemoveParticipant) [default: off]' -r
+complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l state -d 'Remember between runs when each room was first seen without a human, or silent, in this JSON file (created if missing; locked while a run uses it)' -r -F
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l sip-ring-limit -d 'A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]' -r
 complete -c lk-reaper -n "__fish_lk_reaper_using_subcommand ingress" -l ingress -d 'What to do with an ingress still publishing into a room with no human, past the room\'s humanless grace (its encoder would bring a deleted room back) [default: report]' -r -f -a "off\t'Leave ingresses alone and say nothing'
 report\t'Report the ingress (result `skipped`); the room is handled as humanless'

@@ -18,6 +18,16 @@ pub const TIMEOUT_RANGE: (Duration, Duration) =
 pub const REQUEST_TIMEOUT_RANGE: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(3600));
 
+/// `--silent-after`, `--max-session` (and their config and metadata keys): 1 s to 30 days.
+/// Less would end a recording between two breaths; more is a typo for a unit.
+pub const ACTIVE_LIMIT_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(30 * 86_400));
+
+/// A `--silent-after` or `--max-session` duration.
+pub fn parse_active_limit(s: &str) -> Result<Duration, String> {
+    parse_within(s, ACTIVE_LIMIT_RANGE)
+}
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     parse_within(s, TIMEOUT_RANGE)
 }
@@ -325,6 +335,24 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub orphan_grace: Option<Duration>,
 
+    /// Stop the egresses of a room whose every human has been silent (publishing nothing,
+    /// or everything muted) this long, by lk-reaper's memory (--state) [default: off]
+    #[arg(long, value_name = "DURATION", value_parser = parse_active_limit)]
+    pub silent_after: Option<Duration>,
+
+    /// What to do with a room silent for --silent-after
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub silent: Option<SilentMode>,
+
+    /// Remove a human connected longer than this (RemoveParticipant) [default: off]
+    #[arg(long, value_name = "DURATION", value_parser = parse_active_limit)]
+    pub max_session: Option<Duration>,
+
+    /// Remember between runs when each room was first seen without a human, or silent, in
+    /// this JSON file (created if missing; locked while a run uses it)
+    #[arg(long, env = "LK_REAPER_STATE", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
     /// A phone leg still `dialing` or `ringing` this long after it joined is not human [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub sip_ring_limit: Option<Duration>,
@@ -499,6 +527,15 @@ pub enum IngressMode {
     Disable,
     /// Delete the ingress with DeleteIngress, then handle the room
     Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SilentMode {
+    /// Stop the room's room-bound egresses, keep the room
+    StopEgress,
+    /// Stop the room's egresses, then delete the room
+    DeleteRoom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -182,8 +182,9 @@ async fn until<T>(
 }
 
 fn failed_all(job: &Job, why: &str) -> Vec<(usize, ActionResult)> {
-    job.ingresses
+    job.removes
         .iter()
+        .chain(&job.ingresses)
         .chain(&job.stops)
         .chain(&job.delete)
         .chain(&job.purge)
@@ -202,7 +203,13 @@ async fn run_job<L: LiveKit, P: Purge>(
     if let Some(i) = job.purge {
         return (vec![(i, purge(ctx, job, i).await)], None);
     }
-    let mut out = Vec::with_capacity(job.stops.len() + 1);
+    let mut out = Vec::with_capacity(job.removes.len() + job.stops.len() + 1);
+    // Removals first: the room's own re-check then sees who is left.
+    let removals = job
+        .removes
+        .iter()
+        .map(|&i| async move { (i, remove(lk, &job.room, &findings[i], deadline).await) });
+    out.extend(futures::future::join_all(removals).await);
     // A failed or positive re-check blocks only the findings that depend on it.
     let blocked = match until(deadline, recheck(lk, job, ctx.humans)).await {
         Ok(None) => None,
@@ -224,15 +231,7 @@ async fn run_job<L: LiveKit, P: Purge>(
             _ => stops.push(i),
         }
     }
-    let stopped = futures::future::join_all(stops.iter().map(|&i| {
-        let egress_id = findings[i].egress_id.as_deref().unwrap_or_default();
-        async move {
-            let stopped = until(deadline, lk.stop_egress(egress_id)).await;
-            (i, stop_result(egress_id, stopped))
-        }
-    }))
-    .await;
-    out.extend(stopped);
+    out.extend(stop_all(lk, findings, &stops, deadline).await);
 
     let mut again = None;
     if let Some(i) = job.delete {
@@ -249,11 +248,7 @@ async fn run_job<L: LiveKit, P: Purge>(
                 if let Some(answer) = answer {
                     delete_result(answer)
                 } else {
-                    again = Some(Job {
-                        stops: Vec::new(),
-                        ingresses: Vec::new(),
-                        ..job.clone()
-                    });
+                    again = Some(job.deletion_only());
                     // Replaced by the second pass's result.
                     ActionResult::failed("DeleteRoom was slow; asked again later")
                 }
@@ -321,6 +316,23 @@ fn ingress_result(ingress_id: &str, result: std::result::Result<(), ApiError>) -
     }
 }
 
+/// Stops the egresses of `stops` (indices of findings) together.
+async fn stop_all(
+    lk: &impl LiveKit,
+    findings: &[Finding],
+    stops: &[usize],
+    deadline: Instant,
+) -> Vec<(usize, ActionResult)> {
+    futures::future::join_all(stops.iter().map(|&i| {
+        let egress_id = findings[i].egress_id.as_deref().unwrap_or_default();
+        async move {
+            let stopped = until(deadline, lk.stop_egress(egress_id)).await;
+            (i, stop_result(egress_id, stopped))
+        }
+    }))
+    .await
+}
+
 /// Purges a zombie room's records from LiveKit's Redis, after the purger's own re-check.
 async fn purge<L, P: Purge>(ctx: &Context<'_, L, P>, job: &Job, i: usize) -> ActionResult {
     let (Some(store), Some(node)) = (ctx.purger, ctx.findings[i].dead_node.as_ref()) else {
@@ -335,6 +347,47 @@ async fn purge<L, P: Purge>(ctx: &Context<'_, L, P>, job: &Job, i: usize) -> Act
     }
 }
 
+/// Removes a participant connected longer than `max_session`, after GetParticipant shows
+/// the same session (sid), still over the limit: a rejoin is a new session.
+async fn remove(
+    lk: &impl LiveKit,
+    room: &str,
+    finding: &Finding,
+    deadline: Instant,
+) -> ActionResult {
+    let (Some(seen), Recheck::SessionOver { max_session }) =
+        (&finding.participant, finding.recheck)
+    else {
+        return ActionResult::failed("not a participant finding");
+    };
+    let now = match until(deadline, lk.get_participant(room, &seen.identity)).await {
+        Err(err) if err.code() == Some(code::NOT_FOUND) => {
+            return ActionResult::of(Outcome::AlreadyGone);
+        }
+        Err(err) => {
+            return ActionResult::failed(format!(
+                "re-check before acting failed, so nothing was done: {err}"
+            ));
+        }
+        Ok(info) => Participant::from(&info),
+    };
+    if now.sid != seen.sid {
+        return ActionResult::because(
+            Outcome::SkippedRecheck,
+            "it rejoined: a new session, whose time starts again",
+        );
+    }
+    let held = crate::inventory::age_at(now.joined_ms, chrono::Utc::now());
+    if held.is_none_or(|held| held <= max_session) {
+        return ActionResult::because(Outcome::SkippedRecheck, "no longer over max_session");
+    }
+    match until(deadline, lk.remove_participant(room, &seen.identity)).await {
+        Ok(()) => ActionResult::of(Outcome::Done),
+        Err(err) if err.code() == Some(code::NOT_FOUND) => ActionResult::of(Outcome::AlreadyGone),
+        Err(err) => ActionResult::failed(format!("could not remove the participant: {err}")),
+    }
+}
+
 /// Checks, right before acting, that the reason still holds. `Ok(Some(why))`: skip.
 async fn recheck(
     lk: &impl LiveKit,
@@ -342,22 +395,16 @@ async fn recheck(
     humans: &HumanSpec,
 ) -> std::result::Result<Option<String>, ApiError> {
     match job.recheck {
-        Recheck::None => Ok(None),
+        // A removal re-checks its own participant (see `remove`).
+        Recheck::None | Recheck::SessionOver { .. } => Ok(None),
         Recheck::NoHuman { sip_ring_limit } => {
-            let list = lk.list_participants(&job.room).await?;
-            let test = humans.at(sip_ring_limit, chrono::Utc::now().timestamp_millis());
-            let present: Vec<String> = list
-                .iter()
-                .map(Participant::from)
-                .filter(|p| test.is_human(p))
-                .map(|p| p.identity)
-                .collect();
-            Ok((!present.is_empty()).then(|| {
-                format!(
-                    "a human is present now: {}",
-                    crate::redact::line(&present.join(", "))
-                )
-            }))
+            let present = humans_now(lk, job, humans, sip_ring_limit, |_| true).await?;
+            Ok((!present.is_empty()).then(|| format!("a human is present now: {present}")))
+        }
+        Recheck::StillSilent { sip_ring_limit } => {
+            let heard = |p: &Participant| !p.is_silent();
+            let heard = humans_now(lk, job, humans, sip_ring_limit, heard).await?;
+            Ok((!heard.is_empty()).then(|| format!("a human has an unmuted track now: {heard}")))
         }
         Recheck::RoomGone => {
             let rooms = lk.list_rooms(std::slice::from_ref(&job.room)).await?;
@@ -366,6 +413,26 @@ async fn recheck(
             Ok(back.then(|| "the room exists again (created after the inventory)".to_owned()))
         }
     }
+}
+
+/// The identities of the humans in the job's room now that also pass `and`, joined for a
+/// reason; empty when there are none.
+async fn humans_now(
+    lk: &impl LiveKit,
+    job: &Job,
+    humans: &HumanSpec,
+    sip_ring_limit: Duration,
+    and: impl Fn(&Participant) -> bool,
+) -> std::result::Result<String, ApiError> {
+    let list = lk.list_participants(&job.room).await?;
+    let test = humans.at(sip_ring_limit, chrono::Utc::now().timestamp_millis());
+    let found: Vec<String> = list
+        .iter()
+        .map(Participant::from)
+        .filter(|p| test.is_human(p) && and(p))
+        .map(|p| p.identity)
+        .collect();
+    Ok(crate::redact::line(&found.join(", ")))
 }
 
 fn stop_result<T>(egress_id: &str, result: std::result::Result<T, ApiError>) -> ActionResult {

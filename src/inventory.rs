@@ -46,12 +46,16 @@ pub enum Participants {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Participant {
     pub identity: String,
+    /// A rejoin gets a new sid (and a new `joined_at`).
+    pub sid: String,
     pub kind: Kind,
     pub kind_details: Vec<i32>,
     pub state: i32,
     pub hidden: bool,
     pub joined_ms: i64,
     pub tracks: u32,
+    /// Of those, the muted ones: a human whose every track is muted is silent.
+    pub muted_tracks: u32,
     /// The `sip.callStatus` attribute, the only attribute the rules read.
     pub call_status: Option<String>,
 }
@@ -100,6 +104,15 @@ impl EgressKind {
             Self::Track => "track",
             Self::Other => "other",
         }
+    }
+
+    /// Whether it records a room (room composite, participant, track, track composite),
+    /// rather than a web page.
+    pub fn is_room_bound(self) -> bool {
+        matches!(
+            self,
+            Self::RoomComposite | Self::Participant | Self::Track | Self::TrackComposite
+        )
     }
 }
 
@@ -446,14 +459,24 @@ impl From<&proto::ParticipantInfo> for Participant {
         };
         Self {
             identity: p.identity.clone(),
+            sid: p.sid.clone(),
             kind: Kind::from_proto(p.kind),
             kind_details: p.kind_details.clone(),
             state: p.state,
             hidden: p.permission.as_ref().is_some_and(|perm| perm.hidden),
             joined_ms,
             tracks: u32::try_from(p.tracks.len()).unwrap_or(u32::MAX),
+            muted_tracks: u32::try_from(p.tracks.iter().filter(|t| t.muted).count())
+                .unwrap_or(u32::MAX),
             call_status: p.attributes.get(CALL_STATUS).cloned(),
         }
+    }
+}
+
+impl Participant {
+    /// Publishes nothing, or only muted tracks (an unmuted screen share is activity).
+    pub fn is_silent(&self) -> bool {
+        self.muted_tracks >= self.tracks
     }
 }
 
@@ -560,6 +583,16 @@ mod tests {
             unreachable!("the inventory is read-only")
         }
         async fn delete_ingress(&self, _: &str) -> Result<(), ApiError> {
+            unreachable!("the inventory is read-only")
+        }
+        async fn get_participant(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<proto::ParticipantInfo, ApiError> {
+            unreachable!("the inventory lists, it does not get")
+        }
+        async fn remove_participant(&self, _: &str, _: &str) -> Result<(), ApiError> {
             unreachable!("the inventory is read-only")
         }
     }

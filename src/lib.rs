@@ -25,6 +25,8 @@ pub mod inventory;
 pub mod livekit;
 /// The stderr logger.
 mod logging;
+/// What lk-reaper remembers of rooms between looks (`--state`, serve).
+pub mod memory;
 /// Posting a summary to a chat webhook.
 mod notify;
 /// Findings grouped into jobs, oldest first.

@@ -29,6 +29,7 @@ struct NotifiedAction<'a> {
     egress_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ingress_id: Option<&'a str>,
+    participant: Option<&'a str>,
     rules: Vec<&'static str>,
     result: &'static str,
     error: Option<&'a str>,
@@ -80,7 +81,8 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
         .iter()
         .map(|(f, r)| {
             let ingress_id = f.ingress.as_ref().map(|i| i.ingress_id.as_str());
-            let target = ingress_id.or(f.egress_id.as_deref()).unwrap_or(&f.room);
+            let participant = f.participant.as_ref().map(|p| p.identity.as_str());
+            let target = (ingress_id.or(f.egress_id.as_deref()).or(participant)).unwrap_or(&f.room);
             lines.push(format!(
                 "• {} {} ({}): {}",
                 f.action.as_str(),
@@ -93,6 +95,7 @@ fn payload<'a>(server: &'a str, report: &'a Report) -> Payload<'a> {
                 room: &f.room,
                 egress_id: f.egress_id.as_deref(),
                 ingress_id,
+                participant,
                 rules: f.rules.iter().map(|r| r.as_str()).collect(),
                 result: r.outcome.as_str(),
                 error: r.error.as_deref(),

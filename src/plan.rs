@@ -19,6 +19,8 @@ pub struct Job {
     pub ingresses: Vec<usize>,
     /// Index of a zombie room's `purge_room` finding: alone in its job.
     pub purge: Option<usize>,
+    /// Indices of `remove_participant` findings, removed before anything else.
+    pub removes: Vec<usize>,
     pub recheck: Recheck,
 }
 
@@ -72,9 +74,10 @@ impl Plan {
                 Action::DeleteRoom => job.delete = Some(index),
                 Action::StopEgress => job.stops.push(index),
                 Action::DisableIngress | Action::DeleteIngress => job.ingresses.push(index),
+                Action::RemoveParticipant => job.removes.push(index),
                 Action::PurgeRoom => unreachable!("zombie rooms were given their own job"),
             }
-            if let Recheck::NoHuman { .. } = finding.recheck {
+            if finding.recheck.lists_participants() {
                 job.recheck = finding.recheck;
             }
         }
@@ -87,6 +90,7 @@ impl Plan {
             .iter()
             .map(|j| {
                 j.ingresses.len()
+                    + j.removes.len()
                     + j.stops.len()
                     + usize::from(j.delete.is_some())
                     + usize::from(j.purge.is_some())
@@ -96,6 +100,15 @@ impl Plan {
 }
 
 impl Job {
+    /// The same job with its deletion only, to ask again: what else it held is done.
+    #[must_use]
+    pub fn deletion_only(&self) -> Self {
+        Self {
+            delete: self.delete,
+            ..Self::of(&self.room, self.recheck)
+        }
+    }
+
     /// A job for `room` with nothing in it yet.
     fn of(room: &str, recheck: Recheck) -> Self {
         Self {
@@ -104,6 +117,7 @@ impl Job {
             stops: Vec::new(),
             ingresses: Vec::new(),
             purge: None,
+            removes: Vec::new(),
             recheck,
         }
     }
@@ -150,6 +164,7 @@ mod tests {
             dead_node: None,
             held: None,
             ingress: None,
+            participant: None,
         }
     }
 
@@ -192,6 +207,7 @@ mod tests {
                     stops: vec![0],
                     ingresses: vec![],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: Recheck::None
                 },
                 Job {
@@ -200,6 +216,7 @@ mod tests {
                     stops: vec![1, 4],
                     ingresses: vec![],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: NO_HUMAN
                 },
                 Job {
@@ -208,6 +225,7 @@ mod tests {
                     stops: vec![2],
                     ingresses: vec![],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: Recheck::RoomGone
                 },
                 Job {
@@ -216,6 +234,7 @@ mod tests {
                     stops: vec![],
                     ingresses: vec![],
                     purge: None,
+                    removes: Vec::new(),
                     recheck: Recheck::None
                 },
             ]
@@ -243,6 +262,7 @@ mod tests {
                 stops: vec![],
                 ingresses: vec![],
                 purge: Some(0),
+                removes: Vec::new(),
                 recheck: Recheck::None
             }
         );

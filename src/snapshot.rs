@@ -85,6 +85,7 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> ParticipantSpec {
         state,
         hidden: p.hidden,
         tracks: p.tracks,
+        muted_tracks: p.muted_tracks,
         attributes: p
             .call_status
             .iter()

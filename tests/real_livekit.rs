@@ -29,6 +29,8 @@ macro_rules! visible {
     }};
 }
 
+#[path = "real_livekit/active.rs"]
+mod active;
 #[path = "common/cache.rs"]
 mod cache;
 #[path = "real_livekit/cluster.rs"]

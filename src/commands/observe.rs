@@ -8,6 +8,8 @@ use crate::cluster::{ClusterView, Store};
 use crate::config::Config;
 use crate::inventory::{self, Inventory};
 use crate::livekit::Client;
+use crate::memory::Memory;
+use crate::memory::file::StateFile;
 use crate::policy::{self, Evaluation, human_duration};
 
 /// A client, the inventory and its evaluation, plus the run's deadline.
@@ -21,6 +23,8 @@ pub struct Observation {
     pub warnings: Vec<String>,
     /// Every participant list the run needed failed: no room could be judged (exit 1).
     pub nothing_judged: bool,
+    /// The memory after this look, when the run judged by one.
+    pub memory: Option<Memory>,
 }
 
 /// What a command needs from the observation.
@@ -34,16 +38,32 @@ pub enum Need {
     Everything,
 }
 
-/// Connects and judges. Fails (exit 1) when the inventory cannot be taken in time.
+/// Connects and judges, by the `--state` memory when there is one (read, never written).
+/// Fails (exit 1) when the inventory cannot be taken in time.
 pub async fn observe(config: &Config, need: Need) -> anyhow::Result<Observation> {
-    observe_with(&config.client()?, config, need).await
+    let state = open_state(config).await?;
+    let memory = state.map(|(_, memory)| memory);
+    observe_with(&config.client()?, config, need, memory.as_ref()).await
 }
 
-/// [`observe`] through `shared`, whose concurrency limit this run then shares.
+/// Locks and reads the `--state` file, if one is given; the lock lasts as long as the
+/// returned file.
+pub async fn open_state(config: &Config) -> anyhow::Result<Option<(StateFile, Memory)>> {
+    let Some(path) = config.state.clone() else {
+        return Ok(None);
+    };
+    let wait = config.run.timeout;
+    let opened = tokio::task::spawn_blocking(move || StateFile::open(&path, wait)).await?;
+    opened.map(Some)
+}
+
+/// [`observe`] through `shared`, whose concurrency limit this run then shares, judged by
+/// `memory` when given.
 pub async fn observe_with(
     shared: &Client,
     config: &Config,
     need: Need,
+    memory: Option<&Memory>,
 ) -> anyhow::Result<Observation> {
     let deadline = Instant::now()
         .checked_add(config.run.timeout)
@@ -55,7 +75,7 @@ pub async fn observe_with(
         if need == Need::Everything {
             policy.scope.classify(&room.name) != policy::InScope::No
         } else {
-            policy.needs_participants(room, started)
+            policy.needs_participants(room, started, memory.is_some())
         }
     };
     let progress = crate::progress::Progress::new("listing participants", config.run.progress);
@@ -100,11 +120,7 @@ pub async fn observe_with(
         tracing::warn!("{why}");
         warnings.push(why.clone());
     }
-    let mut evaluation = if need == Need::Findings {
-        policy::findings(policy, &inventory, Utc::now())
-    } else {
-        policy::evaluate(policy, &inventory, Utc::now())
-    };
+    let (mut evaluation, memory) = judge(policy, &inventory, memory, need != Need::Findings);
     for doubt in &evaluation.doubts {
         tracing::warn!("{}", crate::redact::line(&doubt.to_string()));
         warnings.push(doubt.to_string());
@@ -122,7 +138,26 @@ pub async fn observe_with(
         deadline,
         warnings,
         nothing_judged,
+        memory,
     })
+}
+
+/// The evaluation (with `views` or without), by `memory` when given, and the new memory.
+fn judge(
+    policy: &policy::Policy,
+    inventory: &Inventory,
+    memory: Option<&Memory>,
+    views: bool,
+) -> (Evaluation, Option<Memory>) {
+    match memory {
+        Some(memory) => {
+            let (evaluation, next) =
+                policy::remembering(policy, inventory, memory, Utc::now(), views);
+            (evaluation, Some(next))
+        }
+        None if views => (policy::evaluate(policy, inventory, Utc::now()), None),
+        None => (policy::findings(policy, inventory, Utc::now()), None),
+    }
 }
 
 /// Connects to LiveKit's Redis and reads its nodes, when `--redis-url` is given.

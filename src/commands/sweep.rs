@@ -10,6 +10,7 @@ use crate::execute::{self, ActionResult, Outcome};
 use crate::exit_code::ExitCode;
 use crate::inventory::Inventory;
 use crate::livekit::Client;
+use crate::memory::Memory;
 use crate::notify;
 use crate::plan::Plan;
 use crate::policy::{Action, Finding};
@@ -69,31 +70,54 @@ impl SweepOptions {
     }
 }
 
-/// Runs one sweep and returns its report.
+/// Runs one sweep and returns its report. With `--state` the memory file is locked for the
+/// whole run, and saved after it (not after a dry run, which changes nothing).
 pub async fn sweep(config: &Config, options: &SweepOptions) -> anyhow::Result<Report> {
+    if config.state.is_none() && config.policy.uses_silent() {
+        return Err(usage(
+            "--silent-after needs a memory of since when rooms are silent: add --state PATH (or LK_REAPER_STATE, or state in the config file), or use serve",
+        ));
+    }
     let act_on_all = |_: &Finding, _: &Inventory| true;
-    Ok(
-        sweep_with_inventory(&config.client()?, config, options, act_on_all)
-            .await?
-            .0,
-    )
+    let state = super::observe::open_state(config).await?;
+    let (file, memory) = state.unzip();
+    let client = config.client()?;
+    let swept = sweep_with_inventory(&client, config, options, act_on_all, memory.as_ref()).await?;
+    if let (Some(file), Some(next)) = (file, &swept.memory)
+        && !options.dry_run
+        && let Err(err) = file.save(next)
+    {
+        tracing::warn!("{err:#}");
+    }
+    Ok(swept.report)
 }
 
-/// Runs one sweep through `client` (sharing its concurrency limit) and returns its report
-/// and the inventory it judged. Findings `act_on` refuses are left out: `serve` holds back
-/// what it knows must wait.
+/// What one sweep produced.
+pub struct Swept {
+    pub report: Report,
+    /// The inventory it judged.
+    pub inventory: Inventory,
+    /// The memory after it, when it judged by one.
+    pub memory: Option<Memory>,
+}
+
+/// Runs one sweep through `client` (sharing its concurrency limit), judged by `memory`
+/// when given. Findings `act_on` refuses are left out: `serve` holds back what it knows
+/// must wait.
 pub async fn sweep_with_inventory(
     client: &Client,
     config: &Config,
     options: &SweepOptions,
     act_on: impl Fn(&Finding, &Inventory) -> bool,
-) -> anyhow::Result<(Report, Inventory)> {
+    memory: Option<&Memory>,
+) -> anyhow::Result<Swept> {
     if options.purge_zombies && config.redis_url.is_none() {
         return Err(usage(
             "--purge-zombies needs --redis-url (or LK_REAPER_REDIS_URL, or redis_url in the config file): zombie rooms are found and purged in LiveKit's Redis",
         ));
     }
-    let seen = super::observe::observe_with(client, config, super::observe::Need::Findings).await?;
+    let need = super::observe::Need::Findings;
+    let seen = super::observe::observe_with(client, config, need, memory).await?;
     let rooms_unjudged = seen.evaluation.unjudged_rooms;
     let mut findings = seen.evaluation.findings;
     findings.retain(|f| act_on(f, &seen.inventory));
@@ -141,7 +165,11 @@ pub async fn sweep_with_inventory(
         nothing_judged: seen.nothing_judged,
         subjects: Subjects::in_scope(&config.policy.scope, &seen.inventory),
     };
-    Ok((report, seen.inventory))
+    Ok(Swept {
+        report,
+        inventory: seen.inventory,
+        memory: seen.memory,
+    })
 }
 
 /// Why `--max-actions` refused the plan, and what that means for this run.

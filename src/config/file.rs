@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::{HumanlessMode, IngressMode, ParticipantKind};
+use crate::cli::{HumanlessMode, IngressMode, ParticipantKind, SilentMode};
 use crate::error::usage;
 use crate::policy::{Limit, RulePatch};
 
@@ -27,6 +27,11 @@ macro_rules! with_rule_keys {
             #[serde(default, deserialize_with = "crate::policy::rules::duration")]
             pub sip_ring_limit: Option<Duration>,
             pub ingress: Option<IngressMode>,
+            #[serde(default, deserialize_with = "crate::policy::rules::active_limit")]
+            pub silent_after: Option<Limit>,
+            pub silent: Option<SilentMode>,
+            #[serde(default, deserialize_with = "crate::policy::rules::active_limit")]
+            pub max_session: Option<Limit>,
         }
 
         impl $name {
@@ -41,6 +46,9 @@ macro_rules! with_rule_keys {
                     orphan_grace: self.orphan_grace,
                     sip_ring_limit: self.sip_ring_limit,
                     ingress: self.ingress,
+                    silent_after: self.silent_after,
+                    silent: self.silent,
+                    max_session: self.max_session,
                     exempt: None,
                 }
             }
@@ -65,6 +73,7 @@ with_rule_keys! {
         max_actions: Option<usize>,
         metadata_key: Option<String>,
         redis_url: Option<String>,
+        state: Option<PathBuf>,
         #[serde(default)]
         policy: Vec<PolicyBlockFile>,
     }

@@ -92,6 +92,8 @@ pub struct Config {
     pub summary_file: Option<PathBuf>,
     /// LiveKit's Redis, to find zombie rooms (`--redis-url`).
     pub redis_url: Option<RedisUrl>,
+    /// The memory file (`--state`).
+    pub state: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -137,6 +139,11 @@ impl Config {
                 .filter(|u| !u.trim().is_empty())
                 .map(|u| RedisUrl::parse(&u).map_err(usage))
                 .transpose()?,
+            state: args
+                .state
+                .clone()
+                .or_else(|| file.config.state.clone())
+                .filter(|p| !p.as_os_str().is_empty()),
         })
     }
 }
@@ -399,6 +406,9 @@ fn flag_patch(args: &InventoryArgs) -> RulePatch {
         orphan_grace: args.orphan_grace,
         sip_ring_limit: args.sip_ring_limit,
         ingress: args.ingress,
+        silent_after: args.silent_after.map(|d| Limit(Some(d))),
+        silent: args.silent,
+        max_session: args.max_session.map(|d| Limit(Some(d))),
         exempt: None,
     }
 }

@@ -61,6 +61,8 @@ enum Rpc<'a> {
     ListRooms,
     DeleteRoom,
     ListParticipants { room: &'a str },
+    GetParticipant { room: &'a str },
+    RemoveParticipant { room: &'a str },
     ListEgress,
     StopEgress,
     ListIngress,
@@ -74,6 +76,8 @@ impl Rpc<'_> {
             Self::ListRooms => "livekit.RoomService/ListRooms",
             Self::DeleteRoom => "livekit.RoomService/DeleteRoom",
             Self::ListParticipants { .. } => "livekit.RoomService/ListParticipants",
+            Self::GetParticipant { .. } => "livekit.RoomService/GetParticipant",
+            Self::RemoveParticipant { .. } => "livekit.RoomService/RemoveParticipant",
             Self::ListEgress => "livekit.Egress/ListEgress",
             Self::StopEgress => "livekit.Egress/StopEgress",
             Self::ListIngress => "livekit.Ingress/ListIngress",
@@ -88,7 +92,9 @@ impl Rpc<'_> {
         match self {
             Self::ListRooms => grants.room_list = true,
             Self::DeleteRoom => grants.room_create = true,
-            Self::ListParticipants { room } => {
+            Self::ListParticipants { room }
+            | Self::GetParticipant { room }
+            | Self::RemoveParticipant { room } => {
                 grants.room_admin = true;
                 room.clone_into(&mut grants.room);
             }
@@ -489,6 +495,30 @@ impl LiveKit for Client {
         let _: wire::Skipped = self.call(Rpc::DeleteIngress, &request).await?;
         Ok(())
     }
+
+    async fn get_participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<proto::ParticipantInfo, ApiError> {
+        let request = proto::RoomParticipantIdentity {
+            room: room.to_owned(),
+            identity: identity.to_owned(),
+            ..Default::default()
+        };
+        self.call(Rpc::GetParticipant { room }, &request).await
+    }
+
+    async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), ApiError> {
+        let request = proto::RoomParticipantIdentity {
+            room: room.to_owned(),
+            identity: identity.to_owned(),
+            ..Default::default()
+        };
+        let _: proto::RemoveParticipantResponse =
+            self.call(Rpc::RemoveParticipant { room }, &request).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -506,6 +536,13 @@ mod tests {
         for rpc in [Rpc::ListIngress, Rpc::UpdateIngress, Rpc::DeleteIngress] {
             let g = rpc.grants();
             assert!(g.ingress_admin && !g.room_record && !g.room_admin && g.room.is_empty());
+        }
+        for rpc in [
+            Rpc::GetParticipant { room: "standup" },
+            Rpc::RemoveParticipant { room: "standup" },
+        ] {
+            let g = rpc.grants();
+            assert!(g.room_admin && g.room == "standup" && !g.room_create && !g.room_list);
         }
     }
 

@@ -32,4 +32,12 @@ pub trait LiveKit {
     async fn disable_ingress(&self, ingress_id: &str) -> Result<(), ApiError>;
     /// DeleteIngress.
     async fn delete_ingress(&self, ingress_id: &str) -> Result<(), ApiError>;
+    /// GetParticipant (roomAdmin for that room).
+    async fn get_participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<proto::ParticipantInfo, ApiError>;
+    /// RemoveParticipant (roomAdmin for that room).
+    async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), ApiError>;
 }

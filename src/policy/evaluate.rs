@@ -1,4 +1,5 @@
-//! The verdicts: a pure function of (policy, inventory, now).
+//! The verdicts: a pure function of (policy, inventory, memory, now), which also returns
+//! the new memory.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,9 +9,10 @@ use serde::Serialize;
 
 use super::human::{Doubt, Headcount};
 use super::{InScope, Policy, Rules, human_duration};
-use crate::cli::HumanlessMode;
+use crate::cli::{HumanlessMode, SilentMode};
 use crate::cluster::DeadNode;
-use crate::inventory::{Egress, Ingress, Inventory, Participants, Room};
+use crate::inventory::{Egress, Ingress, Inventory, Participant, Participants, Room};
+use crate::memory::{self, Look, Memory};
 use crate::words::count;
 
 /// A rule of SPEC.md.
@@ -26,6 +28,10 @@ pub enum Rule {
     /// An ingress still publishes into a room with no human: its encoder brings the room
     /// back when it is deleted.
     ForgottenIngress,
+    /// Every human in the room has been silent for `--silent-after`.
+    Silent,
+    /// A human has been connected longer than `--max-session`.
+    MaxSession,
 }
 
 impl Rule {
@@ -37,6 +43,8 @@ impl Rule {
             Self::OrphanEgress => "orphan_egress",
             Self::ZombieRoom => "zombie_room",
             Self::ForgottenIngress => "forgotten_ingress",
+            Self::Silent => "silent",
+            Self::MaxSession => "max_session",
         }
     }
 }
@@ -48,6 +56,8 @@ pub enum Target {
     Room,
     Egress,
     Ingress,
+    /// A participant of the room (`max_session`).
+    Participant,
 }
 
 /// The one mutation a finding asks for.
@@ -62,6 +72,8 @@ pub enum Action {
     DisableIngress,
     /// DeleteIngress.
     DeleteIngress,
+    /// RemoveParticipant (`max_session`).
+    RemoveParticipant,
 }
 
 impl Action {
@@ -72,6 +84,7 @@ impl Action {
             Self::PurgeRoom => "purge_room",
             Self::DisableIngress => "disable_ingress",
             Self::DeleteIngress => "delete_ingress",
+            Self::RemoveParticipant => "remove_participant",
         }
     }
 }
@@ -87,6 +100,21 @@ pub enum Recheck {
     },
     /// Only `orphan_egress` asked for it: the room must still be gone.
     RoomGone,
+    /// Only `silent` asked for it: no human may have an unmuted track now.
+    StillSilent {
+        sip_ring_limit: Duration,
+    },
+    /// `max_session`: GetParticipant shows the same sid, still connected longer than this.
+    SessionOver {
+        max_session: Duration,
+    },
+}
+
+impl Recheck {
+    /// Whether it lists the room's participants (a room's job does that once for all).
+    pub fn lists_participants(self) -> bool {
+        matches!(self, Self::NoHuman { .. } | Self::StillSilent { .. })
+    }
 }
 
 /// One offending target and the action it gets.
@@ -114,6 +142,8 @@ pub struct Finding {
     pub held: Option<String>,
     /// For a `forgotten_ingress`: the ingress.
     pub ingress: Option<IngressTarget>,
+    /// For `remove_participant`: the participant's identity and sid as seen.
+    pub participant: Option<Session>,
 }
 
 /// The ingress a `forgotten_ingress` finding is about.
@@ -125,6 +155,13 @@ pub struct IngressTarget {
     pub skip: Option<String>,
 }
 
+/// A participant's connection, as `max_session` judged it (a rejoin gets a new sid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub identity: String,
+    pub sid: String,
+}
+
 impl Finding {
     /// Whether it comes from its room's verdict (`humanless`, `max_room_age`,
     /// `forgotten_ingress`): such work runs in the room's job, ingresses first, egress
@@ -133,7 +170,11 @@ impl Finding {
         self.rules.iter().any(|r| {
             matches!(
                 r,
-                Rule::Humanless | Rule::MaxRoomAge | Rule::ForgottenIngress
+                Rule::Humanless
+                    | Rule::MaxRoomAge
+                    | Rule::ForgottenIngress
+                    | Rule::Silent
+                    | Rule::MaxSession
             )
         })
     }
@@ -170,6 +211,11 @@ pub struct RoomView {
     /// `None` when the server's creation time is impossible.
     pub age: Option<Duration>,
     pub humans: Option<u32>,
+    /// Of the humans, those publishing nothing or only muted tracks, when listed and the
+    /// room's `silent` rule is on.
+    pub silent: Option<u32>,
+    /// How long every human has been silent, by the memory, when known.
+    pub silent_for: Option<Duration>,
     pub others: Option<u32>,
     pub egresses: usize,
     /// Ingresses BUFFERING or PUBLISHING into it: encoders that keep it alive.
@@ -252,23 +298,44 @@ struct RoomJudgement {
 
 /// Judges every room and egress in scope at `now`, with a view of each (`rooms`, `egress`).
 pub fn evaluate(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    judge(policy, inventory, now, true)
+    judge(policy, inventory, None, now, true).0
 }
 
 /// The same verdicts without the views, as a sweep needs them: at 100,000 rooms the views
 /// alone would weigh about 25 MB.
 pub fn findings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Evaluation {
-    judge(policy, inventory, now, false)
+    judge(policy, inventory, None, now, false).0
 }
 
-fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool) -> Evaluation {
+/// The verdicts by what lk-reaper remembers (`--state`, serve), and the memory after this
+/// look: rooms the inventory no longer lists are dropped, a room whose participants were
+/// not listed keeps its entry. `views` as [`evaluate`]; without them as [`findings`].
+pub fn remembering(
+    policy: &Policy,
+    inventory: &Inventory,
+    memory: &Memory,
+    now: DateTime<Utc>,
+    views: bool,
+) -> (Evaluation, Memory) {
+    let (evaluation, next) = judge(policy, inventory, Some(memory), now, views);
+    (evaluation, next.unwrap_or_default())
+}
+
+fn judge(
+    policy: &Policy,
+    inventory: &Inventory,
+    memory: Option<&Memory>,
+    now: DateTime<Utc>,
+    views: bool,
+) -> (Evaluation, Option<Memory>) {
     let rooms_by_name: HashMap<&str, &Room> = inventory
         .rooms
         .iter()
         .map(|r| (r.name.as_str(), r))
         .collect();
     let mut out = Evaluation::default();
-    let judged = judge_rooms(policy, inventory, now, views, &mut out);
+    let mut next = memory.map(|_| Memory::default());
+    let judged = judge_rooms(policy, inventory, (memory, &mut next), now, views, &mut out);
 
     // Every listed egress is shown; only a running one (not already ENDING) is judged.
     for egress in &inventory.egresses {
@@ -324,7 +391,7 @@ fn judge(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>, views: bool
     if views {
         out.ingresses = super::ingress::views(policy, inventory, &out.findings, now);
     }
-    out
+    (out, next)
 }
 
 /// Fail safe on a room whose metadata override is there but invalid: its owner meant
@@ -440,11 +507,15 @@ fn examples(names: &[&str]) -> String {
     shown.join(", ")
 }
 
-/// Judges every room in scope into `out` (its view, a deletion finding, doubts); returns
-/// the judgements that the rooms' egresses inherit.
+/// The memory a run judges by, and the one it builds (both `None` without a memory).
+type Memories<'m> = (Option<&'m Memory>, &'m mut Option<Memory>);
+
+/// Judges every room in scope into `out` (its view, a deletion finding, doubts) and
+/// `memories`' new memory; returns the judgements that the rooms' egresses inherit.
 fn judge_rooms<'i>(
     policy: &Policy,
     inventory: &'i Inventory,
+    mut memories: Memories<'_>,
     now: DateTime<Utc>,
     views: bool,
     out: &mut Evaluation,
@@ -460,6 +531,8 @@ fn judge_rooms<'i>(
     for room in &inventory.rooms {
         let scope = policy.scope.classify(&room.name);
         if scope == InScope::No {
+            // Another scope's run (a shard) may share the memory: its entry stays.
+            remember(&mut memories, room, None, now);
             continue;
         }
         let resolved = policy.resolve(&room.name, &room.metadata);
@@ -480,25 +553,18 @@ fn judge_rooms<'i>(
             .get(room.name.as_str())
             .copied()
             .unwrap_or(0);
-        let headcount = headcount_of(policy, room, &resolved.rules, now);
-        if let Some(count) = &headcount {
-            note_doubts(&mut out.doubts, room, count);
-        }
-        let facts = RoomFacts {
-            scope,
-            running_egresses: running,
-            headcount: headcount.as_ref(),
-        };
-        let (mut view, judgement) = judge_room(room, &facts, &resolved.rules, now);
-        let forgotten = forgotten_ingresses(room, &facts, &resolved.rules, &live, now);
-        note_ingresses(&mut view, &forgotten, room.live_ingresses);
-        out.findings.extend(forgotten);
+        let ingresses = live.get(room.name.as_str()).map_or(&[][..], Vec::as_slice);
+        let facts = (scope, running, ingresses);
+        let (view, judgement) = judge_live_room(
+            policy,
+            room,
+            &resolved.rules,
+            facts,
+            &mut memories,
+            now,
+            out,
+        );
         if let Some(j) = judgement {
-            if let Verdict::Offends(_, Some(Action::DeleteRoom)) = &view.verdict {
-                let age = view.age.unwrap_or_default();
-                out.findings
-                    .push(room_finding(room, &j, &resolved.rules, age));
-            }
             judged.insert(room.name.as_str(), j);
         }
         out.unjudged_rooms += usize::from(view.verdict == Verdict::Unjudged);
@@ -511,6 +577,85 @@ fn judge_rooms<'i>(
     }
 
     judged
+}
+
+/// Judges a room in view that is not a zombie, with its scope and running egresses: notes
+/// what the memory must remember, puts its findings into `out`, and returns its view and
+/// the judgement its egresses inherit.
+fn judge_live_room(
+    policy: &Policy,
+    room: &Room,
+    rules: &Rules,
+    (scope, running_egresses, ingresses): (InScope, usize, &[&Ingress]),
+    memories: &mut Memories<'_>,
+    now: DateTime<Utc>,
+    out: &mut Evaluation,
+) -> (RoomView, Option<RoomJudgement>) {
+    let headcount = headcount_of(policy, room, rules, now);
+    if let Some(count) = &headcount {
+        note_doubts(&mut out.doubts, room, count);
+    }
+    let look = headcount.as_ref().map(|c| Look {
+        humans: c.humans,
+        silent: c.humans > 0 && c.silent == c.humans,
+    });
+    remember(memories, room, look, now);
+    let overstayed = overstayed(policy, room, rules, now);
+    let facts = RoomFacts {
+        scope,
+        running_egresses,
+        headcount: headcount.as_ref(),
+        removed: overstayed.len() as u32,
+        humanless_for: memory::humanless_for(memories.1.as_ref(), &room.sid, now),
+        silent_for: memory::silent_for(memories.1.as_ref(), &room.sid, now),
+    };
+    let (mut view, judgement) = judge_room(room, &facts, rules, now);
+    let forgotten = forgotten_ingresses(room, &facts, rules, ingresses, now);
+    note_ingresses(&mut view, &forgotten, room.live_ingresses);
+    out.findings.extend(forgotten);
+    if let Verdict::Offends(broken, _) = &view.verdict
+        && broken.contains(&Rule::MaxSession)
+    {
+        let counts = (view.humans, view.others);
+        let removals = overstayed
+            .iter()
+            .map(|&(p, held)| session_finding(room, p, held, rules, counts));
+        out.findings.extend(removals);
+    }
+    if let (Some(j), Verdict::Offends(_, Some(Action::DeleteRoom))) = (&judgement, &view.verdict) {
+        let age = view.age.unwrap_or_default();
+        out.findings.push(room_finding(room, j, rules, age));
+    }
+    (view, judgement)
+}
+
+/// Who is in `room` by its human test; `None` when its participants were not listed.
+fn headcount_of<'r>(
+    policy: &Policy,
+    room: &'r Room,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Option<Headcount<'r>> {
+    match &room.participants {
+        Participants::Listed(list) => Some(
+            policy
+                .humans
+                .at(rules.sip_ring_limit, now.timestamp_millis())
+                .headcount(list),
+        ),
+        Participants::NotListed | Participants::Failed(_) => None,
+    }
+}
+
+/// Notes in the new memory what a look at `room` showed (`None`: its participants were not
+/// listed, so what was remembered stays). Only rooms with a time to remember are kept.
+fn remember(memories: &mut Memories<'_>, room: &Room, look: Option<Look>, now: DateTime<Utc>) {
+    if let (Some(memory), Some(next)) = (memories.0, memories.1.as_mut()) {
+        let seen = memory.after_look(&room.sid, &room.name, look, now);
+        if seen.humanless_since.is_some() || seen.silent_since.is_some() {
+            next.insert(room.sid.clone(), seen);
+        }
+    }
 }
 
 /// Worst first, so a run cut short by its deadline has ended the longest-running waste. A
@@ -537,24 +682,6 @@ fn sort_worst_first(findings: &mut [Finding]) {
     });
 }
 
-/// Who is in the room, when its participants were listed.
-fn headcount_of<'r>(
-    policy: &Policy,
-    room: &'r Room,
-    rules: &Rules,
-    now: DateTime<Utc>,
-) -> Option<Headcount<'r>> {
-    match &room.participants {
-        Participants::Listed(list) => Some(
-            policy
-                .humans
-                .at(rules.sip_ring_limit, now.timestamp_millis())
-                .headcount(list),
-        ),
-        Participants::NotListed | Participants::Failed(_) => None,
-    }
-}
-
 /// Keeps the first participant of each doubt not seen yet.
 fn note_doubts(seen: &mut Vec<Doubtful>, room: &Room, count: &Headcount<'_>) {
     for (p, doubt) in &count.doubts {
@@ -574,6 +701,12 @@ struct RoomFacts<'a> {
     running_egresses: usize,
     /// `None` when its participants were not (or could not be) listed.
     headcount: Option<&'a Headcount<'a>>,
+    /// How long it has been without a human by the memory; `None` without a memory.
+    humanless_for: Option<Duration>,
+    /// How long every human has been silent by the memory; `None` when not known.
+    silent_for: Option<Duration>,
+    /// Humans `max_session` removes.
+    removed: u32,
 }
 
 fn judge_room(
@@ -590,6 +723,11 @@ fn judge_room(
         sid: room.sid.clone(),
         age,
         humans,
+        silent: facts
+            .headcount
+            .filter(|_| rules.silent_after.is_some())
+            .map(|c| c.silent),
+        silent_for: facts.silent_for,
         others,
         egresses: facts.running_egresses,
         live_ingresses: 0,
@@ -611,35 +749,55 @@ fn judge_room(
         return (view, None);
     };
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    let (broken, reason) = offences(rules, age, facts.headcount);
+    let (broken, reason) = offences(rules, age, facts);
     if broken.is_empty() {
         if matches!(room.participants, Participants::Failed(_)) && humanless_on {
             view.verdict = Verdict::Unjudged;
         }
         return (view, None);
     }
-    let deletes =
-        broken.contains(&Rule::MaxRoomAge) || rules.humanless == HumanlessMode::DeleteRoom;
-    let action = if deletes {
-        Some(Action::DeleteRoom)
-    } else {
-        (facts.running_egresses > 0).then_some(Action::StopEgress)
-    };
-    view.verdict = Verdict::Offends(broken.clone(), action);
+    let (action, room_rules) = room_action(&broken, rules, facts.running_egresses);
+    view.verdict = Verdict::Offends(broken, action);
     view.reason = Some(reason.clone());
     let judgement = RoomJudgement {
-        rules: broken,
+        rules: room_rules,
         reason,
         humans,
         others,
     };
-    (view, Some(judgement))
+    (view, Some(judgement).filter(|j| !j.rules.is_empty()))
 }
 
-/// Whether a room has had no human for longer than its humanless grace: the one judgement
-/// `humanless` and `forgotten_ingress` share.
-fn humanless_past_grace(rules: &Rules, age: Duration, headcount: Option<&Headcount<'_>>) -> bool {
-    headcount.is_some_and(|c| c.humans == 0) && age > rules.humanless_grace
+/// What a room that broke `broken` gets, and the rules that act on the room itself (what
+/// its egresses inherit): `max_session` acts on participants.
+fn room_action(
+    broken: &[Rule],
+    rules: &Rules,
+    running_egresses: usize,
+) -> (Option<Action>, Vec<Rule>) {
+    let deletes = broken.contains(&Rule::MaxRoomAge)
+        || (broken.contains(&Rule::Humanless) && rules.humanless == HumanlessMode::DeleteRoom)
+        || (broken.contains(&Rule::Silent) && rules.silent == SilentMode::DeleteRoom);
+    let room_rules: Vec<Rule> = broken
+        .iter()
+        .copied()
+        .filter(|&r| r != Rule::MaxSession)
+        .collect();
+    let action = if deletes {
+        Some(Action::DeleteRoom)
+    } else if room_rules.is_empty() {
+        Some(Action::RemoveParticipant)
+    } else {
+        (running_egresses > 0).then_some(Action::StopEgress)
+    };
+    (action, room_rules)
+}
+
+/// Whether a room has had no human for longer than its humanless grace (by the memory when
+/// there is one): the one judgement `humanless` and `forgotten_ingress` share.
+fn humanless_past_grace(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> bool {
+    facts.headcount.is_some_and(|c| c.humans == 0)
+        && memory::humanless_grace_passed(age, facts.humanless_for, rules.humanless_grace)
 }
 
 /// `forgotten_ingress` for a room in scope and not exempt, once its humanless grace is
@@ -648,17 +806,16 @@ fn forgotten_ingresses(
     room: &Room,
     facts: &RoomFacts<'_>,
     rules: &Rules,
-    live: &HashMap<&str, Vec<&Ingress>>,
+    ingresses: &[&Ingress],
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
-    let (Some(ingresses), Some(count)) = (live.get(room.name.as_str()), facts.headcount) else {
+    let Some(count) = facts.headcount.filter(|_| !ingresses.is_empty()) else {
         return Vec::new();
     };
     let Some(age) = room.age(now).filter(|_| !room.name.is_empty()) else {
         return Vec::new();
     };
-    if facts.scope != InScope::Yes || rules.exempt || !humanless_past_grace(rules, age, Some(count))
-    {
+    if facts.scope != InScope::Yes || rules.exempt || !humanless_past_grace(rules, age, facts) {
         return Vec::new();
     }
     super::ingress::forgotten(room, rules, age, count, ingresses, now)
@@ -695,28 +852,40 @@ fn note_ingresses(view: &mut RoomView, forgotten: &[Finding], live: u32) {
 }
 
 /// The room rules a room of this age and headcount breaks, and why.
-fn offences(
-    rules: &Rules,
-    age: Duration,
-    headcount: Option<&Headcount<'_>>,
-) -> (Vec<Rule>, String) {
+fn offences(rules: &Rules, age: Duration, facts: &RoomFacts<'_>) -> (Vec<Rule>, String) {
     let mut broken = Vec::new();
     let mut reasons = Vec::new();
     let humanless_on = rules.humanless != HumanlessMode::Off;
-    if let Some(count) = headcount
+    if let Some(why) = sessions(rules, facts) {
+        broken.push(Rule::MaxSession);
+        reasons.push(why);
+        // The grace is for humans who may come back; these are removed on purpose.
+        if humanless_on && facts.headcount.is_some_and(|c| c.humans == facts.removed) {
+            broken.push(Rule::Humanless);
+            reasons.push("no human left once they are removed: judged humanless at once".into());
+        }
+    } else if let Some(count) = facts.headcount
         && humanless_on
-        && humanless_past_grace(rules, age, headcount)
+        && humanless_past_grace(rules, age, facts)
     {
         let who = if count.others_described.is_empty() {
             "empty"
         } else {
             count.others_described.as_str()
         };
+        let grace = human_duration(rules.humanless_grace);
         broken.push(Rule::Humanless);
-        reasons.push(format!(
-            "no human present ({who}); room older than {}",
-            human_duration(rules.humanless_grace)
-        ));
+        reasons.push(match facts.humanless_for {
+            None => format!("no human present ({who}); room older than {grace}"),
+            Some(d) => format!(
+                "no human present ({who}) for {}, by lk-reaper's memory; longer than {grace}",
+                human_duration(d.min(age))
+            ),
+        });
+    }
+    if let Some(why) = silence(rules, facts) {
+        broken.push(Rule::Silent);
+        reasons.push(why);
     }
     if let Some(max) = rules.max_room_age.filter(|&max| age > max) {
         broken.push(Rule::MaxRoomAge);
@@ -724,6 +893,88 @@ fn offences(
         reasons.push(format!("room age {age} exceeds max {max}"));
     }
     (broken, reasons.join("; "))
+}
+
+/// Why the room offends `max_session`, if it does.
+fn sessions(rules: &Rules, facts: &RoomFacts<'_>) -> Option<String> {
+    let max = rules.max_session.filter(|_| facts.removed > 0)?;
+    Some(format!(
+        "{} human(s) connected longer than max_session {}",
+        facts.removed,
+        human_duration(max)
+    ))
+}
+
+/// The humans of `room` connected longer than its `max_session`, and for how long.
+fn overstayed<'r>(
+    policy: &Policy,
+    room: &'r Room,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Vec<(&'r Participant, Duration)> {
+    let (Some(max), Participants::Listed(list)) = (rules.max_session, &room.participants) else {
+        return Vec::new();
+    };
+    let test = policy
+        .humans
+        .at(rules.sip_ring_limit, now.timestamp_millis());
+    list.iter()
+        .filter(|p| test.is_human(p))
+        .filter_map(|p| Some((p, crate::inventory::age_at(p.joined_ms, now)?)))
+        .filter(|&(_, held)| held > max)
+        .collect()
+}
+
+/// The `remove_participant` finding for `p`, connected for `held`.
+fn session_finding(
+    room: &Room,
+    p: &Participant,
+    held: Duration,
+    rules: &Rules,
+    (humans, others): (Option<u32>, Option<u32>),
+) -> Finding {
+    let max = rules.max_session.unwrap_or_default();
+    Finding {
+        rules: vec![Rule::MaxSession],
+        target: Target::Participant,
+        room: room.name.clone(),
+        room_sid: Some(room.sid.clone()),
+        egress_id: None,
+        age: held,
+        humans,
+        others,
+        reason: format!(
+            "'{}' connected for {}, longer than max_session {}",
+            p.identity,
+            human_duration(held),
+            human_duration(max)
+        ),
+        action: Action::RemoveParticipant,
+        recheck: Recheck::SessionOver { max_session: max },
+        dead_node: None,
+        held: None,
+        ingress: None,
+        participant: Some(Session {
+            identity: p.identity.clone(),
+            sid: p.sid.clone(),
+        }),
+    }
+}
+
+/// Why the room offends `silent`, if it does: at least one human, every human silent, for
+/// longer than `--silent-after` by the memory.
+fn silence(rules: &Rules, facts: &RoomFacts<'_>) -> Option<String> {
+    let after = rules.silent_after?;
+    let count = facts
+        .headcount
+        .filter(|c| c.humans > 0 && c.silent == c.humans)?;
+    let silent_for = facts.silent_for.filter(|&d| d > after)?;
+    Some(format!(
+        "every human silent ({} publishing nothing or only muted tracks) for {}, by lk-reaper's memory; longer than {}",
+        count.humans,
+        human_duration(silent_for),
+        human_duration(after)
+    ))
 }
 
 /// A room whose node is gone: one finding, whatever else it breaks. Its participants are
@@ -758,12 +1009,15 @@ fn zombie_room(room: &Room, dead: &DeadNode, now: DateTime<Utc>) -> (RoomView, F
         dead_node: Some(dead.clone()),
         held: None,
         ingress: None,
+        participant: None,
     };
     let view = RoomView {
         name: room.name.clone(),
         sid: room.sid.clone(),
         age,
         humans,
+        silent: None,
+        silent_for: None,
         others: ghosts,
         egresses: 0,
         live_ingresses: room.live_ingresses,
@@ -786,16 +1040,22 @@ fn room_finding(room: &Room, j: &RoomJudgement, rules: &Rules, age: Duration) ->
         others: j.others,
         reason: j.reason.clone(),
         action: Action::DeleteRoom,
-        recheck: if j.rules == [Rule::Humanless] {
-            Recheck::NoHuman {
-                sip_ring_limit: rules.sip_ring_limit,
-            }
-        } else {
-            Recheck::None
-        },
+        recheck: room_recheck(&j.rules, rules),
         dead_node: None,
         held: None,
         ingress: None,
+        participant: None,
+    }
+}
+
+/// The re-check a room's own rules ask for: only when one rule alone backs the action and
+/// a participant could undo it.
+fn room_recheck(broken: &[Rule], rules: &Rules) -> Recheck {
+    let sip_ring_limit = rules.sip_ring_limit;
+    match broken {
+        [Rule::Humanless] => Recheck::NoHuman { sip_ring_limit },
+        [Rule::Silent] => Recheck::StillSilent { sip_ring_limit },
+        _ => Recheck::None,
     }
 }
 
@@ -820,18 +1080,22 @@ fn judge_egress(
         own.push(Rule::OrphanEgress);
         reasons.push(format!("its room '{}' no longer exists", egress.room_name));
     }
-    let inherited = room_judgement.map_or(&[][..], |j| j.rules.as_slice());
-    if let Some(j) = room_judgement {
+    // A silent room stops only the egresses bound to it: a web egress records a page.
+    let inherited: Vec<Rule> = room_judgement
+        .map_or(&[][..], |j| j.rules.as_slice())
+        .iter()
+        .copied()
+        .filter(|&r| r != Rule::Silent || egress.kind.is_room_bound())
+        .collect();
+    if let Some(j) = room_judgement.filter(|_| !inherited.is_empty()) {
         reasons.push(format!("its room offends: {}", j.reason));
     }
     if own.is_empty() && inherited.is_empty() {
         return None;
     }
-    let recheck = match (own.as_slice(), inherited) {
-        ([], [Rule::Humanless]) => Recheck::NoHuman {
-            sip_ring_limit: rules.sip_ring_limit,
-        },
-        ([Rule::OrphanEgress], []) => Recheck::RoomGone,
+    let recheck = match own.as_slice() {
+        [] => room_recheck(&inherited, rules),
+        [Rule::OrphanEgress] if inherited.is_empty() => Recheck::RoomGone,
         _ => Recheck::None,
     };
     let mut all: Vec<Rule> = inherited.iter().chain(&own).copied().collect();
@@ -852,6 +1116,7 @@ fn judge_egress(
         dead_node: None,
         held: None,
         ingress: None,
+        participant: None,
     })
 }
 
@@ -1011,6 +1276,204 @@ mod tests {
             .map(|r| r.name.as_str())
             .collect();
         assert_eq!(healthy, ["standup", "phone-support", "just-created"]);
+    }
+
+    /// The rooms of `basic()` a remembering evaluation deletes, and its new memory.
+    fn deleted_remembering(memory: &Memory, at: DateTime<Utc>) -> (Vec<String>, Memory) {
+        let inventory = Inventory {
+            taken_at: at,
+            ..basic()
+        };
+        let (e, next) = remembering(&Policy::default(), &inventory, memory, at, false);
+        let deleted = e
+            .findings
+            .iter()
+            .filter(|f| f.action == Action::DeleteRoom)
+            .map(|f| f.room.clone())
+            .collect();
+        (deleted, next)
+    }
+
+    #[test]
+    fn with_memory_the_grace_runs_from_the_first_look_without_a_human() {
+        let later = |s: i64| now() + chrono::Duration::seconds(s);
+        // An empty memory (missing, corrupt) delays: the first look starts the grace.
+        let (deleted, first) = deleted_remembering(&Memory::default(), now());
+        assert!(deleted.is_empty(), "{deleted:?}");
+        assert_eq!(first.len(), 3, "the rooms without a human");
+        let since = |m: &Memory, sid: &str| m.get(sid).and_then(|s| s.humanless_since);
+        assert_eq!(since(&first, "RM_left-running"), Some(now()));
+        assert_eq!(since(&first, "RM_standup"), None, "alice is there");
+        // (seconds after the first look, rooms deleted)
+        let cases = [
+            (299, vec![]),
+            // just-created was 60 s old and empty at the first look.
+            (301, vec!["camera-feed", "left-running", "just-created"]),
+        ];
+        for (after, want) in cases {
+            let (deleted, next) = deleted_remembering(&first, later(after));
+            assert_eq!(deleted, want, "{after} s later");
+            assert_eq!(since(&next, "RM_left-running"), Some(now()), "kept");
+        }
+        // A room no longer listed is dropped; a recreated room (new sid) starts fresh.
+        let mut stale = first.clone();
+        stale.insert(
+            "RM_old".into(),
+            crate::memory::Seen {
+                room: "camera-feed".into(),
+                humanless_since: Some(now() - chrono::Duration::hours(5)),
+                silent_since: None,
+            },
+        );
+        let (_, next) = deleted_remembering(&stale, later(1));
+        assert!(next.get("RM_old").is_none());
+        assert_eq!(next.len(), 3);
+    }
+
+    /// A human publishing `tracks`, `muted` of them muted.
+    fn publishing(identity: &str, tracks: u32, muted: u32) -> Participant {
+        Participant {
+            tracks,
+            muted_tracks: muted,
+            ..p(identity, Standard)
+        }
+    }
+
+    #[test]
+    fn a_room_is_silent_when_every_human_publishes_nothing_or_only_muted_tracks() {
+        let silent_after = |mode| Policy {
+            defaults: Rules {
+                silent_after: Some(Duration::from_secs(600)),
+                silent: mode,
+                // An agent alone is humanless, not silent: kept apart here.
+                humanless: HumanlessMode::Off,
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        // (participants, silent)
+        let cases = [
+            (vec![publishing("alice", 1, 1)], true),
+            (vec![publishing("alice", 0, 0)], true),
+            (vec![publishing("alice", 2, 2), p("agent", Agent)], true),
+            (vec![publishing("alice", 2, 1)], false),
+            (
+                vec![publishing("alice", 1, 1), publishing("bob", 1, 0)],
+                false,
+            ),
+            (vec![p("agent", Agent)], false),
+        ];
+        let later = now() + chrono::Duration::seconds(601);
+        for (people, silent) in cases {
+            let mut web = egress("EG_web", "", 900);
+            web.kind = EgressKind::Web;
+            let inventory = Inventory {
+                rooms: vec![room("r", 60, people.clone())],
+                egresses: vec![egress("EG_rec", "r", 900), web],
+                ..basic()
+            };
+            let policy = silent_after(SilentMode::StopEgress);
+            let (first, memory) = remembering(&policy, &inventory, &Memory::default(), now(), true);
+            assert!(first.findings.is_empty(), "first look: {people:?}");
+            assert_eq!(first.rooms[0].silent_for.is_some(), silent, "{people:?}");
+            let (e, _) = remembering(&policy, &inventory, &memory, later, true);
+            let want = if silent {
+                let still = Recheck::StillSilent {
+                    sip_ring_limit: Duration::from_secs(300),
+                };
+                vec![row("EG_rec", &[Rule::Silent], Action::StopEgress, still)]
+            } else {
+                vec![]
+            };
+            assert_eq!(summary(&e), want, "{people:?}");
+            if silent {
+                assert!(
+                    e.findings[0].reason.contains("every human silent"),
+                    "{}",
+                    e.findings[0].reason
+                );
+                let policy = silent_after(SilentMode::DeleteRoom);
+                let (e, _) = remembering(&policy, &inventory, &memory, later, false);
+                let actions: Vec<Action> = e.findings.iter().map(|f| f.action).collect();
+                assert_eq!(actions, [Action::StopEgress, Action::DeleteRoom]);
+            }
+        }
+    }
+
+    #[test]
+    fn max_session_removes_long_sessions_of_humans_and_a_room_left_empty_goes_at_once() {
+        let joined = |identity: &str, kind, hours: i64| Participant {
+            joined_ms: ago_ms(hours * 3600),
+            ..p(identity, kind)
+        };
+        let policy = |humanless| Policy {
+            defaults: Rules {
+                max_session: Some(Duration::from_secs(4 * 3600)),
+                humanless,
+                ..Rules::default()
+            },
+            ..Policy::default()
+        };
+        let over = Recheck::SessionOver {
+            max_session: Duration::from_secs(4 * 3600),
+        };
+        let remove = |who: &str| row(who, &[Rule::MaxSession], Action::RemoveParticipant, over);
+        // (participants, humanless mode, findings)
+        let cases = [
+            (
+                vec![
+                    joined("alice", Standard, 5),
+                    joined("bob", Standard, 1),
+                    joined("bot", Agent, 9),
+                ],
+                HumanlessMode::DeleteRoom,
+                vec![remove("alice")],
+            ),
+            (
+                vec![joined("alice", Standard, 5), joined("bot", Agent, 9)],
+                HumanlessMode::DeleteRoom,
+                vec![
+                    remove("alice"),
+                    row("EG_r", &[Rule::Humanless], Action::StopEgress, NO_HUMAN),
+                    row("room r", &[Rule::Humanless], Action::DeleteRoom, NO_HUMAN),
+                ],
+            ),
+            (
+                vec![joined("alice", Standard, 5)],
+                HumanlessMode::StopEgress,
+                vec![
+                    remove("alice"),
+                    row("EG_r", &[Rule::Humanless], Action::StopEgress, NO_HUMAN),
+                ],
+            ),
+            (
+                vec![joined("alice", Standard, 5)],
+                HumanlessMode::Off,
+                vec![remove("alice")],
+            ),
+            (vec![joined("bot", Agent, 9)], HumanlessMode::Off, vec![]),
+        ];
+        for (people, mode, want) in cases {
+            let inventory = Inventory {
+                // A young room: the humanless grace has not passed.
+                rooms: vec![room("r", 60, people.clone())],
+                egresses: vec![egress("EG_r", "r", 50)],
+                ..basic()
+            };
+            let e = evaluate(&policy(mode), &inventory, now());
+            let got: Vec<_> = e
+                .findings
+                .iter()
+                .map(|f| {
+                    let who = f.participant.as_ref().map(|p| p.identity.clone());
+                    let target = who
+                        .or_else(|| f.egress_id.clone())
+                        .unwrap_or_else(|| format!("room {}", f.room));
+                    (target, f.rules.clone(), f.action, f.recheck)
+                })
+                .collect();
+            assert_eq!(got, want, "{people:?} {mode:?}");
+        }
     }
 
     #[test]
@@ -1545,6 +2008,7 @@ mod properties {
         )
             .prop_map(
                 |(kind, state, simulated, hidden, identity, (status, joined_s_ago))| Participant {
+                    sid: format!("PA_{identity}"),
                     identity,
                     kind: KINDS
                         .get(kind)
@@ -1554,6 +2018,7 @@ mod properties {
                     hidden,
                     joined_ms: now().timestamp_millis() - joined_s_ago * 1000,
                     tracks: 1,
+                    muted_tracks: 0,
                     call_status: CALL_STATUSES[status].map(str::to_owned),
                 },
             )

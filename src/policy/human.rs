@@ -71,6 +71,8 @@ impl std::fmt::Display for Doubt {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Headcount<'p> {
     pub humans: u32,
+    /// Of the humans, those publishing nothing, or only muted tracks.
+    pub silent: u32,
     pub others: u32,
     /// The non-humans, e.g. `1 agent, 1 sip: call hangup`; empty when there are none.
     pub others_described: String,
@@ -150,21 +152,23 @@ impl HumanTest<'_> {
 
     /// Counts humans and describes the others, e.g. `2 agents, 1 sip: call hangup`.
     pub fn headcount<'p>(&self, participants: &'p [Participant]) -> Headcount<'p> {
-        let mut humans = 0;
+        let (mut humans, mut silent) = (0, 0);
         let mut counts: Vec<(Cow<'static, str>, u32)> = Vec::new();
         let mut doubts = Vec::new();
         for p in participants {
             match self.judge(p) {
-                Presence::Human => humans += 1,
-                Presence::Assumed(doubt) => {
-                    humans += 1;
-                    doubts.push((p, doubt));
+                Presence::Human => {}
+                Presence::Assumed(doubt) => doubts.push((p, doubt)),
+                Presence::Other(label) => {
+                    match counts.iter_mut().find(|(l, _)| *l == label) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((label, 1)),
+                    }
+                    continue;
                 }
-                Presence::Other(label) => match counts.iter_mut().find(|(l, _)| *l == label) {
-                    Some((_, n)) => *n += 1,
-                    None => counts.push((label, 1)),
-                },
             }
+            humans += 1;
+            silent += u32::from(p.is_silent());
         }
         let described: Vec<String> = counts
             .iter()
@@ -178,6 +182,7 @@ impl HumanTest<'_> {
             .collect();
         Headcount {
             humans,
+            silent,
             others: counts.iter().map(|(_, n)| n).sum(),
             others_described: described.join(", "),
             doubts,

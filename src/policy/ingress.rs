@@ -64,6 +64,7 @@ pub(super) fn forgotten(
                 },
                 dead_node: None,
                 held: None,
+                participant: None,
                 ingress: Some(IngressTarget {
                     ingress_id: ingress.ingress_id.clone(),
                     skip,
@@ -279,6 +280,7 @@ mod tests {
             others: 1,
             others_described: "1 ingress".into(),
             doubts: Vec::new(),
+            silent: 0,
         };
         let rtmp = ingress("IN_rtmp", proto::IngressInput::RtmpInput, true);
         let hour = Duration::from_secs(3600);

@@ -11,7 +11,7 @@ use globset::GlobSet;
 
 pub use evaluate::{
     Action, EgressView, Evaluation, Finding, IngressTarget, IngressView, Recheck, RoomView, Rule,
-    Target, Verdict, evaluate, findings,
+    Target, Verdict, evaluate, findings, remembering,
 };
 pub use human::{Doubt, HumanSpec, HumanTest};
 pub use rules::{Limit, Override, RulePatch, Rules};
@@ -133,9 +133,17 @@ impl Policy {
     }
 
     /// Whether judging `room` needs its participant list: when `humanless`,
-    /// `forgotten_ingress` or `max_room_age` may act on it. LiveKit's `num_participants` is no proof of an empty
-    /// room: it lags joins by up to ~9 s on a real server, so a count of 0 is not trusted.
-    pub fn needs_participants(&self, room: &Room, now: chrono::DateTime<chrono::Utc>) -> bool {
+    /// `forgotten_ingress` or `max_room_age` may act on it, when `silent` or `max_session`
+    /// is on, and, for a run that `remembers` (`--state`, serve), whenever `humanless` may
+    /// act, so the memory knows from the first look when the room had no human. LiveKit's
+    /// `num_participants` is no proof of an empty room: it lags joins by up to ~9 s on a
+    /// real server, so a count of 0 is not trusted.
+    pub fn needs_participants(
+        &self,
+        room: &Room,
+        now: chrono::DateTime<chrono::Utc>,
+        remembers: bool,
+    ) -> bool {
         if self.scope.classify(&room.name) != InScope::Yes {
             return false;
         }
@@ -147,8 +155,20 @@ impl Policy {
         let humanless_may_act = rules.humanless != crate::cli::HumanlessMode::Off
             || (rules.ingress != crate::cli::IngressMode::Off && room.live_ingresses > 0);
         !rules.exempt
-            && ((humanless_may_act && age > rules.humanless_grace)
-                || rules.max_room_age.is_some_and(|max| age > max))
+            && ((humanless_may_act && (remembers || age > rules.humanless_grace))
+                || rules.max_room_age.is_some_and(|max| age > max)
+                || rules.silent_after.is_some()
+                || rules.max_session.is_some())
+    }
+
+    /// Whether `silent` is on anywhere the flags and the file can say (room metadata may
+    /// switch it on too): it needs a memory.
+    pub fn uses_silent(&self) -> bool {
+        self.defaults.silent_after.is_some()
+            || self
+                .blocks
+                .iter()
+                .any(|b| matches!(b.patch.silent_after, Some(Limit(Some(_)))))
     }
 }
 
@@ -213,12 +233,14 @@ mod tests {
     ) -> crate::inventory::Participant {
         crate::inventory::Participant {
             identity: identity.into(),
+            sid: format!("PA_{identity}"),
             kind: crate::inventory::Kind::Known(kind),
             kind_details: vec![],
             state: crate::livekit::proto::participant_info::State::Active as i32,
             hidden: false,
             joined_ms: 0,
             tracks: 1,
+            muted_tracks: 0,
             call_status: None,
         }
     }
@@ -327,16 +349,23 @@ mod tests {
             },
             ..Default::default()
         };
-        assert!(!policy.needs_participants(&room(old, 600), now), "excluded");
         assert!(
-            !policy.needs_participants(&room(theirs, 600), now),
+            !policy.needs_participants(&room(old, 600), now, false),
+            "excluded"
+        );
+        assert!(
+            !policy.needs_participants(&room(theirs, 600), now, false),
             "another shard's"
         );
         assert!(
-            !policy.needs_participants(&room(young, 60), now),
+            !policy.needs_participants(&room(young, 60), now, false),
             "within the grace"
         );
-        assert!(policy.needs_participants(&room(young, 600), now));
+        assert!(policy.needs_participants(&room(young, 600), now, false));
+        assert!(
+            policy.needs_participants(&room(young, 60), now, true),
+            "a memory notes the first look without a human"
+        );
 
         let only_max_age = Policy {
             defaults: Rules {
@@ -346,14 +375,31 @@ mod tests {
             },
             ..Default::default()
         };
-        assert!(!only_max_age.needs_participants(&room("a", 600), now));
-        assert!(only_max_age.needs_participants(&room("a", 7200), now));
+        assert!(!only_max_age.needs_participants(&room("a", 600), now, true));
+        assert!(only_max_age.needs_participants(&room("a", 7200), now, false));
+        let active = |rules: Rules| Policy {
+            defaults: Rules {
+                humanless: crate::cli::HumanlessMode::Off,
+                ..rules
+            },
+            ..Default::default()
+        };
+        let silent = active(Rules {
+            silent_after: Some(Duration::from_secs(600)),
+            ..Default::default()
+        });
+        let sessions = active(Rules {
+            max_session: Some(Duration::from_secs(600)),
+            ..Default::default()
+        });
+        assert!(silent.needs_participants(&room("a", 60), now, true));
+        assert!(sessions.needs_participants(&room("a", 60), now, false));
         let streamed = Room {
             live_ingresses: 1,
             ..room("a", 600)
         };
         assert!(
-            only_max_age.needs_participants(&streamed, now),
+            only_max_age.needs_participants(&streamed, now, false),
             "forgotten_ingress judges a room with a live ingress past the grace"
         );
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::{HumanlessMode, IngressMode};
+use crate::cli::{HumanlessMode, IngressMode, SilentMode};
 
 /// The rule settings that judge one room and its egresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,11 @@ pub struct Rules {
     pub sip_ring_limit: Duration,
     /// What `forgotten_ingress` does.
     pub ingress: IngressMode,
+    /// How long every human may be silent before `silent` acts; `None`: off.
+    pub silent_after: Option<Duration>,
+    pub silent: SilentMode,
+    /// How long a human may stay connected; `None`: off.
+    pub max_session: Option<Duration>,
     /// Never touched by any rule.
     pub exempt: bool,
 }
@@ -37,6 +42,9 @@ impl Default for Rules {
             // never cuts a normal ring.
             sip_ring_limit: Duration::from_secs(5 * 60),
             ingress: IngressMode::Report,
+            silent_after: None,
+            silent: SilentMode::StopEgress,
+            max_session: None,
             exempt: false,
         }
     }
@@ -66,6 +74,18 @@ pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Dur
         .map_err(serde::de::Error::custom)
 }
 
+/// Reads `--silent-after` / `--max-session` from a string: `"off"` or a duration within
+/// [`crate::cli::ACTIVE_LIMIT_RANGE`].
+pub fn active_limit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Limit>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(Some(Limit(None)));
+    }
+    crate::cli::parse_active_limit(&text)
+        .map(|d| Some(Limit(Some(d))))
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration '{text}': {e}")))
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::cli::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e}"))
 }
@@ -85,6 +105,11 @@ pub struct RulePatch {
     #[serde(default, deserialize_with = "duration")]
     pub sip_ring_limit: Option<Duration>,
     pub ingress: Option<IngressMode>,
+    #[serde(default, deserialize_with = "active_limit")]
+    pub silent_after: Option<Limit>,
+    pub silent: Option<SilentMode>,
+    #[serde(default, deserialize_with = "active_limit")]
+    pub max_session: Option<Limit>,
     pub exempt: Option<bool>,
 }
 
@@ -114,6 +139,15 @@ impl RulePatch {
         }
         if let Some(v) = self.ingress {
             rules.ingress = v;
+        }
+        if let Some(Limit(v)) = self.silent_after {
+            rules.silent_after = v;
+        }
+        if let Some(v) = self.silent {
+            rules.silent = v;
+        }
+        if let Some(Limit(v)) = self.max_session {
+            rules.max_session = v;
         }
         if let Some(v) = self.exempt {
             rules.exempt = v;

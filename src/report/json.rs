@@ -34,6 +34,9 @@ struct JsonFinding<'a> {
     /// Only on `forgotten_ingress` findings.
     #[serde(skip_serializing_if = "Option::is_none")]
     ingress_id: Option<&'a str>,
+    /// The identity, for `remove_participant` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    participant: Option<&'a str>,
     age_s: u64,
     humans: Option<u32>,
     others: Option<u32>,
@@ -52,6 +55,7 @@ impl<'a> JsonFinding<'a> {
             room_sid: f.room_sid.as_deref(),
             egress_id: f.egress_id.as_deref(),
             ingress_id: f.ingress.as_ref().map(|i| i.ingress_id.as_str()),
+            participant: f.participant.as_ref().map(|p| p.identity.as_str()),
             age_s: f.age.as_secs(),
             humans: f.humans,
             others: f.others,

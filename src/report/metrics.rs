@@ -139,6 +139,8 @@ fn by_rule(report: &Report) -> Labelled {
         Rule::OrphanEgress,
         Rule::ZombieRoom,
         Rule::ForgottenIngress,
+        Rule::Silent,
+        Rule::MaxSession,
     ] {
         let n = report
             .findings

@@ -162,6 +162,7 @@ fn target(f: &Finding) -> String {
         Target::Room => "room".to_owned(),
         Target::Egress => cell(f.egress_id.as_deref().unwrap_or("?")),
         Target::Ingress => cell(f.ingress.as_ref().map_or("?", |i| i.ingress_id.as_str())),
+        Target::Participant => cell(f.participant.as_ref().map_or("?", |p| p.identity.as_str())),
     }
 }
 

@@ -64,6 +64,10 @@ struct JsonRoom<'a> {
     sid: &'a str,
     age_s: Option<u64>,
     humans: Option<u32>,
+    /// With `silent` on: the humans publishing nothing or only muted tracks.
+    silent_humans: Option<u32>,
+    /// How long every human has been silent, by the memory.
+    silent_s: Option<u64>,
     others: Option<u32>,
     active_egresses: usize,
     live_ingresses: u32,
@@ -328,6 +332,8 @@ fn json_room(r: &RoomView) -> serde_json::Value {
         sid: &r.sid,
         age_s: r.age.map(|a| a.as_secs()),
         humans: r.humans,
+        silent_humans: r.silent,
+        silent_s: r.silent_for.map(|d| d.as_secs()),
         others: r.others,
         active_egresses: r.egresses,
         live_ingresses: r.live_ingresses,
@@ -391,12 +397,21 @@ fn room_row(r: &RoomView, paint: &Paint) -> Vec<String> {
     vec![
         cell(&r.name),
         r.age.map_or_else(|| "?".to_owned(), human_duration),
-        presence(r.humans, r.others),
+        presence(r.humans, r.others) + &silence(r),
         r.egresses.to_string(),
         cell(&r.policy),
         verdict_text(&r.verdict, paint),
         r.reason.as_deref().map_or_else(String::new, reason),
     ]
+}
+
+/// ` (2 silent 6m)`: the silent humans, and for how long all have been, when known.
+fn silence(r: &RoomView) -> String {
+    match (r.silent.filter(|&n| n > 0), r.silent_for) {
+        (Some(n), Some(d)) => format!(" ({n} silent {})", human_duration(d)),
+        (Some(n), None) => format!(" ({n} silent)"),
+        (None, _) => String::new(),
+    }
 }
 
 fn egress_row(e: &EgressView, paint: &Paint) -> Vec<String> {

@@ -16,8 +16,8 @@ use crate::plan::Plan;
 use crate::policy::{self, Finding, Rule};
 
 use super::metrics::Metrics;
-use super::presence::{Presence, humanless_grace, humanless_only};
 use super::scheduler::Cause;
+use crate::memory::{Shared, humanless_grace, humanless_only};
 
 /// The LiveKit API as one room sees it: ListRooms `names=[room]`, ListEgress
 /// `room_name=room`, ListIngress `room_name=room`; actions go to the server unchanged.
@@ -70,6 +70,18 @@ impl LiveKit for OneRoom<'_> {
     async fn delete_ingress(&self, ingress_id: &str) -> Result<(), ApiError> {
         self.client.delete_ingress(ingress_id).await
     }
+
+    async fn get_participant(
+        &self,
+        room: &str,
+        identity: &str,
+    ) -> Result<proto::ParticipantInfo, ApiError> {
+        self.client.get_participant(room, identity).await
+    }
+
+    async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), ApiError> {
+        self.client.remove_participant(room, identity).await
+    }
 }
 
 /// `--max-actions-per-minute`: event-driven checks together act at most this often in any
@@ -110,7 +122,7 @@ pub struct Checker {
     pub config: Config,
     pub dry_run: bool,
     pub breaker: Mutex<Breaker>,
-    pub presence: Presence,
+    pub memory: Shared,
     pub metrics: Metrics,
 }
 
@@ -121,6 +133,8 @@ pub struct Checked {
     /// The room has no human, but has not been without one for its whole grace as far as
     /// serve knows: check it again then.
     pub grace_ends: Option<SystemTime>,
+    /// The memory after the check, when `silent` is on (it judges by the memory).
+    pub memory: Option<crate::memory::Memory>,
 }
 
 impl Checker {
@@ -158,14 +172,22 @@ impl Checker {
         let fetch = inventory::fetch(
             &scoped,
             1,
-            |r: &inventory::Room| policy.needs_participants(r, started),
+            |r: &inventory::Room| policy.needs_participants(r, started, false),
             |_: usize, _: usize| {},
         );
         let inventory = tokio::time::timeout_at(deadline, fetch)
             .await
             .ok()
             .context("the check's deadline (--timeout) passed before its inventory")??;
-        let evaluation = policy::evaluate(policy, &inventory, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        let (evaluation, memory) = if policy.uses_silent() {
+            let remembered = self.memory.for_evaluation();
+            let (evaluation, next) =
+                policy::remembering(policy, &inventory, &remembered, now, true);
+            (evaluation, Some(next))
+        } else {
+            (policy::evaluate(policy, &inventory, now), None)
+        };
         let mut findings = evaluation.findings;
         let grace_ends = self.grace_ends(room, &inventory, &evaluation.rooms, &findings);
         if let Some(at) = grace_ends {
@@ -183,6 +205,7 @@ impl Checker {
             return Ok(Checked {
                 inventory,
                 grace_ends,
+                memory,
             });
         }
         let results = if self.dry_run {
@@ -215,10 +238,11 @@ impl Checker {
         Ok(Checked {
             inventory,
             grace_ends,
+            memory,
         })
     }
 
-    /// Tells [`Presence`] what the check saw. When `humanless` (or `forgotten_ingress`, judged
+    /// Tells the memory what the check saw. When `humanless` (or `forgotten_ingress`, judged
     /// by the same grace) fired but the room's grace,
     /// counted from when serve last knew a human was there, has not ended: when it ends.
     fn grace_ends(
@@ -231,10 +255,16 @@ impl Checker {
         let humans = views.iter().find(|v| v.name == room)?.humans?;
         let now = SystemTime::now();
         if humans > 0 {
-            self.presence.human(room);
+            self.memory.human(room);
             return None;
         }
-        let since = self.presence.humanless(room, now);
+        let sid = inventory
+            .rooms
+            .iter()
+            .find(|r| r.name == room)?
+            .sid
+            .as_str();
+        let since = self.memory.humanless(sid, room, now);
         let graced = |r: &Rule| matches!(r, Rule::Humanless | Rule::ForgottenIngress);
         if !findings.iter().any(|f| f.rules.iter().any(graced)) {
             return None;

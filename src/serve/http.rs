@@ -13,18 +13,18 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
-use super::presence::Presence;
 use super::scheduler::Timers;
 use super::triggers::{self, Effect};
 use super::webhook::{BODY_TIMEOUT, Inbox, MAX_BODY, Rejection};
 use crate::livekit::proto::WebhookEvent;
+use crate::memory::Shared;
 use crate::policy::Policy;
 
 /// What the handlers share.
 pub struct App {
     pub inbox: Mutex<Inbox>,
     pub timers: Timers,
-    pub presence: Presence,
+    pub memory: Shared,
     pub policy: Policy,
     pub metrics: Metrics,
     pub health: Health,
@@ -92,10 +92,10 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) ->
             Effect::Check { room, at, cause } => app.timers.schedule_at(&room, at, cause),
             Effect::Cancel { room } => {
                 app.timers.cancel(&room);
-                app.presence.forget(&room);
+                app.memory.forget(&room);
             }
-            Effect::Emptied { room, at } => app.presence.emptied(&room, at),
-            Effect::Human { room } => app.presence.human(&room),
+            Effect::Emptied { room, sid, at } => app.memory.emptied(&sid, &room, at),
+            Effect::Human { room } => app.memory.human(&room),
         }
     }
     tracing::debug!(event = %crate::redact::line(&event.event), "webhook");

@@ -11,8 +11,6 @@ pub mod http;
 pub mod listener;
 /// Counters and the exposition.
 pub mod metrics;
-/// Since when each room has had no human, as far as serve knows.
-pub mod presence;
 /// Per room one pending grace check (the newest event's) and one age deadline (the earliest).
 pub mod scheduler;
 /// When a rule could first fire, from an event or an inventory.
@@ -33,11 +31,11 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use crate::cli::ServeArgs;
-use crate::commands::sweep::{self, SweepOptions};
+use crate::commands::sweep::{self, SweepOptions, Swept};
 use crate::config::Config;
 use crate::inventory::Inventory;
+use crate::memory::file::StateFile;
 use crate::policy::Finding;
-use crate::report::Report;
 
 use check::{Breaker, Checked, Checker};
 use http::{App, Health};
@@ -74,7 +72,7 @@ impl From<&ServeArgs> for ServeOptions {
 
 /// What a finished task reports to the loop.
 enum Done {
-    Sweep(anyhow::Result<(Report, Inventory)>, Duration),
+    Sweep(anyhow::Result<Swept>, Duration),
     Check(String, Cause, Option<Checked>),
 }
 
@@ -103,6 +101,8 @@ pub async fn serve(
     let http = tokio::spawn(listener::serve(tcp, router, caps, quitting, HTTP_GRACE));
     work.run(stop).await;
     quit.send_replace(true);
+    // Saved again once in-flight work is done (below); now too, in case it never is.
+    work.save_memory();
     tracing::info!("stopping: no new checks; waiting for in-flight actions");
     if tokio::time::timeout(SHUTDOWN_GRACE, work.drain())
         .await
@@ -113,6 +113,7 @@ pub async fn serve(
             SHUTDOWN_GRACE.as_secs()
         );
     }
+    work.save_memory();
     let _ = tokio::time::timeout(HTTP_GRACE, http).await;
     Ok(())
 }
@@ -130,6 +131,8 @@ struct Work {
     /// Rooms whose check is in flight.
     running: HashSet<String>,
     sweeping: bool,
+    /// `--state`: the memory file, locked while serve runs.
+    state: Option<StateFile>,
 }
 
 impl Work {
@@ -139,11 +142,19 @@ impl Work {
         options: &ServeOptions,
     ) -> anyhow::Result<Self> {
         let metrics = metrics::Metrics::default();
-        let presence = presence::Presence::default();
+        let (state, loaded) = match &config.state {
+            Some(path) => {
+                let wait = config.run.timeout;
+                let (file, memory) = tokio::task::block_in_place(|| StateFile::open(path, wait))?;
+                (Some(file), memory)
+            }
+            None => (None, crate::memory::Memory::default()),
+        };
+        let memory = crate::memory::Shared::new(loaded);
         let app = Arc::new(App {
             inbox: Mutex::new(webhook::Inbox::new(&config.connection.credentials)),
             timers: Timers::default(),
-            presence: presence.clone(),
+            memory: memory.clone(),
             policy: config.policy.clone(),
             metrics: metrics.clone(),
             health: Health::new(options.sweep_every),
@@ -153,7 +164,7 @@ impl Work {
             config: config.clone(),
             dry_run: sweep_options.dry_run,
             breaker: Mutex::new(Breaker::new(options.max_actions_per_minute)),
-            presence,
+            memory,
             metrics,
         });
         Ok(Self {
@@ -165,7 +176,18 @@ impl Work {
             tasks: FuturesUnordered::new(),
             running: HashSet::new(),
             sweeping: false,
+            state,
         })
+    }
+
+    /// Saves the memory to `--state`, if given; a failure is a warning (the memory only
+    /// delays actions).
+    fn save_memory(&self) {
+        if let Some(file) = &self.state
+            && let Err(err) = file.save(&self.app.memory.snapshot())
+        {
+            tracing::warn!("{err:#}");
+        }
     }
 
     async fn run(&mut self, stop: impl Future<Output = ()>) {
@@ -201,21 +223,33 @@ impl Work {
         self.sweeping = true;
         let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
         let checker = Arc::clone(&self.checker);
-        let presence = self.app.presence.clone();
+        let memory = self.app.memory.clone();
+        let timers = self.app.timers.clone();
+        // Silence is judged by the memory; only then does a sweep need it.
+        let remembered = config.policy.uses_silent().then(|| memory.for_evaluation());
         self.tasks.push(Box::pin(async move {
             let started = Instant::now();
             let act_on = |finding: &Finding, inventory: &Inventory| {
-                let held = presence.holds(finding, inventory, &config.policy, SystemTime::now());
-                if held {
-                    tracing::info!(
-                        room = %crate::redact::line(&finding.room),
-                        "full sweep: no human, but one left less than the grace ago; the room's check judges it then"
-                    );
-                }
-                !held
+                let now = SystemTime::now();
+                let Some(until) = memory.holds(finding, inventory, &config.policy, now) else {
+                    return true;
+                };
+                tracing::info!(
+                    room = %crate::redact::line(&finding.room),
+                    "full sweep: no human, but one left less than the grace ago; the room's check judges it then"
+                );
+                // After a restart with --state no check may be pending. Webhook times have
+                // whole seconds: a second later never ends the grace early.
+                let cause = scheduler::Cause {
+                    trigger: "remembered_grace",
+                    since: now,
+                };
+                timers.schedule_at(&finding.room, until + Duration::from_secs(1), cause);
+                false
             };
             let result =
-                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on).await;
+                sweep::sweep_with_inventory(&checker.client, &config, &options, act_on, remembered.as_ref())
+                    .await;
             Done::Sweep(result, started.elapsed())
         }));
     }
@@ -245,6 +279,9 @@ impl Work {
             Done::Check(room, cause, checked) => {
                 self.running.remove(&room);
                 let Some(checked) = checked else { return };
+                if let Some(seen) = &checked.memory {
+                    self.absorb_silence(seen, &checked.inventory);
+                }
                 if let Some(at) = checked.grace_ends {
                     self.app.timers.schedule_at(&room, at, cause);
                 }
@@ -256,15 +293,17 @@ impl Work {
         }
     }
 
-    fn sweep_finished(
-        &mut self,
-        result: anyhow::Result<(Report, Inventory)>,
-        took: Duration,
-        now: SystemTime,
-    ) {
+    fn sweep_finished(&mut self, result: anyhow::Result<Swept>, took: Duration, now: SystemTime) {
         let metrics = &self.checker.metrics;
         match result {
-            Ok((report, inventory)) => {
+            Ok(Swept {
+                report,
+                inventory,
+                memory,
+            }) => {
+                if let Some(seen) = memory {
+                    self.absorb_silence(&seen, &inventory);
+                }
                 self.app.health.sweep_ok();
                 metrics.sweep_done(Some(&report), took);
                 sweep::write_metrics_file(&self.sweep_options, Some(&report), took);
@@ -276,8 +315,9 @@ impl Work {
                     report.headline()
                 );
                 self.schedule_deadlines(&inventory, now, crate::time::add(now, self.every));
-                let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.name.as_str()).collect();
-                self.app.presence.retain(|room| live.contains(room));
+                let live: HashSet<&str> = inventory.rooms.iter().map(|r| r.sid.as_str()).collect();
+                self.app.memory.retain(|sid| live.contains(sid));
+                self.save_memory();
                 let (config, options) = (Arc::clone(&self.config), Arc::clone(&self.sweep_options));
                 tokio::spawn(async move {
                     sweep::push_metrics(&config, &options, Some(&report), took).await;
@@ -292,6 +332,27 @@ impl Work {
                     sweep::push_metrics(&config, &options, None, took).await;
                 });
                 tracing::error!("full sweep failed: {err:#}");
+            }
+        }
+    }
+
+    /// Takes the silence a sweep or a check saw, and schedules a check of each room newly
+    /// silent for when its silence reaches `--silent-after`.
+    fn absorb_silence(&self, seen: &crate::memory::Memory, inventory: &Inventory) {
+        let sids = inventory
+            .rooms
+            .iter()
+            .map(|r| (r.sid.as_str(), r.name.as_str()));
+        for (room, since) in self.app.memory.absorb_silence(seen, sids) {
+            let policy = &self.config.policy;
+            if let Some(after) = crate::memory::silent_after(policy, inventory, &room) {
+                let cause = scheduler::Cause {
+                    trigger: "silent",
+                    since,
+                };
+                // Just past the limit: the rule acts on silence longer than it.
+                let at = since + after + Duration::from_millis(100);
+                self.app.timers.schedule_at(&room, at, cause);
             }
         }
     }

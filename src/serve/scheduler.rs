@@ -34,7 +34,9 @@ pub enum Slot {
 impl Cause {
     pub fn slot(self) -> Slot {
         match self.trigger {
-            "max_room_age" | "max_egress_age" => Slot::Deadline,
+            // A grace remembered across a restart (--state) is a deadline too: it must not
+            // replace the grace check of a newer event.
+            "max_room_age" | "max_egress_age" | "remembered_grace" | "silent" => Slot::Deadline,
             _ => Slot::Grace,
         }
     }

@@ -24,7 +24,11 @@ pub enum Effect {
     /// The room finished: drop its pending check.
     Cancel { room: String },
     /// Someone left `room`, or it started empty, at `at`: its grace runs from then.
-    Emptied { room: String, at: SystemTime },
+    Emptied {
+        room: String,
+        sid: String,
+        at: SystemTime,
+    },
     /// A human joined `room`.
     Human { room: String },
 }
@@ -68,7 +72,15 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
             cause,
         });
     emptied
-        .map(|at| Effect::Emptied { room: room(), at })
+        .map(|at| Effect::Emptied {
+            room: room(),
+            sid: event
+                .room
+                .as_ref()
+                .map_or("", |r| r.sid.as_str())
+                .to_owned(),
+            at,
+        })
         .into_iter()
         .chain(checks)
         .collect()
@@ -247,6 +259,7 @@ mod tests {
             created_at,
             room: Some(proto::Room {
                 name: room.into(),
+                sid: format!("RM_{room}"),
                 creation_time: 1_000,
                 ..Default::default()
             }),
@@ -268,6 +281,7 @@ mod tests {
         let now = at(2_000);
         let emptied = |s: u64| Effect::Emptied {
             room: "r".into(),
+            sid: "RM_r".into(),
             at: at(s),
         };
         assert_eq!(

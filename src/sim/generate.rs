@@ -151,6 +151,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: false,
                 tracks,
+                muted_tracks: 0,
                 attributes: BTreeMap::new(),
             });
         };
@@ -222,6 +223,7 @@ impl Fleet {
                 state: ParticipantState::Active,
                 hidden: true,
                 tracks: 0,
+                muted_tracks: 0,
                 attributes: BTreeMap::new(),
             });
         }

@@ -126,6 +126,9 @@ pub struct ParticipantSpec {
     /// Number of published tracks.
     #[serde(default)]
     pub tracks: u32,
+    /// How many of them are muted (the first ones: microphone, then camera).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub muted_tracks: u32,
     /// Participant attributes, e.g. `{"sip.callStatus": "active"}` as LiveKit's SIP
     /// service sets them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -419,6 +422,22 @@ pub struct EventSpec {
     /// nothing changes if it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_room: Option<RoomSpec>,
+    /// A participant mutes every track it publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute: Option<Who>,
+    /// A participant unmutes every track it publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmute: Option<Who>,
+}
+
+/// One participant of one room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Who {
+    /// The room (must be in the scenario).
+    pub room: String,
+    /// The participant's identity.
+    pub identity: String,
 }
 
 /// "After the Nth call of this method".
@@ -482,8 +501,8 @@ fn is_false(value: &bool) -> bool {
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_zero(value: &u64) -> bool {
-    *value == 0
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
@@ -613,17 +632,23 @@ impl Scenario {
             if event.after.calls == 0 {
                 return Err(format!("events[{i}].after.calls: must be 1 or more"));
             }
-            let room = match (&event.join, &event.delete_room, &event.create_room) {
-                (Some(join), None, None) => &join.room,
-                (None, Some(room), None) => room,
-                (None, None, Some(spec)) => {
+            let rooms_named = [
+                event.join.as_ref().map(|j| &j.room),
+                event.delete_room.as_ref(),
+                event.mute.as_ref().map(|w| &w.room),
+                event.unmute.as_ref().map(|w| &w.room),
+            ];
+            let named: Vec<&String> = rooms_named.into_iter().flatten().collect();
+            let room = match (named.as_slice(), &event.create_room) {
+                ([room], None) => *room,
+                ([], Some(spec)) => {
                     spec.validate()
                         .map_err(|e| format!("events[{i}].create_room.{e}"))?;
                     continue;
                 }
                 _ => {
                     return Err(format!(
-                        "events[{i}]: needs exactly one of join, delete_room, create_room"
+                        "events[{i}]: needs exactly one of join, delete_room, create_room, mute, unmute"
                     ));
                 }
             };
@@ -816,7 +841,7 @@ mod tests {
         );
         assert_eq!(
             err,
-            "events[0]: needs exactly one of join, delete_room, create_room"
+            "events[0]: needs exactly one of join, delete_room, create_room, mute, unmute"
         );
         // A room an event creates can be joined by a later event.
         Scenario::parse(

@@ -80,6 +80,8 @@ struct Participant {
     state: ParticipantState,
     hidden: bool,
     tracks: u32,
+    /// The first this many tracks are muted.
+    muted_tracks: u32,
     attributes: BTreeMap<String, String>,
 }
 
@@ -165,6 +167,7 @@ impl World {
             state: ParticipantState::Active,
             hidden: false,
             tracks: 2,
+            muted_tracks: 0,
             attributes: BTreeMap::new(),
         };
         let joined = Participant::new(&ingress.room_name, &spec, now);
@@ -649,6 +652,12 @@ impl World {
                 // A room already deleted by an API call is simply gone.
                 let _ = self.delete_room(room, now);
             }
+            if let Some(who) = &event.mute {
+                self.set_muted(who, true);
+            }
+            if let Some(who) = &event.unmute {
+                self.set_muted(who, false);
+            }
             if let Some(spec) = &event.create_room {
                 // CreateRoom of an existing room returns it unchanged, as in LiveKit.
                 if self.room(&spec.name).is_none() {
@@ -657,6 +666,19 @@ impl World {
                     self.emit("room_started", |e| e.room = room);
                 }
             }
+        }
+    }
+
+    /// A participant mutes (or unmutes) every track it publishes, as a client would: LiveKit
+    /// shows `TrackInfo.muted` at once and sends no webhook for it.
+    fn set_muted(&mut self, who: &super::scenario::Who, muted: bool) {
+        let participant = self.room_mut(&who.room).and_then(|r| {
+            r.participants
+                .iter_mut()
+                .find(|p| p.identity == who.identity)
+        });
+        if let Some(p) = participant {
+            p.muted_tracks = if muted { p.tracks } else { 0 };
         }
     }
 
@@ -675,9 +697,12 @@ impl World {
             state: ParticipantState::Active,
             hidden: false,
             tracks: 0,
+            muted_tracks: 0,
             attributes: join.attributes.clone(),
         };
-        let joined = Participant::new(&join.room, &spec, now);
+        let mut joined = Participant::new(&join.room, &spec, now);
+        // Each connection gets its own sid in LiveKit: a rejoin is a new session.
+        joined.sid = sid("PA_", &format!("{}\n{}\n{now}", join.room, join.identity));
         let info = joined.info();
         room.participants.push(joined);
         let room = room.info();
@@ -755,6 +780,7 @@ impl Participant {
             state: spec.state,
             hidden: spec.hidden,
             tracks: spec.tracks,
+            muted_tracks: spec.muted_tracks.min(spec.tracks),
             attributes: spec.attributes.clone(),
         }
     }
@@ -822,6 +848,7 @@ impl Participant {
         let sid = sid("TR_", &format!("{}\n{n}", self.sid));
         let mid = (n + 1).to_string();
         proto::TrackInfo {
+            muted: n < self.muted_tracks,
             r#type: track_type as i32,
             name: name.to_owned(),
             source: source as i32,
@@ -857,6 +884,7 @@ impl Participant {
             state: self.state,
             hidden: self.hidden,
             tracks: self.tracks,
+            muted_tracks: self.muted_tracks,
             attributes: self.attributes.clone(),
         }
     }

@@ -215,6 +215,10 @@ fn environment(roff: &mut Roff) {
                 "LiveKit's own Redis (redis:// or rediss://), read to find zombie rooms; its password is never printed.",
             ),
             (
+                "LK_REAPER_STATE",
+                "Memory between runs (--state): a JSON file.",
+            ),
+            (
                 "SSL_CERT_FILE",
                 "PEM bundle of trusted CAs, for a server behind a private CA; otherwise the system trust store is used. The bundle replaces the system store; set SSL_CERT_DIR=/etc/ssl/certs as well to trust both.",
             ),

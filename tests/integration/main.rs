@@ -1,3 +1,4 @@
+mod active;
 #[path = "../common/cache.rs"]
 mod cache;
 mod commands;

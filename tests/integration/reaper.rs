@@ -64,6 +64,7 @@ impl Reaper {
             "LK_REAPER_REDIS_URL",
             "LK_REAPER_PUSHGATEWAY",
             "LK_REAPER_SUMMARY_FILE",
+            "LK_REAPER_STATE",
             "RUST_LOG",
             "RUST_BACKTRACE",
             "NO_COLOR",

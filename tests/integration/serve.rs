@@ -650,3 +650,89 @@ fn full_sweeps_give_whoever_left_the_whole_grace_too() {
     // Bob's room, swept every second, never had anyone leave.
     assert!(has_room(&sim, "r2"));
 }
+
+#[test]
+fn with_state_a_restart_remembers_the_grace_and_saves_on_shutdown() {
+    let port = free_port();
+    let sim = fleet(port, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let args = [
+        "--humanless-grace",
+        "3s",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let mut serve = Serve::start(&sim, port, &args);
+    act(&sim, "leave", "room=r1&identity=alice");
+    let left = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(serve.terminate(), Some(0), "{}", serve.stderr());
+    let saved = fs::read_to_string(&state).unwrap();
+    assert!(
+        saved.contains("\"room\":\"r1\""),
+        "saved on shutdown: {saved}"
+    );
+    let restarted = Serve::start(&sim, port, &args);
+    assert!(
+        has_room(&sim, "r1"),
+        "the start-up sweep waits for the grace it remembers\n{}",
+        restarted.stderr()
+    );
+    let gone = until(Duration::from_secs(10), || !has_room(&sim, "r1"));
+    assert!(
+        gone.is_some(),
+        "ended when the grace ran out\n{}",
+        restarted.stderr()
+    );
+    assert!(
+        left.elapsed() >= Duration::from_secs(2),
+        "not long before the grace"
+    );
+    assert!(has_room(&sim, "r2"));
+}
+
+#[test]
+fn serve_stops_the_recording_of_a_room_once_its_silence_reaches_the_limit() {
+    let port = free_port();
+    let human = |identity: &str, muted: u32| {
+        json!({"identity": identity, "kind": "STANDARD", "joined_s_ago": 60,
+               "tracks": 1, "muted_tracks": muted})
+    };
+    let rooms = json!([
+        {"name": "quiet", "age_s": 600, "participants": [human("alice", 1)]},
+        {"name": "talk", "age_s": 600, "participants": [human("bob", 0)]}
+    ]);
+    let egresses = json!([
+        {"egress_id": "EG_quiet", "room_name": "quiet", "type": "track",
+         "status": "EGRESS_ACTIVE", "started_s_ago": 60},
+        {"egress_id": "EG_talk", "room_name": "talk", "type": "track",
+         "status": "EGRESS_ACTIVE", "started_s_ago": 60}
+    ]);
+    let mut scenario = scenario(rooms, egresses);
+    scenario["key"] = json!(KEY);
+    scenario["secret"] = json!(SECRET);
+    let sim = SimProcess::start(&scenario);
+    let started = Instant::now();
+    let serve = Serve::start(&sim, port, &["--silent-after", "2s"]);
+    let stopped = until(Duration::from_secs(10), || {
+        sim.egress("EG_quiet")["status"] != "EGRESS_ACTIVE"
+    });
+    assert!(
+        stopped.is_some(),
+        "EG_quiet still records\n{}",
+        serve.stderr()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "not before the silence reached the limit\n{}",
+        serve.stderr()
+    );
+    assert_eq!(sim.egress("EG_talk")["status"], "EGRESS_ACTIVE");
+    assert!(has_room(&sim, "quiet") && has_room(&sim, "talk"));
+    assert!(
+        serve.stderr().contains("rules=\"silent\""),
+        "{}",
+        serve.stderr()
+    );
+}

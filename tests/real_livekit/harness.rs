@@ -495,6 +495,7 @@ impl LiveKit {
         Ok(Participant {
             child,
             stdin,
+            lines,
             identity: who.identity.clone(),
             sid,
             track_sid,
@@ -535,6 +536,8 @@ impl LiveKit {
 pub struct Participant {
     child: tokio::process::Child,
     stdin: Option<tokio::process::ChildStdin>,
+    // Kept open: join.py prints what happens to it (MUTED, DISCONNECTED ...).
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
     pub identity: String,
     pub sid: String,
     /// The sid of the track it published ("" when it publishes nothing).
@@ -542,6 +545,28 @@ pub struct Participant {
 }
 
 impl Participant {
+    /// Sends `command` (`mute`, `unmute`) to join.py and waits for its answer line.
+    pub async fn tell(&mut self, command: &str, answer: &str) -> Result<()> {
+        let stdin = self.stdin.as_mut().context("join.py stdin is closed")?;
+        stdin.write_all(format!("{command}\n").as_bytes()).await?;
+        self.wait_line(answer, Duration::from_secs(15)).await?;
+        Ok(())
+    }
+
+    /// Waits for a line of join.py starting with `prefix`; returns the rest of it.
+    pub async fn wait_line(&mut self, prefix: &str, timeout: Duration) -> Result<String> {
+        let read = tokio::time::timeout(timeout, async {
+            while let Some(line) = self.lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return Ok(rest.trim().to_owned());
+                }
+            }
+            bail!("join.py of {} ended before a line {prefix}", self.identity)
+        });
+        read.await
+            .with_context(|| format!("{} printed no {prefix} within {timeout:?}", self.identity))?
+    }
+
     /// Leaves the room cleanly (disconnect) and waits for the client to exit.
     pub async fn leave(mut self) -> Result<()> {
         if let Some(mut stdin) = self.stdin.take() {

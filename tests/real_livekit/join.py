@@ -8,7 +8,10 @@ Run inside the test's network namespace with the project's .venv:
 publishes one that plays a sine tone of HZ without end, so an egress worker has something to
 record. Prints `CONNECTED <identity> <participant sid>` once joined (and `PUBLISHED <track
 sid>` after publishing), then stays until a line `leave` or end of stdin arrives, or
---max-seconds pass; then disconnects and prints `LEFT`. Errors go to stderr with exit 1.
+--max-seconds pass; then disconnects and prints `LEFT`. A line `mute` / `unmute` mutes or
+unmutes the published track (prints `MUTED` / `UNMUTED`). When the server disconnects it,
+prints `DISCONNECTED <reason>` (e.g. PARTICIPANT_REMOVED) and exits. Errors go to stderr with
+exit 1.
 The token decides who this is (identity, kind, kind details, grants): the harness signs it.
 """
 
@@ -56,18 +59,24 @@ async def play_tone(source: rtc.AudioSource, hz: float) -> None:
         at = (at + FRAME) % RATE
 
 
-async def wait_for_leave(max_seconds: float) -> None:
+async def wait_for_leave(max_seconds: float, track, gone: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
 
     async def read_until_leave() -> None:
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
-            if line == "" or line.strip() == "leave":
+            command = line.strip()
+            if line == "" or command == "leave":
                 return
+            if track is not None and command in ("mute", "unmute"):
+                track.mute() if command == "mute" else track.unmute()
+                print("MUTED" if command == "mute" else "UNMUTED", flush=True)
 
-    try:
-        await asyncio.wait_for(read_until_leave(), timeout=max_seconds)
-    except asyncio.TimeoutError:
+    reading = asyncio.ensure_future(read_until_leave())
+    removed = asyncio.ensure_future(gone.wait())
+    done, _ = await asyncio.wait({reading, removed}, timeout=max_seconds,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if not done:
         print(f"max-seconds {max_seconds} reached", file=sys.stderr)
 
 
@@ -82,6 +91,13 @@ async def main() -> int:
     args = parser.parse_args()
 
     room = rtc.Room()
+    gone = asyncio.Event()
+
+    def disconnected(reason) -> None:
+        print(f"DISCONNECTED {rtc.DisconnectReason.Name(reason)}", flush=True)
+        gone.set()
+
+    room.on("disconnected", disconnected)
     try:
         await asyncio.wait_for(room.connect(args.url, args.token), timeout=args.connect_timeout)
     except Exception as err:  # noqa: BLE001 - any failure is reported the same way
@@ -89,6 +105,7 @@ async def main() -> int:
         return 1
     me = room.local_participant
     print(f"CONNECTED {me.identity} {me.sid}", flush=True)
+    publication = None
     if args.publish_audio:
         publication = await asyncio.wait_for(publish_audio(room), timeout=args.connect_timeout)
         print(f"PUBLISHED {publication.sid}", flush=True)
@@ -96,9 +113,11 @@ async def main() -> int:
     if args.tone > 0:
         publication, tone = await asyncio.wait_for(publish_tone(room, args.tone), timeout=args.connect_timeout)
         print(f"PUBLISHED {publication.sid}", flush=True)
-    await wait_for_leave(args.max_seconds)
+    await wait_for_leave(args.max_seconds, publication and publication.track, gone)
     if tone is not None:
         tone.cancel()
+    if gone.is_set():
+        return 0
     await asyncio.wait_for(room.disconnect(), timeout=10)
     print("LEFT", flush=True)
     return 0

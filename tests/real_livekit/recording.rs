@@ -25,7 +25,7 @@ use Source::{Track, Whole};
 /// How long a started egress may take to be ACTIVE with data on disk (2-4 s, FINDINGS.md).
 const RECORDING_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a stopped egress may take to be COMPLETE (4-4.5 s on v1.8.6, FINDINGS.md).
-const COMPLETE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const COMPLETE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of the time between a recording's first bytes on disk and its `ended_at` its
 /// file may lack: the worker stops taking media up to ~4.5 s before it sets `ended_at`.
 const ENDING_SLACK: Duration = Duration::from_secs(5);
@@ -38,15 +38,15 @@ const REASON: &str = "needs the real LiveKit server and the egress worker; scrip
 
 /// A recording in progress: its egress, the file it writes, and when that file first held
 /// data.
-struct Recording {
-    id: String,
-    file: PathBuf,
+pub(crate) struct Recording {
+    pub(crate) id: String,
+    pub(crate) file: PathBuf,
     since: SystemTime,
 }
 
 /// What an egress records of its publisher.
 #[derive(Clone, Copy)]
-enum Source {
+pub(crate) enum Source {
     /// Its tone's track (track egress), as Ogg/Opus.
     Track,
     /// The whole participant (participant egress), as MP4/Opus.
@@ -55,7 +55,7 @@ enum Source {
 
 /// Starts an egress of `publisher`'s `source` in `room` into the file `name` and waits
 /// until it records.
-async fn record(
+pub(crate) async fn record(
     lk: &LiveKit,
     worker: &EgressWorker,
     source: Source,
@@ -88,12 +88,12 @@ async fn record(
 }
 
 /// The record's status (a number this protocol version does not know reads as FAILED).
-fn status_of(info: &proto::EgressInfo) -> EgressStatus {
+pub(crate) fn status_of(info: &proto::EgressInfo) -> EgressStatus {
     EgressStatus::try_from(info.status).unwrap_or(EgressStatus::EgressFailed)
 }
 
 /// Asserts that each recording is still ACTIVE and its file still grows.
-async fn assert_still_recording(lk: &LiveKit, recordings: &[&Recording], why: &str) {
+pub(crate) async fn assert_still_recording(lk: &LiveKit, recordings: &[&Recording], why: &str) {
     for r in recordings {
         let before = size(&r.file);
         let info = lk.egress(&r.id).await.unwrap();
