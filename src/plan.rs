@@ -267,4 +267,35 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn removals_join_their_rooms_job_and_count_as_actions() {
+        let over = Recheck::SessionOver {
+            max_session: Duration::from_secs(3600),
+        };
+        let mut removal = finding("r1", None, &[Rule::MaxSession], over, 7200);
+        removal.action = Action::RemoveParticipant;
+        removal.target = Target::Participant;
+        let findings = [
+            removal.clone(),
+            finding("r1", Some("EG_1"), &[Rule::Humanless], NO_HUMAN, 600),
+            finding("r1", None, &[Rule::Humanless], NO_HUMAN, 600),
+            removal,
+        ];
+        let plan = Plan::from_findings(&findings, false);
+        assert_eq!(plan.actions(), 4);
+        assert_eq!(
+            plan.jobs,
+            vec![Job {
+                room: "r1".into(),
+                delete: Some(2),
+                stops: vec![1],
+                ingresses: Vec::new(),
+                purge: None,
+                removes: vec![0, 3],
+                // The room's own re-check; each removal re-checks its participant.
+                recheck: NO_HUMAN
+            }]
+        );
+    }
 }

@@ -179,15 +179,7 @@ impl Checker {
             .await
             .ok()
             .context("the check's deadline (--timeout) passed before its inventory")??;
-        let now = chrono::Utc::now();
-        let (evaluation, memory) = if policy.uses_silent() {
-            let remembered = self.memory.for_evaluation();
-            let (evaluation, next) =
-                policy::remembering(policy, &inventory, &remembered, now, true);
-            (evaluation, Some(next))
-        } else {
-            (policy::evaluate(policy, &inventory, now), None)
-        };
+        let (evaluation, memory) = self.judge(&inventory);
         let mut findings = evaluation.findings;
         let grace_ends = self.grace_ends(room, &inventory, &evaluation.rooms, &findings);
         if let Some(at) = grace_ends {
@@ -240,6 +232,18 @@ impl Checker {
             grace_ends,
             memory,
         })
+    }
+
+    /// The check's verdicts, by the memory when `silent` is on (it judges silence by it),
+    /// and the memory after them.
+    fn judge(&self, inventory: &Inventory) -> (policy::Evaluation, Option<crate::memory::Memory>) {
+        let (policy, now) = (&self.config.policy, chrono::Utc::now());
+        if !policy.uses_silent() {
+            return (policy::evaluate(policy, inventory, now), None);
+        }
+        let remembered = self.memory.for_evaluation();
+        let (evaluation, next) = policy::remembering(policy, inventory, &remembered, now, true);
+        (evaluation, Some(next))
     }
 
     /// Tells the memory what the check saw. When `humanless` (or `forgotten_ingress`, judged

@@ -51,6 +51,9 @@ pub struct FixtureParticipant {
     pub kind: String,
     pub kind_details: Vec<String>,
     pub publish_audio: bool,
+    /// Mutes its published track once joined (`track.mute()` in the SDK).
+    #[serde(default)]
+    pub muted: bool,
     /// Extra `video` grant fields of the join token, e.g. `{"agent": true}` as LiveKit's
     /// agents framework sets, `{"hidden": true, "recorder": true}` as an egress recorder.
     #[serde(default)]
@@ -357,9 +360,14 @@ impl RealFixture {
                     .with_video(&p.video)
                     .with_attributes(&json!(p.attributes));
                 who.kind_details.clone_from(&p.kind_details);
-                held.push(lk.join(&room.name, &who, p.publish_audio).await?);
+                let mut joined = lk.join(&room.name, &who, p.publish_audio).await?;
                 lk.wait_active(&room.name, &p.identity, Duration::from_secs(20))
                     .await?;
+                if p.muted {
+                    joined.tell("mute", "MUTED").await?;
+                    wait_muted(&lk, &room.name, &p.identity).await?;
+                }
+                held.push(joined);
             }
         }
         if server == Server::Redis {
@@ -494,6 +502,23 @@ pub fn scenario(fixture: &Fixture, server: Server) -> Value {
             "rooms": rooms, "egresses": egresses, "faults": faults })
 }
 
+/// Waits until the server shows every track of `identity` muted.
+async fn wait_muted(lk: &LiveKit, room: &str, identity: &str) -> Result<()> {
+    eventually(
+        &format!("{identity} muted"),
+        Duration::from_secs(10),
+        || async {
+            let list = lk.list_participants(room).await?;
+            let muted = list
+                .iter()
+                .find(|p| p.identity == identity)
+                .is_some_and(|p| !p.tracks.is_empty() && p.tracks.iter().all(|t| t.muted));
+            Ok(muted.then_some(()))
+        },
+    )
+    .await
+}
+
 fn scenario_participant(p: &FixtureParticipant) -> Value {
     let kind = if p.kind.is_empty() {
         "STANDARD".to_owned()
@@ -503,7 +528,8 @@ fn scenario_participant(p: &FixtureParticipant) -> Value {
     let details: Vec<String> = p.kind_details.iter().map(|d| d.to_uppercase()).collect();
     json!({ "identity": p.identity, "kind": kind, "kind_details": details, "joined_s_ago": 5,
             "state": "ACTIVE", "hidden": p.video["hidden"] == json!(true),
-            "tracks": u32::from(p.publish_audio), "attributes": p.attributes })
+            "tracks": u32::from(p.publish_audio),
+            "muted_tracks": u32::from(p.publish_audio && p.muted), "attributes": p.attributes })
 }
 
 /// `lk-reaper simulate --scenario FILE --listen 127.0.0.1:0`, killed on drop.
