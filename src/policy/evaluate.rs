@@ -77,6 +77,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, for metrics that show each one, at 0 too.
+    pub const ALL: [Self; 6] = [
+        Self::DeleteRoom,
+        Self::StopEgress,
+        Self::PurgeRoom,
+        Self::DisableIngress,
+        Self::DeleteIngress,
+        Self::RemoveParticipant,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::DeleteRoom => "delete_room",

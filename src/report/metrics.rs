@@ -11,7 +11,7 @@ use prometheus_client::registry::Registry;
 
 use super::Report;
 use crate::execute::Outcome;
-use crate::policy::Rule;
+use crate::policy::{Action, Rule};
 
 pub const SUCCESS_METRIC: &str = "lk_reaper_last_success_timestamp_seconds";
 
@@ -116,6 +116,11 @@ fn register_report(registry: &mut Registry, report: &Report) {
         "Findings of the last run, by result",
         by_result(report),
     );
+    registry.register(
+        "findings_by_action",
+        "Findings of the last run, by the action each gets",
+        by_action(report),
+    );
 }
 
 fn int(registry: &mut Registry, name: &str, help: &str, value: i64) {
@@ -149,6 +154,21 @@ fn by_rule(report: &Report) -> Labelled {
             .count();
         family
             .get_or_create(&vec![("rule".into(), rule.as_str().into())])
+            .set(n as i64);
+    }
+    family
+}
+
+fn by_action(report: &Report) -> Labelled {
+    let family = Labelled::default();
+    for action in Action::ALL {
+        let n = report
+            .findings
+            .iter()
+            .filter(|(f, _)| f.action == action)
+            .count();
+        family
+            .get_or_create(&vec![("action".into(), action.as_str().into())])
             .set(n as i64);
     }
     family

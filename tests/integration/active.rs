@@ -257,10 +257,17 @@ fn a_silent_room_has_its_room_bound_egress_stopped_and_stays() {
         &json!([]),
     );
     let dir = tempfile::tempdir().unwrap();
-    let report = twice_silent(&sim, &state_in(&dir), &[]);
+    let metrics = dir.path().join("lk.prom");
+    let metrics_file = ["--metrics-file", metrics.to_str().unwrap()];
+    let report = twice_silent(&sim, &state_in(&dir), &metrics_file);
     assert_eq!(
         results(&report),
         [("EG_rec".to_owned(), "done".to_owned())].into()
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("lk_reaper_findings{rule=\"silent\"} 1"),
+        "{text}"
     );
     let finding = &report["findings"][0];
     assert_eq!(finding["rules"], json!(["silent"]));
@@ -460,6 +467,10 @@ fn max_session_removes_a_long_session_and_keeps_the_room_of_others() {
     let text = std::fs::read_to_string(&metrics).unwrap();
     assert!(
         text.contains("lk_reaper_findings{rule=\"max_session\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lk_reaper_findings_by_action{action=\"remove_participant\"} 1"),
         "{text}"
     );
 }
