@@ -86,6 +86,7 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> ParticipantSpec {
         hidden: p.hidden,
         tracks: p.tracks,
         muted_tracks: p.muted_tracks,
+        track_list: Vec::new(),
         attributes: p
             .call_status
             .iter()

@@ -26,6 +26,8 @@ pub mod scenario;
 mod server;
 /// The live state and what each call does to it.
 mod state;
+/// Published tracks: the scenario forms and `TrackInfo`.
+mod tracks;
 /// Twirp methods, content types and errors.
 pub mod twirp;
 /// Signed webhooks, posted as LiveKit posts them.
