@@ -52,7 +52,7 @@ pub use generate::generate;
 pub use scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, IngressInput, IngressSpec,
     IngressStatus, JoinSpec, Kind, KindDetail, NodeState, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario, Trigger,
+    RoomSpec, Scenario, TrackKind, TrackSource, TrackSpec, Trigger,
 };
 pub use server::NO_WORKER_DELAY;
 

@@ -52,6 +52,18 @@ pub enum TrackSource {
 }
 
 impl TrackSpec {
+    /// `(tracks, muted_tracks)` when the count form gives these types, sources and mutes
+    /// (sids aside).
+    pub fn counts(tracks: &[TrackSpec]) -> Option<(u32, u32)> {
+        let count = u32::try_from(tracks.len()).ok()?;
+        let muted = u32::try_from(tracks.iter().take_while(|t| t.muted).count()).ok()?;
+        let same = tracks.iter().zip(0..).all(|(t, n)| {
+            let c = TrackSpec::counted(n, muted);
+            (c.kind, c.source, c.muted) == (t.kind, t.source, t.muted)
+        });
+        same.then_some((count, muted))
+    }
+
     /// Track `n` of the count form: even ones a microphone, odd ones a camera, the first
     /// `muted` of them muted.
     fn counted(n: u32, muted: u32) -> TrackSpec {
@@ -99,13 +111,13 @@ pub fn published(
 /// The scenario form of `tracks`: `(tracks, muted_tracks, track_list)`, the count form
 /// whenever it says the same, so scenarios stay short.
 pub fn to_spec(tracks: &[TrackSpec], participant_sid: &str) -> (u32, u32, Vec<TrackSpec>) {
-    let count = u32::try_from(tracks.len()).unwrap_or(u32::MAX);
-    let muted = tracks.iter().take_while(|t| t.muted).count();
-    let muted = u32::try_from(muted).unwrap_or(u32::MAX);
-    if published(&[], count, muted, participant_sid) == tracks {
-        (count, muted, Vec::new())
-    } else {
-        (0, 0, tracks.to_vec())
+    let generated = tracks
+        .iter()
+        .enumerate()
+        .all(|(n, t)| t.sid == generated_sid(participant_sid, n));
+    match TrackSpec::counts(tracks) {
+        Some((count, muted)) if generated => (count, muted, Vec::new()),
+        _ => (0, 0, tracks.to_vec()),
     }
 }
 

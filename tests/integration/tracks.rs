@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::active::{recorded, state_in, sweep, twice_silent};
 use crate::harness::SimProcess;
-use crate::reaper::{KEY, SECRET, results};
+use crate::reaper::{KEY, Reaper, SECRET, results, sim};
 use crate::sim::{Reply, call_json_with, list_grant};
 
 const MUTE: &str = "/twirp/livekit.RoomService/MutePublishedTrack";
@@ -173,4 +173,34 @@ async fn mute_published_track_needs_room_admin_and_an_existing_track() {
         "nothing muted"
     );
     assert_eq!(sim.calls("MutePublishedTrack"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_keeps_the_tracks_one_by_one_and_a_replay_serves_them() {
+    let live = recorded(
+        &alice(&json!([
+            {"type": "AUDIO", "source": "MICROPHONE", "muted": true},
+            {"sid": "TR_screen", "type": "VIDEO", "source": "SCREEN_SHARE"}
+        ])),
+        &json!([]),
+    );
+    let snap =
+        tokio::task::block_in_place(|| Reaper::on(&live).args(["snapshot"]).run().ok().stdout);
+    let snap: Value = serde_json::from_str(&snap).expect("a scenario");
+    let written = &snap["rooms"][0]["participants"][0];
+    assert_eq!(written["track_list"][1]["sid"], "TR_screen", "{written}");
+    assert_eq!(written["track_list"][1]["source"], "SCREEN_SHARE");
+    assert_eq!(written["track_list"][0]["muted"], true);
+    let replay = tokio::task::block_in_place(|| sim(snap.clone()));
+    // The same tracks (the join time, and so the version stamp, is to the second).
+    let facts = |tracks: Vec<Value>| -> Vec<Value> {
+        tracks
+            .iter()
+            .map(|t| json!([t["sid"], t["type"], t["source"], t["muted"]]))
+            .collect()
+    };
+    assert_eq!(
+        facts(listed_tracks(&replay).await),
+        facts(listed_tracks(&live).await)
+    );
 }
