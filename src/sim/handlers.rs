@@ -115,7 +115,7 @@ fn participant_call(
             let req: proto::MuteRoomTrackRequest = encoding.decode(body)?;
             authorize(method, grants, &req.room)?;
             let track = lock(world).mute_published_track(&req)?;
-            encoding.encode(&proto::MuteRoomTrackResponse { track: Some(track) })
+            encoding.encode(&proto::MuteRoomTrackResponse { track })
         }
         _ => {
             let req: proto::RoomParticipantIdentity = encoding.decode(body)?;

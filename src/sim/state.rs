@@ -22,9 +22,9 @@ const NS_PER_MS: i64 = 1_000_000;
 /// The message of LiveKit's `not_found` for a room (proto `utils/xtwirp`).
 const ROOM_NOT_FOUND: &str = "twirp error unknown: requested room does not exist";
 const PARTICIPANT_NOT_FOUND: &str = "twirp error unknown: participant does not exist";
-// LiveKit's `ErrTrackNotFound`, wrapped as its other errors are (not yet seen from a
-// real server).
-const TRACK_NOT_FOUND: &str = "twirp error unknown: track is not found";
+// LiveKit's `ErrRemoteUnmuteNoteEnabled` (its default `room.enable_remote_unmute: false`),
+// wrapped as its other participant errors are (not yet seen from a real server).
+const REMOTE_UNMUTE: &str = "twirp error unknown: remote unmute not enabled";
 const EGRESS_NOT_FOUND: &str = "twirp error unknown: egress does not exist";
 const WORKER_TIMEOUT: &str = "twirp error unknown: request timed out";
 const NODE_NO_RESPONSE: &str = "twirp error unknown: no response from servers";
@@ -290,12 +290,13 @@ impl World {
         Ok(())
     }
 
-    /// MutePublishedTrack: the track as it is listed now. An unknown room, participant or
-    /// track is `not_found`, as LiveKit answers.
+    /// MutePublishedTrack: the track as it is listed now. As in LiveKit's room manager, an
+    /// unknown room or participant is `not_found`, an unmute `failed_precondition` (remote
+    /// unmute is off by default), and an unknown track no error but no track.
     pub fn mute_published_track(
         &mut self,
         req: &proto::MuteRoomTrackRequest,
-    ) -> Result<proto::TrackInfo, TwirpError> {
+    ) -> Result<Option<proto::TrackInfo>, TwirpError> {
         let participant = self
             .room_mut(&req.room)
             .and_then(|r| {
@@ -304,19 +305,25 @@ impl World {
                     .find(|p| p.identity == req.identity)
             })
             .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, PARTICIPANT_NOT_FOUND))?;
+        if !req.muted {
+            return Err(TwirpError::new(
+                TwirpCode::FailedPrecondition,
+                REMOTE_UNMUTE,
+            ));
+        }
         let Some(n) = participant
             .tracks
             .iter()
             .position(|t| t.sid == req.track_sid)
         else {
-            return Err(TwirpError::new(TwirpCode::NotFound, TRACK_NOT_FOUND));
+            return Ok(None);
         };
-        participant.tracks[n].muted = req.muted;
-        Ok(tracks::info(
+        participant.tracks[n].muted = true;
+        Ok(Some(tracks::info(
             &participant.tracks[n],
             n,
             participant.joined_ns,
-        ))
+        )))
     }
 
     /// Starts an empty room (a client or CreateRoom would), unless it exists.
