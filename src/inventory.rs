@@ -53,11 +53,21 @@ pub struct Participant {
     pub state: i32,
     pub hidden: bool,
     pub joined_ms: i64,
-    pub tracks: u32,
-    /// Of those, the muted ones: a human whose every track is muted is silent.
-    pub muted_tracks: u32,
+    /// Published tracks: a human whose every track is muted is silent.
+    pub tracks: Vec<Track>,
     /// The `sip.callStatus` attribute, the only attribute the rules read.
     pub call_status: Option<String>,
+}
+
+/// A published track, as far as the silent rule and snapshots need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Track {
+    pub sid: String,
+    /// `TrackType`.
+    pub kind: i32,
+    /// `TrackSource`.
+    pub source: i32,
+    pub muted: bool,
 }
 
 /// The attribute LiveKit's SIP service keeps a phone leg's state in.
@@ -465,9 +475,16 @@ impl From<&proto::ParticipantInfo> for Participant {
             state: p.state,
             hidden: p.permission.as_ref().is_some_and(|perm| perm.hidden),
             joined_ms,
-            tracks: u32::try_from(p.tracks.len()).unwrap_or(u32::MAX),
-            muted_tracks: u32::try_from(p.tracks.iter().filter(|t| t.muted).count())
-                .unwrap_or(u32::MAX),
+            tracks: p
+                .tracks
+                .iter()
+                .map(|t| Track {
+                    sid: t.sid.clone(),
+                    kind: t.r#type,
+                    source: t.source,
+                    muted: t.muted,
+                })
+                .collect(),
             call_status: p.attributes.get(CALL_STATUS).cloned(),
         }
     }
@@ -476,7 +493,7 @@ impl From<&proto::ParticipantInfo> for Participant {
 impl Participant {
     /// Publishes nothing, or only muted tracks (an unmuted screen share is activity).
     pub fn is_silent(&self) -> bool {
-        self.muted_tracks >= self.tracks
+        self.tracks.iter().all(|t| t.muted)
     }
 }
 

@@ -10,7 +10,8 @@ use crate::livekit::proto;
 use crate::livekit::proto::participant_info::{KindDetail as ProtoDetail, State};
 use crate::sim::{
     EgressSpec, EgressStatus, EgressType, IngressInput, IngressSpec, IngressStatus, Kind,
-    KindDetail, NodeState, ParticipantSpec, ParticipantState, RoomSpec, Scenario,
+    KindDetail, NodeState, ParticipantSpec, ParticipantState, RoomSpec, Scenario, TrackKind,
+    TrackSource, TrackSpec,
 };
 
 /// Builds a scenario of `inventory` with ages relative to `now`. The key and secret are the
@@ -73,6 +74,7 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> ParticipantSpec {
         Ok(State::Disconnected) => ParticipantState::Disconnected,
         Ok(State::Active) | Err(_) => ParticipantState::Active,
     };
+    let (tracks, muted_tracks, track_list) = track_specs(&p.tracks);
     ParticipantSpec {
         identity: p.identity.clone(),
         kind,
@@ -84,13 +86,46 @@ fn participant_spec(p: &Participant, now: DateTime<Utc>) -> ParticipantSpec {
         joined_s_ago: seconds_ago(p.joined_ms, now),
         state,
         hidden: p.hidden,
-        tracks: p.tracks,
-        muted_tracks: p.muted_tracks,
+        tracks,
+        muted_tracks,
+        track_list,
         attributes: p
             .call_status
             .iter()
             .map(|status| (CALL_STATUS.to_owned(), status.clone()))
             .collect(),
+    }
+}
+
+/// The count form when it says the same (sids aside), else the tracks one by one with
+/// their sids, so a replay serves what the server listed.
+fn track_specs(tracks: &[inventory::Track]) -> (u32, u32, Vec<TrackSpec>) {
+    let list: Vec<TrackSpec> = tracks.iter().map(track_spec).collect();
+    match TrackSpec::counts(&list) {
+        Some((count, muted)) => (count, muted, Vec::new()),
+        None => (0, 0, list),
+    }
+}
+
+fn track_spec(track: &inventory::Track) -> TrackSpec {
+    use proto::TrackSource as Source;
+    let kind = if track.kind == proto::TrackType::Audio as i32 {
+        TrackKind::Audio
+    } else {
+        TrackKind::Video
+    };
+    let source = match Source::try_from(track.source) {
+        Ok(Source::Camera) => TrackSource::Camera,
+        Ok(Source::Microphone) => TrackSource::Microphone,
+        Ok(Source::ScreenShare) => TrackSource::ScreenShare,
+        Ok(Source::ScreenShareAudio) => TrackSource::ScreenShareAudio,
+        Ok(Source::Unknown) | Err(_) => TrackSource::Unknown,
+    };
+    TrackSpec {
+        sid: track.sid.clone(),
+        kind,
+        source,
+        muted: track.muted,
     }
 }
 

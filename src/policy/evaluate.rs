@@ -1343,8 +1343,12 @@ mod tests {
     /// A human publishing `tracks`, `muted` of them muted.
     fn publishing(identity: &str, tracks: u32, muted: u32) -> Participant {
         Participant {
-            tracks,
-            muted_tracks: muted,
+            tracks: (0..tracks)
+                .map(|n| crate::inventory::Track {
+                    muted: n < muted,
+                    ..Default::default()
+                })
+                .collect(),
             ..p(identity, Standard)
         }
     }
@@ -2027,8 +2031,7 @@ mod properties {
                     state,
                     hidden,
                     joined_ms: now().timestamp_millis() - joined_s_ago * 1000,
-                    tracks: 1,
-                    muted_tracks: 0,
+                    tracks: vec![crate::inventory::Track::default()],
                     call_status: CALL_STATUSES[status].map(str::to_owned),
                 },
             )

@@ -239,8 +239,7 @@ mod tests {
             state: crate::livekit::proto::participant_info::State::Active as i32,
             hidden: false,
             joined_ms: 0,
-            tracks: 1,
-            muted_tracks: 0,
+            tracks: vec![crate::inventory::Track::default()],
             call_status: None,
         }
     }

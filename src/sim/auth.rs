@@ -105,6 +105,7 @@ pub fn authorize(
         Method::ListParticipants
         | Method::GetParticipant
         | Method::RemoveParticipant
+        | Method::MutePublishedTrack
         | Method::UpdateRoomMetadata => g.room_admin && g.room == room,
     });
     if allowed {

@@ -152,6 +152,7 @@ impl Fleet {
                 hidden: false,
                 tracks,
                 muted_tracks: 0,
+                track_list: Vec::new(),
                 attributes: BTreeMap::new(),
             });
         };
@@ -224,6 +225,7 @@ impl Fleet {
                 hidden: true,
                 tracks: 0,
                 muted_tracks: 0,
+                track_list: Vec::new(),
                 attributes: BTreeMap::new(),
             });
         }

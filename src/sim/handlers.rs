@@ -54,12 +54,6 @@ pub fn call(
             let participants = lock(world).list_participants(&req.room);
             encoding.encode(&proto::ListParticipantsResponse { participants })
         }
-        Method::GetParticipant => {
-            let req: proto::RoomParticipantIdentity = encoding.decode(body)?;
-            authorize(method, grants, &req.room)?;
-            let participant = lock(world).get_participant(&req.room, &req.identity)?;
-            encoding.encode(&participant)
-        }
         Method::DeleteRoom => {
             let req: proto::DeleteRoomRequest = encoding.decode(body)?;
             authorize(method, grants, "")?;
@@ -70,12 +64,6 @@ pub fn call(
                 None => world.delete_room(&req.room, now)?,
             }
             encoding.encode(&proto::DeleteRoomResponse {})
-        }
-        Method::RemoveParticipant => {
-            let req: proto::RoomParticipantIdentity = encoding.decode(body)?;
-            authorize(method, grants, &req.room)?;
-            lock(world).remove_participant(&req.room, &req.identity)?;
-            encoding.encode(&proto::RemoveParticipantResponse {})
         }
         Method::UpdateRoomMetadata => {
             let req: proto::UpdateRoomMetadataRequest = encoding.decode(body)?;
@@ -98,8 +86,42 @@ pub fn call(
                 StopOutcome::NoWorker(err) => return Err(Failure::NoAnswer(err)),
             }
         }
+        Method::GetParticipant | Method::RemoveParticipant | Method::MutePublishedTrack => {
+            participant_call(world, method, encoding, body, grants)?
+        }
         Method::ListIngress | Method::UpdateIngress | Method::DeleteIngress => {
             ingress_call(world, method, encoding, body, grants, now)?
+        }
+    };
+    Ok(reply)
+}
+
+/// The calls on one participant; each needs `roomAdmin` for the request's room.
+fn participant_call(
+    world: &Mutex<World>,
+    method: Method,
+    encoding: Encoding,
+    body: &[u8],
+    grants: Option<&VideoGrants>,
+) -> Result<Vec<u8>, TwirpError> {
+    let reply = match method {
+        Method::RemoveParticipant => {
+            let req: proto::RoomParticipantIdentity = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            lock(world).remove_participant(&req.room, &req.identity)?;
+            encoding.encode(&proto::RemoveParticipantResponse {})
+        }
+        Method::MutePublishedTrack => {
+            let req: proto::MuteRoomTrackRequest = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            let track = lock(world).mute_published_track(&req)?;
+            encoding.encode(&proto::MuteRoomTrackResponse { track })
+        }
+        _ => {
+            let req: proto::RoomParticipantIdentity = encoding.decode(body)?;
+            authorize(method, grants, &req.room)?;
+            let participant = lock(world).get_participant(&req.room, &req.identity)?;
+            encoding.encode(&participant)
         }
     };
     Ok(reply)

@@ -367,6 +367,10 @@ impl JsonShape for livekit_protocol::DeleteRoomResponse {
     const SHAPE: &'static [Field] = &[];
 }
 
+impl JsonShape for livekit_protocol::MuteRoomTrackResponse {
+    const SHAPE: &'static [Field] = &[("track", Message(TRACK))];
+}
+
 impl JsonShape for livekit_protocol::RemoveParticipantResponse {
     const SHAPE: &'static [Field] = &[];
 }

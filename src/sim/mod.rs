@@ -26,6 +26,8 @@ pub mod scenario;
 mod server;
 /// The live state and what each call does to it.
 mod state;
+/// Published tracks: the scenario forms and `TrackInfo`.
+mod tracks;
 /// Twirp methods, content types and errors.
 pub mod twirp;
 /// Signed webhooks, posted as LiveKit posts them.
@@ -50,7 +52,7 @@ pub use generate::generate;
 pub use scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, FaultSpec, IngressInput, IngressSpec,
     IngressStatus, JoinSpec, Kind, KindDetail, NodeState, ParticipantSpec, ParticipantState,
-    RoomSpec, Scenario, Trigger,
+    RoomSpec, Scenario, TrackKind, TrackSource, TrackSpec, Trigger,
 };
 pub use server::NO_WORKER_DELAY;
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use super::ingress::{IngressInput, IngressSpec, IngressStatus};
+pub use super::tracks::{TrackKind, TrackSource, TrackSpec};
 use super::twirp::{Method, TwirpCode};
 
 /// A whole simulated deployment: credentials, rooms, egresses and scripted trouble.
@@ -129,6 +130,10 @@ pub struct ParticipantSpec {
     /// How many of them are muted (the first ones: microphone, then camera).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub muted_tracks: u32,
+    /// The published tracks one by one (type, source, muted, sid), instead of `tracks`
+    /// and `muted_tracks`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_list: Vec<TrackSpec>,
     /// Participant attributes, e.g. `{"sip.callStatus": "active"}` as LiveKit's SIP
     /// service sets them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -681,6 +686,12 @@ impl RoomSpec {
                     "participants[{j}].kind: {n} is \"{name}\"; give it by name"
                 ));
             }
+            super::tracks::validate(
+                &participant.track_list,
+                participant.tracks,
+                participant.muted_tracks,
+            )
+            .map_err(|e| format!("participants[{j}].{e}"))?;
         }
         Ok(())
     }

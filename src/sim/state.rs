@@ -11,8 +11,9 @@ use livekit_protocol as proto;
 use super::ingress::{HANDLER_PANIC, INGRESS_NOT_FOUND, Ingress, NOT_CONNECTED};
 use super::scenario::{
     EgressSpec, EgressStatus, EgressType, EventSpec, JoinSpec, Kind, KindDetail, NodeState,
-    ParticipantSpec, ParticipantState, RoomSpec, Scenario,
+    ParticipantSpec, ParticipantState, RoomSpec, Scenario, TrackSpec,
 };
+use super::tracks;
 use super::twirp::{Method, TwirpCode, TwirpError};
 
 const NS_PER_S: i64 = 1_000_000_000;
@@ -21,6 +22,9 @@ const NS_PER_MS: i64 = 1_000_000;
 /// The message of LiveKit's `not_found` for a room (proto `utils/xtwirp`).
 const ROOM_NOT_FOUND: &str = "twirp error unknown: requested room does not exist";
 const PARTICIPANT_NOT_FOUND: &str = "twirp error unknown: participant does not exist";
+// LiveKit's `ErrRemoteUnmuteNoteEnabled` (its default `room.enable_remote_unmute: false`),
+// wrapped as its other participant errors are (not yet seen from a real server).
+const REMOTE_UNMUTE: &str = "twirp error unknown: remote unmute not enabled";
 const EGRESS_NOT_FOUND: &str = "twirp error unknown: egress does not exist";
 const WORKER_TIMEOUT: &str = "twirp error unknown: request timed out";
 const NODE_NO_RESPONSE: &str = "twirp error unknown: no response from servers";
@@ -79,9 +83,8 @@ struct Participant {
     joined_ns: i64,
     state: ParticipantState,
     hidden: bool,
-    tracks: u32,
-    /// The first this many tracks are muted.
-    muted_tracks: u32,
+    /// Published tracks, their sids filled in.
+    tracks: Vec<TrackSpec>,
     attributes: BTreeMap<String, String>,
 }
 
@@ -168,6 +171,7 @@ impl World {
             hidden: false,
             tracks: 2,
             muted_tracks: 0,
+            track_list: Vec::new(),
             attributes: BTreeMap::new(),
         };
         let joined = Participant::new(&ingress.room_name, &spec, now);
@@ -284,6 +288,42 @@ impl World {
             e.participant = Some(left);
         });
         Ok(())
+    }
+
+    /// MutePublishedTrack: the track as it is listed now. As in LiveKit's room manager, an
+    /// unknown room or participant is `not_found`, an unmute `failed_precondition` (remote
+    /// unmute is off by default), and an unknown track no error but no track.
+    pub fn mute_published_track(
+        &mut self,
+        req: &proto::MuteRoomTrackRequest,
+    ) -> Result<Option<proto::TrackInfo>, TwirpError> {
+        let participant = self
+            .room_mut(&req.room)
+            .and_then(|r| {
+                r.participants
+                    .iter_mut()
+                    .find(|p| p.identity == req.identity)
+            })
+            .ok_or_else(|| TwirpError::new(TwirpCode::NotFound, PARTICIPANT_NOT_FOUND))?;
+        if !req.muted {
+            return Err(TwirpError::new(
+                TwirpCode::FailedPrecondition,
+                REMOTE_UNMUTE,
+            ));
+        }
+        let Some(n) = participant
+            .tracks
+            .iter()
+            .position(|t| t.sid == req.track_sid)
+        else {
+            return Ok(None);
+        };
+        participant.tracks[n].muted = true;
+        Ok(Some(tracks::info(
+            &participant.tracks[n],
+            n,
+            participant.joined_ns,
+        )))
     }
 
     /// Starts an empty room (a client or CreateRoom would), unless it exists.
@@ -678,7 +718,9 @@ impl World {
                 .find(|p| p.identity == who.identity)
         });
         if let Some(p) = participant {
-            p.muted_tracks = if muted { p.tracks } else { 0 };
+            for track in &mut p.tracks {
+                track.muted = muted;
+            }
         }
     }
 
@@ -698,6 +740,7 @@ impl World {
             hidden: false,
             tracks: 0,
             muted_tracks: 0,
+            track_list: Vec::new(),
             attributes: join.attributes.clone(),
         };
         let mut joined = Participant::new(&join.room, &spec, now);
@@ -750,7 +793,11 @@ impl Room {
                 .collect(),
             metadata: self.metadata.clone(),
             num_participants: staying.count() as u32,
-            num_publishers: self.participants.iter().filter(|p| p.tracks > 0).count() as u32,
+            num_publishers: self
+                .participants
+                .iter()
+                .filter(|p| !p.tracks.is_empty())
+                .count() as u32,
             active_recording: self.participants.iter().any(|p| p.kind == Kind::Egress),
             ..Default::default()
         }
@@ -771,16 +818,16 @@ impl Room {
 
 impl Participant {
     fn new(room: &str, spec: &ParticipantSpec, now: i64) -> Participant {
+        let sid = sid("PA_", &format!("{room}\n{}", spec.identity));
         Participant {
-            sid: sid("PA_", &format!("{room}\n{}", spec.identity)),
+            tracks: tracks::published(&spec.track_list, spec.tracks, spec.muted_tracks, &sid),
+            sid,
             identity: spec.identity.clone(),
             kind: spec.kind,
             kind_details: spec.kind_details.clone(),
             joined_ns: seconds_before(now, spec.joined_s_ago),
             state: spec.state,
             hidden: spec.hidden,
-            tracks: spec.tracks,
-            muted_tracks: spec.muted_tracks.min(spec.tracks),
             attributes: spec.attributes.clone(),
         }
     }
@@ -791,7 +838,12 @@ impl Participant {
             sid: self.sid.clone(),
             identity: self.identity.clone(),
             state: self.state as i32,
-            tracks: (0..self.tracks).map(|n| self.track(n)).collect(),
+            tracks: self
+                .tracks
+                .iter()
+                .enumerate()
+                .map(|(n, t)| tracks::info(t, n, self.joined_ns))
+                .collect(),
             joined_at: self.joined_ns.div_euclid(NS_PER_S),
             joined_at_ms: self.joined_ns.div_euclid(NS_PER_MS),
             version: 1,
@@ -805,7 +857,7 @@ impl Participant {
                 agent: self.kind == Kind::Agent,
                 ..Default::default()
             }),
-            is_publisher: self.tracks > 0,
+            is_publisher: !self.tracks.is_empty(),
             kind: self.kind.code(),
             kind_details: self.kind_details.iter().map(|&d| d as i32).collect(),
             attributes: self
@@ -823,59 +875,8 @@ impl Participant {
         }
     }
 
-    /// Track `n`: even ones a microphone, odd ones a camera, described as the server
-    /// describes what LiveKit's own SDKs publish (opus with RED, VP8; backup codec policy
-    /// SIMULCAST; the server's version stamp and transceiver mid).
-    fn track(&self, n: u32) -> proto::TrackInfo {
-        let audio = n.is_multiple_of(2);
-        let (track_type, source, name, mime, size) = if audio {
-            (
-                proto::TrackType::Audio,
-                proto::TrackSource::Microphone,
-                "microphone",
-                "audio/red",
-                (0, 0),
-            )
-        } else {
-            (
-                proto::TrackType::Video,
-                proto::TrackSource::Camera,
-                "camera",
-                "video/VP8",
-                (1280, 720),
-            )
-        };
-        let sid = sid("TR_", &format!("{}\n{n}", self.sid));
-        let mid = (n + 1).to_string();
-        proto::TrackInfo {
-            muted: n < self.muted_tracks,
-            r#type: track_type as i32,
-            name: name.to_owned(),
-            source: source as i32,
-            mime_type: mime.to_owned(),
-            width: size.0,
-            height: size.1,
-            mid: mid.clone(),
-            codecs: vec![proto::SimulcastCodecInfo {
-                mime_type: mime.to_owned(),
-                mid,
-                cid: sid.clone(),
-                video_layer_mode: proto::video_layer::Mode::OneSpatialLayerPerStream as i32,
-                ..Default::default()
-            }],
-            // As LiveKit v1.13.5 lists a microphone published with the official Python SDK.
-            stream: "camera".to_owned(),
-            version: Some(proto::TimedVersion {
-                unix_micro: self.joined_ns / 1_000,
-                ticks: 0,
-            }),
-            backup_codec_policy: proto::BackupCodecPolicy::Simulcast as i32,
-            sid,
-            ..Default::default()
-        }
-    }
-
     fn spec(&self, now: i64) -> ParticipantSpec {
+        let (tracks, muted_tracks, track_list) = tracks::to_spec(&self.tracks, &self.sid);
         ParticipantSpec {
             identity: self.identity.clone(),
             kind: self.kind,
@@ -883,8 +884,9 @@ impl Participant {
             joined_s_ago: seconds_since(now, self.joined_ns),
             state: self.state,
             hidden: self.hidden,
-            tracks: self.tracks,
-            muted_tracks: self.muted_tracks,
+            tracks,
+            muted_tracks,
+            track_list,
             attributes: self.attributes.clone(),
         }
     }
@@ -985,7 +987,7 @@ fn seconds_since(now: i64, then: i64) -> u64 {
 
 /// A LiveKit-looking id (`RM_` + 12 base-62 characters), stable for the same seed so that
 /// the same scenario always serves the same ids.
-fn sid(prefix: &str, seed: &str) -> String {
+pub(super) fn sid(prefix: &str, seed: &str) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     // FNV-1a: fixed across Rust versions, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -30,11 +30,13 @@ pub enum Method {
     UpdateIngress,
     /// `livekit.Ingress/DeleteIngress`
     DeleteIngress,
+    /// `livekit.RoomService/MutePublishedTrack`
+    MutePublishedTrack,
 }
 
 impl Method {
     /// Every method, in a fixed order (the order of `/_sim/stats`).
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 12] = [
         Method::ListRooms,
         Method::ListParticipants,
         Method::GetParticipant,
@@ -46,6 +48,7 @@ impl Method {
         Method::ListIngress,
         Method::UpdateIngress,
         Method::DeleteIngress,
+        Method::MutePublishedTrack,
     ];
 
     /// The method's name as in its path, e.g. `ListRooms`.
@@ -62,6 +65,7 @@ impl Method {
             Method::ListIngress => "ListIngress",
             Method::UpdateIngress => "UpdateIngress",
             Method::DeleteIngress => "DeleteIngress",
+            Method::MutePublishedTrack => "MutePublishedTrack",
         }
     }
 

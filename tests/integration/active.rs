@@ -27,7 +27,7 @@ fn agent_rooms(names: &[&str]) -> SimProcess {
 
 /// `sweep -o json --state STATE ARGS`, exit `code`.
 #[track_caller]
-fn sweep(sim: &SimProcess, state: &Path, args: &[&str], code: i32) -> Value {
+pub(crate) fn sweep(sim: &SimProcess, state: &Path, args: &[&str], code: i32) -> Value {
     Reaper::on(sim)
         .args(["sweep", "-o", "json", "--state"])
         .args([state.to_str().unwrap()])
@@ -37,7 +37,7 @@ fn sweep(sim: &SimProcess, state: &Path, args: &[&str], code: i32) -> Value {
         .json()
 }
 
-fn state_in(dir: &tempfile::TempDir) -> PathBuf {
+pub(crate) fn state_in(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("state.json")
 }
 
@@ -214,7 +214,7 @@ fn two_runs_sharing_one_file_act_once_and_keep_every_entry() {
 }
 
 /// A room of `people` recorded by `EG_rec` (room composite), beside a web egress `EG_web`.
-fn recorded(people: &Value, events: &Value) -> SimProcess {
+pub(crate) fn recorded(people: &Value, events: &Value) -> SimProcess {
     let mut scenario = scenario(
         json!([{"name": "r", "age_s": 600, "participants": people}]),
         json!([
@@ -234,7 +234,7 @@ fn human(identity: &str, tracks: u32, muted: u32) -> Value {
 }
 
 /// Two sweeps with `--silent-after 1s` a little over a second apart; the second's report.
-fn twice_silent(sim: &SimProcess, state: &Path, args: &[&str]) -> Value {
+pub(crate) fn twice_silent(sim: &SimProcess, state: &Path, args: &[&str]) -> Value {
     let args: Vec<&str> = [&["--silent-after", "1s"], args].concat();
     let first = sweep(sim, state, &args, 0);
     assert_eq!(

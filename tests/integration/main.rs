@@ -29,3 +29,4 @@ mod sip;
 mod sweep;
 mod tls;
 mod tools;
+mod tracks;

@@ -57,7 +57,7 @@ fn token(grants: VideoGrants) -> String {
         .expect("token")
 }
 
-fn list_grant() -> VideoGrants {
+pub(crate) fn list_grant() -> VideoGrants {
     VideoGrants {
         room_list: true,
         ..Default::default()
@@ -82,21 +82,21 @@ fn raw_token(claims: &Value, secret: &str) -> String {
 }
 
 /// A reply as plain HTTP sees it.
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     content_type: String,
     body: String,
 }
 
 impl Reply {
     #[track_caller]
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
     #[track_caller]
-    fn assert_twirp(&self, status: u16, code: &str) -> Value {
+    pub(crate) fn assert_twirp(&self, status: u16, code: &str) -> Value {
         assert_eq!(self.status, status, "body: {}", self.body);
         assert_eq!(self.content_type, "application/json");
         let doc = self.json();
@@ -134,13 +134,28 @@ async fn post(
 }
 
 /// A JSON call with a token carrying `grants`.
-async fn call_json(sim: &SimProcess, method: &str, grants: VideoGrants, body: &Value) -> Reply {
+pub(crate) async fn call_json(
+    sim: &SimProcess,
+    method: &str,
+    grants: VideoGrants,
+    body: &Value,
+) -> Reply {
+    call_json_with(sim, method, &token(grants), body).await
+}
+
+/// A JSON call with this signed token.
+pub(crate) async fn call_json_with(
+    sim: &SimProcess,
+    method: &str,
+    token: &str,
+    body: &Value,
+) -> Reply {
     let service = if method.contains("Egress") {
         "livekit.Egress"
     } else {
         "livekit.RoomService"
     };
-    let bearer = format!("Bearer {}", token(grants));
+    let bearer = format!("Bearer {token}");
     let path = format!("/twirp/{service}/{method}");
     post(
         sim,
@@ -808,7 +823,11 @@ fn state_and_stats_show_what_changed() {
     assert_eq!(state["rooms"].as_array().unwrap().len(), 5);
     assert!(state["rooms"][0]["age_s"].as_u64().unwrap() >= 1800);
     let counts = sim.stats();
-    assert_eq!(counts.as_object().unwrap().len(), 11);
+    assert_eq!(
+        counts.as_object().unwrap().len(),
+        12,
+        "one count per method"
+    );
     assert!(
         counts.as_object().unwrap().values().all(|v| v == 0),
         "{counts}"
