@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::{GlobalArgs, LogFormat};
 
@@ -19,15 +21,24 @@ pub fn init(global: &GlobalArgs, color: bool, daemon: bool) {
         (2, 0) => "lk_reaper=debug,info",
         (_, 0) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // `RUST_LOG` as `target=level,level`; one that does not parse is ignored, as before.
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok());
+    let filter = from_env.unwrap_or_else(|| level.parse().expect("built-in log levels parse"));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        // The builder's own INFO ceiling would hide -vv; `filter` alone decides.
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
         .with_writer(|| Stderr)
         .with_target(false);
     // A second init (tests calling `run` twice) keeps the first logger.
     let _ = match global.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_ansi(color).without_time().try_init(),
+        LogFormat::Json => (builder.json().flatten_event(true).finish())
+            .with(filter)
+            .try_init(),
+        LogFormat::Text => (builder.with_ansi(color).without_time().finish())
+            .with(filter)
+            .try_init(),
     };
 }
 

@@ -32,6 +32,25 @@ fn demo_policy() -> InventoryArgs {
     }
 }
 
+/// The demo's three sweeps: (narration, the command an operator would type, dry run).
+const STEPS: [(&str, &str, bool); 3] = [
+    (
+        "1. What would a sweep do? Nothing is changed.",
+        "sweep --dry-run",
+        true,
+    ),
+    (
+        "2. The real sweep: stop the egresses, then delete the rooms.",
+        "sweep",
+        false,
+    ),
+    (
+        "3. Sweep again: nothing is left to do but node-b-leftover, a zombie room whose node is gone (livekit#3766): LiveKit's API cannot delete it; --redis-url with --purge-zombies can.",
+        "sweep --dry-run",
+        true,
+    ),
+];
+
 /// Runs the demo; the output format of the user's `-o` applies to the three reports, and
 /// the narration goes to stdout for a table, to stderr otherwise.
 pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -81,45 +100,9 @@ pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
         narrate,
         "Policy: the defaults (humanless rooms go after 5m, orphan egress is stopped) plus {POLICY_FLAGS}.\n"
     )?;
-
-    let steps = [
-        (
-            "1. What would a sweep do? Nothing is changed.",
-            "sweep --dry-run",
-            true,
-        ),
-        (
-            "2. The real sweep: stop the egresses, then delete the rooms.",
-            "sweep",
-            false,
-        ),
-        (
-            "3. Sweep again: nothing is left to do but node-b-leftover, a zombie room whose node is gone (livekit#3766): LiveKit's API cannot delete it; --redis-url with --purge-zombies can.",
-            "sweep --dry-run",
-            true,
-        ),
-    ];
-    let mut reports: Vec<Report> = Vec::new();
-    for (title, command, dry_run) in steps {
-        writeln!(narrate, "{title}\n$ lk-reaper {command} {POLICY_FLAGS}")?;
-        narrate.flush()?;
-        let report = sweep(
-            &config,
-            &SweepOptions {
-                dry_run,
-                ..SweepOptions::default()
-            },
-        )
-        .await?;
-        report.render(
-            config.run.output,
-            config.run.color,
-            &mut crate::report::stdout(),
-        )?;
-        writeln!(narrate)?;
-        reports.push(report);
-    }
+    let reports = sweeps(&config, &mut narrate).await;
     sim.shutdown().await;
+    let reports = reports?;
     writeln!(
         narrate,
         "Healthy rooms (people present, a SIP caller, a fresh room) and the excluded keep-* room were never touched."
@@ -130,6 +113,39 @@ pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     Ok(exit_code(&reports))
+}
+
+/// Runs the [`STEPS`], narrated, each report written as it comes; JUnit, being one
+/// document, is written once after the last.
+async fn sweeps(config: &Config, narrate: &mut impl Write) -> anyhow::Result<Vec<Report>> {
+    let junit = config.run.output == OutputFormat::Junit;
+    let mut reports: Vec<Report> = Vec::new();
+    for (title, command, dry_run) in STEPS {
+        writeln!(narrate, "{title}\n$ lk-reaper {command} {POLICY_FLAGS}")?;
+        narrate.flush()?;
+        let options = SweepOptions {
+            dry_run,
+            ..SweepOptions::default()
+        };
+        let report = sweep(config, &options).await?;
+        if !junit {
+            report.render(
+                config.run.output,
+                config.run.color,
+                &mut crate::report::stdout(),
+            )?;
+        }
+        writeln!(narrate)?;
+        reports.push(report);
+    }
+    if junit {
+        let labels: Vec<String> = (STEPS.iter().enumerate())
+            .map(|(i, (_, command, _))| format!("{}. {command}", i + 1))
+            .collect();
+        let steps: Vec<(&str, &Report)> = labels.iter().map(String::as_str).zip(&reports).collect();
+        crate::report::junit_steps(&steps, &mut crate::report::stdout())?;
+    }
+    Ok(reports)
 }
 
 /// Success when the real sweep acted with no failure and the last look found nothing left

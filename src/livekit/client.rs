@@ -144,6 +144,7 @@ impl Client {
         credentials: Credentials,
         limits: CallLimits,
     ) -> anyhow::Result<Self> {
+        super::jwt::install();
         let tls = super::tls::client_config(endpoint.is_tls())?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)

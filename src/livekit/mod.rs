@@ -4,6 +4,7 @@ mod answer;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod jwt;
 pub(crate) mod tls;
 mod transport;
 pub mod wire;

@@ -27,10 +27,22 @@ pub(super) struct Failure {
     pub detail: String,
 }
 
-/// A group of cases: `rooms` or `egresses`.
+/// A group of cases of one kind: `rooms`, `egresses` or `ingresses`.
 pub(super) struct Suite<'a> {
-    pub name: &'static str,
+    /// The kind, which is also the cases' class name.
+    pub kind: &'static str,
+    /// The step it belongs to, when one document holds several (`demo`).
+    pub step: Option<&'a str>,
     pub cases: Vec<Case<'a>>,
+}
+
+impl Suite<'_> {
+    fn name(&self) -> String {
+        match self.step {
+            Some(step) => format!("{step}: {}", self.kind),
+            None => self.kind.to_owned(),
+        }
+    }
 }
 
 /// Writes the document. `warnings` go to the first suite's `<system-err>`.
@@ -53,12 +65,12 @@ pub(super) fn write(
         writeln!(
             out,
             r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="0" time="0" timestamp="{at}">"#,
-            suite.name,
+            escape(&suite.name()),
             suite.cases.len(),
             failed(suite)
         )?;
         for case in &suite.cases {
-            write_case(suite.name, case, out)?;
+            write_case(suite.kind, case, out)?;
         }
         if i == 0 && !warnings.is_empty() {
             writeln!(
@@ -119,6 +131,32 @@ type Pair = (Finding, ActionResult);
 
 /// A sweep's cases: every room and egress in scope, the offenders failing.
 pub(super) fn sweep(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
+    write(
+        &sweep_suites(report, None),
+        report.now,
+        &report.warnings,
+        out,
+    )
+}
+
+/// Several sweeps in one document, each step's suites named after it (`demo -o junit`).
+pub(super) fn steps(steps: &[(&str, &Report)], out: &mut impl Write) -> std::io::Result<()> {
+    let Some((_, last)) = steps.last() else {
+        return Ok(());
+    };
+    let suites: Vec<Suite<'_>> = (steps.iter())
+        .flat_map(|(step, report)| sweep_suites(report, Some(step)))
+        .collect();
+    let mut warnings: Vec<String> = Vec::new();
+    for warning in steps.iter().flat_map(|(_, r)| &r.warnings) {
+        if !warnings.contains(warning) {
+            warnings.push(warning.clone());
+        }
+    }
+    write(&suites, last.now, &warnings, out)
+}
+
+fn sweep_suites<'a>(report: &'a Report, step: Option<&'a str>) -> [Suite<'a>; 2] {
     let mut rooms: HashMap<&str, &Pair> = HashMap::new();
     let mut egresses: HashMap<&str, &Pair> = HashMap::new();
     for pair in &report.findings {
@@ -127,16 +165,16 @@ pub(super) fn sweep(report: &Report, out: &mut impl Write) -> std::io::Result<()
             _ => rooms.insert(pair.0.room.as_str(), pair),
         };
     }
-    let suites = [
-        sweep_suite("rooms", &report.subjects.rooms, rooms),
-        sweep_suite("egresses", &report.subjects.egresses, egresses),
-    ];
-    write(&suites, report.now, &report.warnings, out)
+    [
+        sweep_suite("rooms", step, &report.subjects.rooms, rooms),
+        sweep_suite("egresses", step, &report.subjects.egresses, egresses),
+    ]
 }
 
 /// One case per name in scope, failing where `offenders` names it.
 fn sweep_suite<'a>(
-    name: &'static str,
+    kind: &'static str,
+    step: Option<&'a str>,
     in_scope: &'a [String],
     mut offenders: HashMap<&'a str, &'a Pair>,
 ) -> Suite<'a> {
@@ -152,7 +190,7 @@ fn sweep_suite<'a>(
         name,
         failure: Some(sweep_failure(pair)),
     }));
-    Suite { name, cases }
+    Suite { kind, step, cases }
 }
 
 fn sweep_failure((finding, result): &Pair) -> Failure {

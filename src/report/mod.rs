@@ -169,6 +169,12 @@ impl Report {
     }
 }
 
+/// Several sweeps as one JUnit document, each step's suites named after it (`demo -o
+/// junit`: one stream must hold one XML document).
+pub fn junit_steps(steps: &[(&str, &Report)], out: &mut impl Write) -> std::io::Result<()> {
+    junit::steps(steps, out)
+}
+
 /// RFC 3339 with seconds and `Z`, as the JSON schema shows.
 pub(crate) fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

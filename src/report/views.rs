@@ -11,7 +11,7 @@ use super::table::{Paint, cell, presence, reason, render};
 use super::timestamp;
 use crate::cli::OutputFormat;
 use crate::policy::{
-    Action, EgressView, Evaluation, IngressView, RoomView, Rule, Verdict, human_duration,
+    Action, EgressView, Evaluation, Finding, IngressView, RoomView, Rule, Verdict, human_duration,
 };
 
 /// Which view to show.
@@ -193,7 +193,8 @@ impl Inventory {
         };
         let suite = match self.kind {
             ViewKind::Rooms => Suite {
-                name: "rooms",
+                kind: "rooms",
+                step: None,
                 cases: (self.evaluation.rooms.iter())
                     .map(|r| Case {
                         name: &r.name,
@@ -202,25 +203,45 @@ impl Inventory {
                     .collect(),
             },
             ViewKind::Egress => Suite {
-                name: "egresses",
+                kind: "egresses",
+                step: None,
                 cases: (self.evaluation.egresses.iter())
                     .map(|e| Case {
                         name: &e.egress_id,
-                        failure: failure(&e.verdict, None),
+                        failure: failure(
+                            &e.verdict,
+                            self.reason_of(|f| {
+                                f.egress_id.as_deref() == Some(e.egress_id.as_str())
+                            }),
+                        ),
                     })
                     .collect(),
             },
             ViewKind::Ingress => Suite {
-                name: "ingresses",
+                kind: "ingresses",
+                step: None,
                 cases: (self.evaluation.ingresses.iter())
                     .map(|i| Case {
                         name: &i.ingress_id,
-                        failure: failure(&i.verdict, None),
+                        failure: failure(
+                            &i.verdict,
+                            self.reason_of(|f| {
+                                f.ingress
+                                    .as_ref()
+                                    .is_some_and(|t| t.ingress_id == i.ingress_id)
+                            }),
+                        ),
                     })
                     .collect(),
             },
         };
         junit::write(&[suite], self.now, &self.warnings, out)
+    }
+
+    /// The reason of the finding that `is` picks: an egress or ingress row has none itself.
+    fn reason_of(&self, is: impl Fn(&Finding) -> bool) -> Option<&str> {
+        let finding = self.evaluation.findings.iter().find(|f| is(f))?;
+        Some(finding.reason.as_str())
     }
 
     fn header(&self) -> Header<'_> {

@@ -115,6 +115,7 @@ impl std::fmt::Debug for Inbox {
 impl Inbox {
     /// Verifies with the API key and secret LiveKit signs with (`webhook.api_key`).
     pub fn new(credentials: &Credentials) -> Self {
+        crate::livekit::jwt::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = true;
         validation.validate_nbf = true;
@@ -226,6 +227,7 @@ mod tests {
 
     /// A token signed with `secret`, with these claims.
     fn token_with(secret: &str, claims: &serde_json::Value) -> String {
+        crate::livekit::jwt::install();
         let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
         jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap()
     }

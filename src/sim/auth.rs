@@ -30,6 +30,7 @@ struct Issuer {
 impl Verifier {
     /// A verifier for `key` and its `secret`.
     pub fn new(key: &str, secret: &str) -> Verifier {
+        crate::livekit::jwt::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 60;
         validation.validate_exp = true;
@@ -124,6 +125,7 @@ mod tests {
     use livekit_api::access_token::AccessToken;
 
     fn token(key: &str, secret: &str, grants: VideoGrants) -> String {
+        crate::livekit::jwt::install();
         AccessToken::with_api_key(key, secret)
             .with_grants(grants)
             .to_jwt()

@@ -33,6 +33,7 @@ pub fn event(event: &str) -> proto::WebhookEvent {
 pub fn sign(api_key: &str, api_secret: &str, body: &[u8]) -> anyhow::Result<String> {
     use base64::Engine;
     use sha2::Digest;
+    crate::livekit::jwt::install();
     let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body));
     livekit_api::access_token::AccessToken::with_api_key(api_key, api_secret)
         .with_ttl(TOKEN_TTL)

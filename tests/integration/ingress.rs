@@ -1,11 +1,11 @@
 //! A forgotten encoder (#24): the simulator's Ingress service, `lk-reaper ingress`, and
 //! rule `forgotten_ingress` in each `--ingress` mode, with its re-checks and bad input.
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_api::access_token::VideoGrants;
 use serde_json::{Value, json};
 
 use crate::harness::SimProcess;
-use crate::reaper::{KEY, Reaper, SECRET, expected, results, sim};
+use crate::reaper::{Reaper, expected, results, sim, token};
 
 /// An hour-old room with nobody but an RTMP ingress publishing for 50 minutes, whose
 /// encoder reconnects as OBS does; and `more` ingresses besides.
@@ -351,10 +351,7 @@ async fn ingress_call(
     grants: VideoGrants,
     body: Value,
 ) -> (u16, Value) {
-    let token = AccessToken::with_api_key(KEY, SECRET)
-        .with_grants(grants)
-        .to_jwt()
-        .unwrap();
+    let token = token(grants);
     let response = sim
         .client()
         .post(format!("{}/twirp/livekit.Ingress/{method}", sim.url()))

@@ -9,6 +9,7 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use livekit_api::access_token::{AccessToken, VideoGrants};
 use serde_json::{Value, json};
 
 use crate::harness::{BIN, SimProcess};
@@ -20,6 +21,20 @@ pub const KEY: &str = "devkey";
 
 /// No run may take longer than this; a hang fails the test instead of the CI job.
 const HARD_LIMIT: Duration = Duration::from_secs(40);
+
+/// A token of `grants`, signed with [`KEY`] and `secret`.
+pub fn token_for(secret: &str, grants: VideoGrants) -> String {
+    lk_reaper::livekit::jwt::install();
+    AccessToken::with_api_key(KEY, secret)
+        .with_grants(grants)
+        .to_jwt()
+        .expect("token")
+}
+
+/// A token of `grants`, signed with [`KEY`] and [`SECRET`].
+pub fn token(grants: VideoGrants) -> String {
+    token_for(SECRET, grants)
+}
 
 /// Starts a simulator for `scenario`, with [`KEY`] and [`SECRET`].
 #[track_caller]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_api::access_token::VideoGrants;
 use livekit_api::services::egress::{EgressClient, EgressListFilter, EgressListOptions};
 use livekit_api::services::room::RoomClient;
 use livekit_api::services::{ServerError, ServiceError};
@@ -19,10 +19,12 @@ fn basic() -> SimProcess {
 }
 
 fn rooms(sim: &SimProcess) -> RoomClient {
+    lk_reaper::livekit::jwt::install();
     RoomClient::with_api_key(sim.url(), KEY, SECRET)
 }
 
 fn egress(sim: &SimProcess) -> EgressClient {
+    lk_reaper::livekit::jwt::install();
     EgressClient::with_api_key(sim.url(), KEY, SECRET)
 }
 
@@ -51,10 +53,7 @@ fn twirp(err: ServiceError) -> (String, String) {
 }
 
 fn token(grants: VideoGrants) -> String {
-    AccessToken::with_api_key(KEY, SECRET)
-        .with_grants(grants)
-        .to_jwt()
-        .expect("token")
+    crate::reaper::token_for(SECRET, grants)
 }
 
 pub(crate) fn list_grant() -> VideoGrants {
@@ -670,6 +669,7 @@ async fn missing_token_or_grant_is_json_unauthenticated() {
 #[tokio::test]
 async fn sdk_with_a_wrong_secret_gets_a_non_twirp_error() {
     let sim = basic();
+    lk_reaper::livekit::jwt::install();
     let client = RoomClient::with_api_key(sim.url(), KEY, "wrong-secret");
     let err = client.list_rooms(vec![]).await.unwrap_err();
     // The plain-text 401 is not Twirp JSON, so the SDK reports a decode failure.

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_api::access_token::VideoGrants;
 use livekit_api::services::room::RoomClient;
 use serde_json::{Value, json};
 
 use crate::harness::SimProcess;
 use crate::loopback::{Server, ok_bytes};
-use crate::reaper::{KEY, Reaper, SECRET, expected, results, scenario, sim};
+use crate::reaper::{KEY, Reaper, SECRET, expected, results, scenario, sim, token};
 
 /// A phone leg that joined `joined_s_ago` seconds ago, with this `sip.callStatus` (none:
 /// a SIP service that predates the attribute).
@@ -239,6 +239,7 @@ fn a_call_answered_between_the_inventory_and_the_action_saves_the_room() {
 #[tokio::test]
 async fn the_simulator_serves_attributes_in_protobuf_and_json_and_keeps_them() {
     let sim = sim(phone_rooms());
+    lk_reaper::livekit::jwt::install();
     let client = RoomClient::with_api_key(sim.url(), KEY, SECRET);
     let listed = client.list_participants("hung-up").await.expect("list");
     assert_eq!(
@@ -253,14 +254,11 @@ async fn the_simulator_serves_attributes_in_protobuf_and_json_and_keeps_them() {
     let old = client.list_participants("old-sip").await.expect("list");
     assert!(old[0].attributes.is_empty());
 
-    let token = AccessToken::with_api_key(KEY, SECRET)
-        .with_grants(VideoGrants {
-            room_admin: true,
-            room: "hung-up".into(),
-            ..Default::default()
-        })
-        .to_jwt()
-        .unwrap();
+    let token = token(VideoGrants {
+        room_admin: true,
+        room: "hung-up".into(),
+        ..Default::default()
+    });
     let reply = sim
         .client()
         .post(format!(

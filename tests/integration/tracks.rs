@@ -1,13 +1,13 @@
 //! Published tracks one by one (`track_list`) and MutePublishedTrack (issue #22), against
 //! the simulator.
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_api::access_token::VideoGrants;
 use livekit_protocol as proto;
 use serde_json::{Value, json};
 
 use crate::active::{recorded, state_in, sweep, twice_silent};
 use crate::harness::SimProcess;
-use crate::reaper::{KEY, Reaper, SECRET, results, sim};
+use crate::reaper::{Reaper, results, sim, token};
 use crate::sim::{Reply, call_json_with, list_grant};
 
 const MUTE: &str = "/twirp/livekit.RoomService/MutePublishedTrack";
@@ -21,13 +21,6 @@ fn alice(tracks: &Value) -> Value {
 /// A JSON call signed with the reaper tests' secret (the one `recorded` serves).
 async fn call(sim: &SimProcess, method: &str, grants: VideoGrants, body: &Value) -> Reply {
     call_json_with(sim, method, &token(grants), body).await
-}
-
-fn token(grants: VideoGrants) -> String {
-    AccessToken::with_api_key(KEY, SECRET)
-        .with_grants(grants)
-        .to_jwt()
-        .expect("token")
 }
 
 fn admin(room: &str) -> VideoGrants {
