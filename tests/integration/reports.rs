@@ -37,9 +37,11 @@ fn junit(xml: &str) -> Cases {
                         f.text().unwrap_or_default().to_owned(),
                     )
                 });
+            // A step's suite (`demo`) is "<step>: <kind>"; the class is always the kind.
+            let kind = name.rsplit(": ").next().unwrap();
             assert_eq!(
                 case.attribute("classname"),
-                Some(format!("lk-reaper.{name}").as_str())
+                Some(format!("lk-reaper.{kind}").as_str())
             );
             found.insert(case.attribute("name").unwrap().to_owned(), failure);
         }
@@ -167,12 +169,50 @@ fn rooms_and_egress_views_render_junit_too() {
             .ok()
             .stdout,
     );
+    // The message is the finding's reason, as a sweep gives it, not just the rule's name.
+    let sweep = Reaper::on(&sim)
+        .args(["-o", "json", "sweep", "--dry-run"])
+        .run()
+        .ok()
+        .json();
     let (message, kind, _) = egress["egresses"]["EG_orphan"].clone().unwrap();
-    assert_eq!(
-        (message.as_str(), kind.as_str()),
-        ("orphan_egress", "orphan_egress")
-    );
+    assert_eq!(message, reasons(&sweep)["EG_orphan"]);
+    assert_ne!(message, "orphan_egress");
+    assert_eq!(kind, "orphan_egress");
     assert_eq!(egress["egresses"]["EG_web1"], None);
+}
+
+#[test]
+fn demo_junit_is_one_document_with_each_steps_suites() {
+    let run = Reaper::bare().args(["-o", "junit", "demo"]).run().ok();
+    let cases = junit(&run.stdout);
+    let suites: Vec<&str> = cases.keys().map(String::as_str).collect();
+    assert_eq!(
+        suites,
+        [
+            "1. sweep --dry-run: egresses",
+            "1. sweep --dry-run: rooms",
+            "2. sweep: egresses",
+            "2. sweep: rooms",
+            "3. sweep --dry-run: egresses",
+            "3. sweep --dry-run: rooms",
+        ]
+    );
+    let failing = |suite: &str| -> Vec<&str> {
+        (cases[suite].iter())
+            .filter_map(|(name, f)| f.as_ref().map(|_| name.as_str()))
+            .collect()
+    };
+    // The dry run and the sweep find the same offenders; the last look only the zombie.
+    assert!(!failing("1. sweep --dry-run: rooms").is_empty());
+    assert_eq!(
+        failing("1. sweep --dry-run: rooms"),
+        failing("2. sweep: rooms")
+    );
+    assert_eq!(failing("3. sweep --dry-run: rooms"), ["node-b-leftover"]);
+    assert!(failing("3. sweep --dry-run: egresses").is_empty());
+    // The narration went to stderr, out of the document's way.
+    assert!(run.stderr.contains("lk-reaper demo:"), "{}", run.stderr);
 }
 
 #[test]
