@@ -769,11 +769,6 @@ const EGRESS_READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long decoding a recording may take.
 const DECODE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The egress worker binary `scripts/install-test-deps` builds.
-pub fn egress_bin() -> PathBuf {
-    bin_dir().join("egress")
-}
-
 /// A LiveKit Egress worker beside a server: same namespace, same Redis. Its process group
 /// (the worker and the `egress run-handler` it starts per recording) is killed on drop,
 /// and its folder (config, log, recordings made with `file`) deleted.
@@ -790,44 +785,53 @@ pub struct EgressWorker {
 static WORKER_TURN: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
     std::sync::LazyLock::new(Default::default);
 
+/// Starts LiveKit's `name` worker (`egress`, `ingress`) from [`bin_dir`] in `lk`'s namespace,
+/// with `config` as its YAML, in a folder of its own that holds `<name>.log` and its
+/// handlers' scratch files, as the leader of a process group (its handlers join it). Fails
+/// when the binary is missing: a test that asks for a worker needs one.
+pub fn spawn_worker(lk: &LiveKit, name: &str, config: &str) -> Result<(Child, tempfile::TempDir)> {
+    use std::os::unix::process::CommandExt as _;
+    let bin = bin_dir().join(name);
+    if !bin.is_file() {
+        bail!(
+            "no {name} worker at {}; run scripts/install-test-deps",
+            bin.display()
+        );
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("lk-reaper-{name}-"))
+        .tempdir()?;
+    let config_file = dir.path().join(format!("{name}.yaml"));
+    std::fs::write(&config_file, config)?;
+    // The worker starts each handler by running itself again, found on PATH.
+    let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))?;
+    let log = File::create(dir.path().join(format!("{name}.log")))?;
+    let worker = lk
+        .ns
+        .command(name)
+        .arg("--config")
+        .arg(&config_file)
+        .env("PATH", path)
+        // Each handler's sockets and scratch files go under the worker's own folder.
+        .env("TMPDIR", dir.path())
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("could not start the {name} worker"))?;
+    Ok((worker, dir))
+}
+
 impl EgressWorker {
     /// Starts a worker for `lk` (which must run with Redis) and waits until it answers on
     /// its health port. Fails when the worker binary is missing: a test that asks for a
     /// worker needs one.
     pub async fn start(lk: &LiveKit) -> Result<Self> {
-        use std::os::unix::process::CommandExt as _;
-        let bin = egress_bin();
-        if !bin.is_file() {
-            bail!(
-                "no egress worker at {}; run scripts/install-test-deps",
-                bin.display()
-            );
-        }
         let turn = std::sync::Arc::clone(&WORKER_TURN).lock_owned().await;
-        let dir = tempfile::Builder::new()
-            .prefix("lk-reaper-egress-")
-            .tempdir()?;
-        let config = dir.path().join("egress.yaml");
-        std::fs::write(&config, egress_config(lk))?;
-        // The worker re-runs itself as `egress run-handler`, found on PATH.
-        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )))?;
-        let log = File::create(dir.path().join("egress.log"))?;
-        let worker = lk
-            .ns
-            .command("egress")
-            .arg("--config")
-            .arg(&config)
-            .env("PATH", path)
-            // Each handler's sockets and scratch files go under the worker's own folder.
-            .env("TMPDIR", dir.path())
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("could not start the egress worker")?;
+        let (worker, dir) = spawn_worker(lk, "egress", &egress_config(lk))?;
         let mut worker = Self {
             worker: Proc(worker),
             dir,

@@ -11,13 +11,13 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use livekit_protocol as proto;
 use proto::ingress_state::Status;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    EgressWorker, LiveKit, Options, bin_dir, decode_whole, eventually, run_reaper,
+    EgressWorker, LiveKit, Options, decode_whole, eventually, run_reaper, spawn_worker,
 };
 use crate::{token, twirp};
 
@@ -60,37 +60,8 @@ static WORKER_TURN: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> 
 
 impl IngressWorker {
     async fn start(lk: &LiveKit) -> Result<Self> {
-        let bin = bin_dir().join("ingress");
-        if !bin.is_file() {
-            bail!(
-                "no ingress worker at {}; run scripts/install-test-deps",
-                bin.display()
-            );
-        }
         let turn = std::sync::Arc::clone(&WORKER_TURN).lock_owned().await;
-        let dir = tempfile::Builder::new()
-            .prefix("lk-reaper-ingress-")
-            .tempdir()?;
-        let config = dir.path().join("ingress.yaml");
-        std::fs::write(&config, ingress_config(lk))?;
-        // The worker starts its handlers by running `ingress` again, found on PATH.
-        let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )))?;
-        let log = File::create(dir.path().join("ingress.log"))?;
-        let worker = lk
-            .ns
-            .command("ingress")
-            .arg("--config")
-            .arg(&config)
-            .env("PATH", path)
-            .env("TMPDIR", dir.path())
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("could not start the ingress worker")?;
+        let (worker, dir) = spawn_worker(lk, "ingress", &ingress_config(lk))?;
         let worker = Self {
             _worker: Group(worker),
             dir,
