@@ -36,7 +36,9 @@ impl Cause {
         match self.trigger {
             // A grace remembered across a restart (--state) is a deadline too: it must not
             // replace the grace check of a newer event.
-            "max_room_age" | "max_egress_age" | "remembered_grace" | "silent" => Slot::Deadline,
+            "max_room_age" | "max_egress_age" | "max_session" | "remembered_grace" | "silent" => {
+                Slot::Deadline
+            }
             _ => Slot::Grace,
         }
     }

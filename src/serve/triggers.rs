@@ -2,10 +2,10 @@
 //! Pure: the caller passes the time.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::cli::HumanlessMode;
-use crate::inventory::{Inventory, Participant};
+use crate::inventory::{Inventory, Participant, Participants};
 use crate::livekit::proto;
 use crate::policy::{InScope, Policy, Rules};
 use crate::time::{self, from_millis as millis, from_nanos as nanos, from_secs as seconds};
@@ -46,7 +46,17 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
     let trigger = match triggered(event, policy, &rules, now) {
         Triggered::Nothing => return Vec::new(),
         Triggered::Cancel => return vec![Effect::Cancel { room: room() }],
-        Triggered::HumanJoined => return vec![Effect::Human { room: room() }],
+        Triggered::HumanJoined => {
+            let session_end =
+                session_deadline(event, &rules, now).map(|(at, cause)| Effect::Check {
+                    room: room(),
+                    at,
+                    cause,
+                });
+            return std::iter::once(Effect::Human { room: room() })
+                .chain(session_end)
+                .collect();
+        }
         Triggered::Check(_) if rules.exempt => return Vec::new(),
         Triggered::Check(trigger) => trigger,
     };
@@ -159,9 +169,33 @@ fn age_deadline(
     Some((at, deadline(rule, at)))
 }
 
-/// The age deadlines (`max_room_age`, `max_egress_age`) of every room and running egress
-/// in `inventory` that fall after `now` and no later than `until`, one per room (the
-/// earliest). A full sweep schedules those before the next sweep; a check, its room's next.
+/// When the human who just joined (`participant_joined`) will have been connected longer
+/// than the room's `max_session`, if it has one.
+fn session_deadline(
+    event: &proto::WebhookEvent,
+    rules: &Rules,
+    now: SystemTime,
+) -> Option<(SystemTime, Cause)> {
+    let max = rules.max_session.filter(|_| !rules.exempt)?;
+    let p = event.participant.as_ref()?;
+    let joined = millis(p.joined_at_ms).or_else(|| seconds(p.joined_at));
+    // A clock running fast, or a forged date, must not postpone the check.
+    let joined = joined.map_or(now, |at| time::not_after(at, now));
+    let at = session_end(joined, max);
+    Some((at, deadline("max_session", at)))
+}
+
+/// Just past the limit: `max_session` acts on sessions longer than it.
+fn session_end(joined: SystemTime, max: Duration) -> SystemTime {
+    time::add(time::add(joined, max), SESSION_MARGIN)
+}
+
+const SESSION_MARGIN: Duration = Duration::from_millis(100);
+
+/// The age deadlines (`max_room_age`, `max_egress_age`, and `max_session` of each listed
+/// human) of every room and running egress in `inventory` that fall after `now` and no
+/// later than `until`, one per room (the earliest). A full sweep schedules those before the
+/// next sweep; a check, its room's next.
 pub fn age_deadlines(
     policy: &Policy,
     inventory: &Inventory,
@@ -172,10 +206,21 @@ pub fn age_deadlines(
     let mut metadata: HashMap<&str, &str> = HashMap::new();
     for room in &inventory.rooms {
         metadata.insert(&room.name, &room.metadata);
-        if let Some(max) = rules_of(policy, &room.name, &room.metadata).and_then(|r| r.max_room_age)
+        let Some(rules) = rules_of(policy, &room.name, &room.metadata) else {
+            continue;
+        };
+        if let Some(max) = rules.max_room_age
             && let Some(created) = millis(room.created_ms)
         {
             candidates.push((&room.name, time::add(created, max), "max_room_age"));
+        }
+        if let (Some(max), Participants::Listed(list)) = (rules.max_session, &room.participants) {
+            let humans = policy.humans.at(rules.sip_ring_limit, epoch_ms(now));
+            let joined = (list.iter())
+                .filter(|p| humans.is_human(p))
+                .filter_map(|p| millis(p.joined_ms));
+            candidates
+                .extend(joined.map(|at| (room.name.as_str(), session_end(at, max), "max_session")));
         }
     }
     for egress in inventory.egresses.iter().filter(|e| e.is_running()) {
@@ -219,13 +264,15 @@ fn deadline(rule: &'static str, at: SystemTime) -> Cause {
 }
 
 fn is_human(p: &proto::ParticipantInfo, policy: &Policy, rules: &Rules, now: SystemTime) -> bool {
-    let now_ms = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     policy
         .humans
-        .at(rules.sip_ring_limit, now_ms)
+        .at(rules.sip_ring_limit, epoch_ms(now))
         .is_human(&Participant::from(p))
+}
+
+fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]
@@ -349,6 +396,78 @@ mod tests {
         exclude.add(globset::Glob::new("r").unwrap());
         p.scope.exclude = exclude.build().unwrap();
         assert!(of_event(&joined, &p, at(2_000)).is_empty(), "excluded");
+    }
+
+    #[test]
+    fn a_human_joining_schedules_the_end_of_their_session_under_max_session() {
+        let mut p = policy(None, None);
+        p.defaults.max_session = Some(60 * MIN);
+        let mut joined = event("participant_joined", "r", 1_990);
+        joined.participant = Some(proto::ParticipantInfo {
+            identity: "alice".into(),
+            joined_at: 1_950,
+            ..Default::default()
+        });
+        let human = Effect::Human { room: "r".into() };
+        let end = at(1_950) + 60 * MIN + SESSION_MARGIN;
+        assert_eq!(
+            of_event(&joined, &p, at(2_000)),
+            vec![human.clone(), check("r", end, "max_session", end)]
+        );
+        // A joining time ahead of the clock counts from now, never later.
+        joined.participant.as_mut().unwrap().joined_at = 9_999;
+        let end = at(2_000) + 60 * MIN + SESSION_MARGIN;
+        assert_eq!(
+            of_event(&joined, &p, at(2_000)),
+            vec![human.clone(), check("r", end, "max_session", end)]
+        );
+        p.defaults.exempt = true;
+        assert_eq!(of_event(&joined, &p, at(2_000)), vec![human], "exempt");
+    }
+
+    #[test]
+    fn a_sweep_schedules_the_end_of_each_listed_humans_session() {
+        use crate::cli::ParticipantKind;
+        use crate::inventory::Kind;
+        let mut p = policy(None, None);
+        p.defaults.max_session = Some(10 * MIN);
+        let joined = |identity: &str, kind, s: i64| crate::inventory::Participant {
+            identity: identity.into(),
+            sid: format!("PA_{identity}"),
+            kind,
+            kind_details: Vec::new(),
+            state: proto::participant_info::State::Active as i32,
+            hidden: false,
+            joined_ms: s * 1000,
+            tracks: Vec::new(),
+            call_status: None,
+        };
+        let (standard, agent) = (
+            Kind::Known(ParticipantKind::Standard),
+            Kind::Known(ParticipantKind::Agent),
+        );
+        let mut call = room("call", 0);
+        call.participants = Participants::Listed(vec![
+            joined("agent", agent, 2_900),    // not a human: 3500
+            joined("bob", standard, 3_100),   // 3700: the earliest human
+            joined("alice", standard, 3_200), // 3800
+        ]);
+        let mut unlisted = room("unlisted", 0);
+        unlisted.num_participants = 1;
+        let inventory = Inventory {
+            taken_at: chrono::Utc::now(),
+            rooms: vec![call, unlisted],
+            egresses: Vec::new(),
+            egress_unchecked: None,
+            ingresses: Vec::new(),
+            ingress_unchecked: None,
+            dead_nodes: HashMap::new(),
+        };
+        let end = at(3_100) + 10 * MIN + SESSION_MARGIN;
+        assert_eq!(
+            age_deadlines(&p, &inventory, at(3_550), at(3_550) + 5 * MIN),
+            vec![("call".into(), end, deadline("max_session", end))]
+        );
     }
 
     fn room(name: &str, created_s: i64) -> Room {

@@ -413,18 +413,6 @@ fn sessions(people: &Value, events: &Value) -> SimProcess {
     sim(scenario)
 }
 
-fn identities(sim: &SimProcess) -> Vec<String> {
-    let state = sim.state();
-    let rooms = state["rooms"].as_array().unwrap();
-    let mut names: Vec<String> = rooms
-        .iter()
-        .flat_map(|r| r["participants"].as_array().unwrap().clone())
-        .map(|p| p["identity"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn max_session_removes_a_long_session_and_keeps_the_room_of_others() {
     let people = json!([
@@ -461,7 +449,7 @@ fn max_session_removes_a_long_session_and_keeps_the_room_of_others() {
     assert_eq!(findings.len(), 1, "{report}");
     assert_eq!(findings[0]["rules"], json!(["max_session"]));
     assert_eq!(findings[0]["result"], "done");
-    assert_eq!(identities(&sim), ["agent-1", "bob"]);
+    assert_eq!(sim.identities(), ["agent-1", "bob"]);
     assert_eq!(sim.room_names(), ["r"]);
     assert_eq!(sim.egress("EG_rec")["status"], "EGRESS_ACTIVE");
     let text = std::fs::read_to_string(&metrics).unwrap();

@@ -152,6 +152,19 @@ impl SimProcess {
             .collect()
     }
 
+    /// Every participant's identity, in every room, sorted.
+    pub fn identities(&self) -> Vec<String> {
+        let state = self.state();
+        let rooms = state["rooms"].as_array().expect("rooms");
+        let mut names: Vec<String> = rooms
+            .iter()
+            .flat_map(|r| r["participants"].as_array().expect("participants").clone())
+            .map(|p| p["identity"].as_str().expect("identity").to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     // Works from sync tests and from inside a tokio runtime alike: the request runs on a
     // thread of its own with a runtime and a client of its own (a pooled connection of the
     // caller's runtime would wait for that runtime, which this call blocks).

@@ -385,6 +385,43 @@ fn max_room_age_deletes_the_room_at_its_deadline_not_at_the_next_sweep() {
 }
 
 #[test]
+fn max_session_removes_a_human_when_the_session_ends_not_at_the_next_sweep() {
+    let port = free_port();
+    // dave, whom the start-up sweep sees 2 s into his session; erin joins after it, and
+    // only her participant_joined webhook tells serve.
+    let long = json!({"name": "long", "age_s": 600, "participants": [
+        {"identity": "dave", "kind": "STANDARD", "joined_s_ago": 2}]});
+    let sim = fleet(port, &[long]);
+    let started = Instant::now();
+    let serve = Serve::start(&sim, port, &["--max-session", "4s", "--room", "long"]);
+    act(&sim, "join", "room=long&identity=erin");
+    let joined = Instant::now();
+    let here = |who: &str| sim.identities().iter().any(|i| i == who);
+    let dave = until(Duration::from_secs(10), || !here("dave"));
+    assert!(dave.is_some(), "dave still there\n{}", serve.stderr());
+    let dave = started.elapsed();
+    assert!(
+        dave >= Duration::from_millis(1500) && dave < Duration::from_secs(4),
+        "dave removed after {dave:?}"
+    );
+    assert!(here("erin"), "erin's session has not ended yet");
+    let erin = until(Duration::from_secs(10), || !here("erin"));
+    assert!(erin.is_some(), "erin still there\n{}", serve.stderr());
+    let erin = joined.elapsed();
+    assert!(
+        erin >= Duration::from_secs(4) && erin < Duration::from_secs(7),
+        "erin removed after {erin:?}"
+    );
+    assert_eq!(
+        serve.metric("lk_reaper_checks_total{trigger=\"max_session\"}"),
+        2,
+        "one check per session end, no sweep\n{}",
+        serve.stderr()
+    );
+    assert!(here("alice") && here("bob"), "out of scope");
+}
+
+#[test]
 fn sigterm_exits_cleanly_and_a_restart_catches_up_on_what_was_pending() {
     let port = free_port();
     let sim = fleet(port, &[]);
