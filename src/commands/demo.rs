@@ -93,23 +93,17 @@ pub async fn run(user: &GlobalArgs) -> anyhow::Result<ExitCode> {
     };
     writeln!(
         narrate,
-        "lk-reaper demo: a simulated LiveKit at {} with {rooms} rooms and {egresses} active egresses.",
+        "lk-reaper demo: a simulated LiveKit at {} with {rooms} rooms and {egresses} active egresses.\n\
+         Policy: the defaults (humanless rooms go after 5m, orphan egress is stopped) plus {POLICY_FLAGS}.\n",
         sim.url()
-    )?;
-    writeln!(
-        narrate,
-        "Policy: the defaults (humanless rooms go after 5m, orphan egress is stopped) plus {POLICY_FLAGS}.\n"
     )?;
     let reports = sweeps(&config, &mut narrate).await;
     sim.shutdown().await;
     let reports = reports?;
     writeln!(
         narrate,
-        "Healthy rooms (people present, a SIP caller, a fresh room) and the excluded keep-* room were never touched."
-    )?;
-    writeln!(
-        narrate,
-        "Next: point it at your server with LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET, and run `lk-reaper sweep --dry-run`."
+        "Healthy rooms (people present, a SIP caller, a fresh room) and the excluded keep-* room were never touched.\n\
+         Next: point it at your server with LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET, and run `lk-reaper sweep --dry-run`."
     )?;
 
     Ok(exit_code(&reports))

@@ -465,25 +465,7 @@ fn warnings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Vec<S
         .filter(|e| in_scope(&e.room_name) && e.age(now).is_none())
         .map(|e| e.egress_id.as_str())
         .collect();
-    let mut out = Vec::new();
-    let (tried, _) = inventory.participant_lists();
-    if let Some((room, why)) = unlisted.first() {
-        let head = if inventory.nothing_judged() {
-            format!(
-                "no room could be judged (exit 1): the participants of all {tried} rooms could not be listed"
-            )
-        } else {
-            format!(
-                "{} of {tried} rooms were not judged: their participants could not be listed",
-                unlisted.len()
-            )
-        };
-        out.push(format!(
-            "{head} (e.g. '{}': {})",
-            crate::redact::short(room, 60),
-            crate::redact::short(why, 200)
-        ));
-    }
+    let mut out: Vec<String> = unlisted_warning(inventory, &unlisted).into_iter().collect();
     if !timeless.is_empty() {
         out.push(format!(
             "{} not judged: the server gave an impossible creation time (0, negative or in the future), e.g. {}",
@@ -505,6 +487,27 @@ fn warnings(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Vec<S
         ));
     }
     out
+}
+
+/// Rooms whose participants could not be listed, with the first as an example.
+fn unlisted_warning(inventory: &Inventory, unlisted: &[(&str, &str)]) -> Option<String> {
+    let (room, why) = unlisted.first()?;
+    let (tried, _) = inventory.participant_lists();
+    let head = if inventory.nothing_judged() {
+        format!(
+            "no room could be judged (exit 1): the participants of all {tried} rooms could not be listed"
+        )
+    } else {
+        format!(
+            "{} of {tried} rooms were not judged: their participants could not be listed",
+            unlisted.len()
+        )
+    };
+    Some(format!(
+        "{head} (e.g. '{}': {})",
+        crate::redact::short(room, 60),
+        crate::redact::short(why, 200)
+    ))
 }
 
 /// Up to three names, quoted, made safe and short.

@@ -46,17 +46,7 @@ pub fn of_event(event: &proto::WebhookEvent, policy: &Policy, now: SystemTime) -
     let trigger = match triggered(event, policy, &rules, now) {
         Triggered::Nothing => return Vec::new(),
         Triggered::Cancel => return vec![Effect::Cancel { room: room() }],
-        Triggered::HumanJoined => {
-            let session_end =
-                session_deadline(event, &rules, now).map(|(at, cause)| Effect::Check {
-                    room: room(),
-                    at,
-                    cause,
-                });
-            return std::iter::once(Effect::Human { room: room() })
-                .chain(session_end)
-                .collect();
-        }
+        Triggered::HumanJoined => return human_joined(event, name, &rules, now),
         Triggered::Check(_) if rules.exempt => return Vec::new(),
         Triggered::Check(trigger) => trigger,
     };
@@ -167,6 +157,25 @@ fn age_deadline(
         _ => return None,
     };
     Some((at, deadline(rule, at)))
+}
+
+/// A human joined `room`: its grace stops, and the end of their session is a deadline.
+fn human_joined(
+    event: &proto::WebhookEvent,
+    room: &str,
+    rules: &Rules,
+    now: SystemTime,
+) -> Vec<Effect> {
+    let session_end = session_deadline(event, rules, now).map(|(at, cause)| Effect::Check {
+        room: room.to_owned(),
+        at,
+        cause,
+    });
+    std::iter::once(Effect::Human {
+        room: room.to_owned(),
+    })
+    .chain(session_end)
+    .collect()
 }
 
 /// When the human who just joined (`participant_joined`) will have been connected longer

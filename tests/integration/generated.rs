@@ -341,10 +341,11 @@ fn completions_match_the_cli() {
 fn readme_names_only_flags_that_exist() {
     // Flags of other programs the README's recipes call (cargo, systemctl, podman, kubectl,
     // helm, the benchmark).
-    const OTHERS: [&str; 15] = [
+    const OTHERS: [&str; 16] = [
         "--network",
         "--rm",
         "--release",
+        "--profile",
         "--no-fail-fast",
         "--include-ignored",
         "--path",
