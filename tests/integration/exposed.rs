@@ -343,8 +343,7 @@ fn a_token_without_an_issuer_is_refused() {
     let (_sim, serve) = started(port);
     let body = crate::serve::left_event("EV_noiss", 0);
     let claims = json!({"exp": 4_000_000_000_u64, "sha256": sha256(&body)});
-    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let token = crate::sim::raw_token(&claims, SECRET);
     assert_eq!(post(&serve, Some(&token), body), 401);
 }
 

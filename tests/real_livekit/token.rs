@@ -20,6 +20,7 @@ pub fn unix_now() -> i64 {
 
 /// Signs `claims` (iss, nbf and exp added unless present) with `key` / `secret`.
 pub fn sign(mut claims: Value, key: &str, secret: &str) -> String {
+    lk_reaper::livekit::jwt::install();
     let now = unix_now();
     let obj = claims.as_object_mut().expect("claims are a JSON object");
     obj.entry("iss").or_insert_with(|| json!(key));
