@@ -93,12 +93,13 @@ fn created(event: &proto::WebhookEvent, now: SystemTime) -> Option<SystemTime> {
     Some(time::not_after(at, now))
 }
 
-/// The room an event is about: its room's, or its egress's.
+/// The room an event is about: its room's, its egress's, or its ingress's.
 fn room_name(event: &proto::WebhookEvent) -> &str {
-    match (&event.room, &event.egress_info) {
-        (Some(room), _) => &room.name,
-        (None, Some(egress)) => &egress.room_name,
-        (None, None) => "",
+    match (&event.room, &event.egress_info, &event.ingress_info) {
+        (Some(room), _, _) => &room.name,
+        (None, Some(egress), _) => &egress.room_name,
+        (None, None, Some(ingress)) => &ingress.room_name,
+        (None, None, None) => "",
     }
 }
 
@@ -132,6 +133,8 @@ fn triggered(
         "participant_joined" => Triggered::Check("participant_joined"),
         "room_started" => Triggered::Check("room_started"),
         "egress_started" => Triggered::Check("egress_started"),
+        // An encoder publishing into a room: forgotten_ingress once the grace has passed.
+        "ingress_started" => Triggered::Check("ingress_started"),
         _ => Triggered::Nothing,
     }
 }
@@ -378,6 +381,16 @@ mod tests {
                     at(1_500) + 30 * MIN
                 ),
             ]
+        );
+        let mut ingress = event("ingress_started", "", 1_990);
+        ingress.room = None;
+        ingress.ingress_info = Some(proto::IngressInfo {
+            room_name: "r".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            of_event(&ingress, &p, now),
+            vec![check("r", now + 5 * MIN, "ingress_started", at(1_990))]
         );
         assert_eq!(
             of_event(&event("room_finished", "r", 1_990), &p, now),
