@@ -4,6 +4,7 @@
 use livekit_protocol as proto;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::scenario::{is_false, is_true, yes};
 use super::twirp::{TwirpCode, TwirpError};
 
 const NS_PER_S: i64 = 1_000_000_000;
@@ -38,7 +39,7 @@ pub struct IngressSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reusable: Option<bool>,
     /// `false`: connection attempts are refused.
-    #[serde(default = "enabled", skip_serializing_if = "is_true")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub enabled: bool,
     /// `ENDPOINT_INACTIVE` (default), `..._BUFFERING`, `..._PUBLISHING`, `..._ERROR`,
     /// `..._COMPLETE`, or a number for a status this version does not know.
@@ -51,20 +52,6 @@ pub struct IngressSpec {
     /// room is deleted brings the room straight back, unless it was disabled or deleted.
     #[serde(default, skip_serializing_if = "is_false")]
     pub encoder_retries: bool,
-}
-
-fn enabled() -> bool {
-    true
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_true(value: &bool) -> bool {
-    *value
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
-fn is_false(value: &bool) -> bool {
-    !*value
 }
 
 /// `IngressInput`, by its proto name.

@@ -29,12 +29,7 @@ fn assert_every_action_has_a_result(report: &Value) {
 
 #[track_caller]
 fn sweep(sim: &SimProcess, args: &[&str], code: i32) -> Value {
-    let report = Reaper::on(sim)
-        .args(["sweep", "-o", "json"])
-        .args(args)
-        .run()
-        .expect(code)
-        .json();
+    let report = crate::sweep::sweep_json(sim, args, code);
     assert_every_action_has_a_result(&report);
     report
 }

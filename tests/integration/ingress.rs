@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::harness::SimProcess;
 use crate::reaper::{Reaper, expected, results, sim, token};
+use crate::sweep::sweep_json;
 
 /// An hour-old room with nobody but an RTMP ingress publishing for 50 minutes, whose
 /// encoder reconnects as OBS does; and `more` ingresses besides.
@@ -19,16 +20,6 @@ fn studio(more: &[Value]) -> SimProcess {
         "rooms": [{"name": "studio", "age_s": 3600}],
         "ingresses": ingresses,
     }))
-}
-
-#[track_caller]
-fn sweep(sim: &SimProcess, args: &[&str], code: i32) -> Value {
-    Reaper::on(sim)
-        .args(["sweep", "-o", "json"])
-        .args(args)
-        .run()
-        .expect(code)
-        .json()
 }
 
 /// The simulator's record of one ingress.
@@ -53,7 +44,7 @@ fn finding<'a>(report: &'a Value, target: &str) -> &'a Value {
 #[test]
 fn report_is_a_finding_and_the_encoder_brings_the_deleted_room_back() {
     let sim = studio(&[]);
-    let report = sweep(&sim, &[], 0);
+    let report = sweep_json(&sim, &[], 0);
     assert_eq!(
         results(&report),
         expected(&[("IN_obs", "skipped"), ("studio", "done")])
@@ -83,7 +74,7 @@ fn report_is_a_finding_and_the_encoder_brings_the_deleted_room_back() {
 #[test]
 fn disable_ends_the_session_first_so_the_room_stays_gone() {
     let sim = studio(&[]);
-    let report = sweep(&sim, &["--ingress", "disable"], 0);
+    let report = sweep_json(&sim, &["--ingress", "disable"], 0);
     assert_eq!(
         results(&report),
         expected(&[("IN_obs", "done"), ("studio", "done")])
@@ -95,7 +86,7 @@ fn disable_ends_the_session_first_so_the_room_stays_gone() {
         (&json!(false), &json!("ENDPOINT_ERROR"))
     );
     // A second run finds nothing to do: the room is gone and the ingress idle.
-    let again = sweep(&sim, &["--ingress", "disable"], 0);
+    let again = sweep_json(&sim, &["--ingress", "disable"], 0);
     assert_eq!(again["findings"], json!([]));
 }
 
@@ -104,7 +95,7 @@ fn a_url_ingress_cannot_be_disabled_so_it_is_reported_unless_the_mode_is_delete(
     let url = json!({"ingress_id": "IN_url", "input_type": "URL_INPUT", "room_name": "studio",
                      "status": "ENDPOINT_BUFFERING", "started_s_ago": 60});
     let sim = studio(std::slice::from_ref(&url));
-    let report = sweep(&sim, &["--ingress", "disable", "--dry-run"], 0);
+    let report = sweep_json(&sim, &["--ingress", "disable", "--dry-run"], 0);
     let skipped = finding(&report, "IN_url");
     assert_eq!(
         (&skipped["action"], &skipped["result"]),
@@ -117,7 +108,7 @@ fn a_url_ingress_cannot_be_disabled_so_it_is_reported_unless_the_mode_is_delete(
     assert_eq!(finding(&report, "IN_obs")["result"], "planned");
 
     let sim = studio(&[url]);
-    let report = sweep(&sim, &["--ingress", "delete"], 0);
+    let report = sweep_json(&sim, &["--ingress", "delete"], 0);
     assert_eq!(
         results(&report),
         expected(&[("IN_obs", "done"), ("IN_url", "done"), ("studio", "done")])
@@ -129,7 +120,7 @@ fn a_url_ingress_cannot_be_disabled_so_it_is_reported_unless_the_mode_is_delete(
 #[test]
 fn off_and_metadata_overrides_decide_per_room() {
     let sim = studio(&[]);
-    let report = sweep(&sim, &["--ingress", "off", "--dry-run"], 0);
+    let report = sweep_json(&sim, &["--ingress", "off", "--dry-run"], 0);
     assert_eq!(results(&report), expected(&[("studio", "planned")]));
 
     let sim = crate::reaper::sim(json!({
@@ -140,7 +131,7 @@ fn off_and_metadata_overrides_decide_per_room() {
     }));
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(config.path(), "metadata_key = \"reaper\"\n").unwrap();
-    let report = sweep(
+    let report = sweep_json(
         &sim,
         &["--dry-run", "--config", config.path().to_str().unwrap()],
         0,
@@ -228,7 +219,7 @@ fn the_metrics_file_and_the_notification_show_the_ingress() {
         &url,
         "--metrics-file",
     ];
-    sweep(&sim, &[&args[..], &[metrics.to_str().unwrap()]].concat(), 0);
+    sweep_json(&sim, &[&args[..], &[metrics.to_str().unwrap()]].concat(), 0);
     let text = std::fs::read_to_string(&metrics).unwrap();
     assert!(
         text.contains("lk_reaper_findings{rule=\"forgotten_ingress\"} 1"),
@@ -253,7 +244,7 @@ fn the_metrics_file_and_the_notification_show_the_ingress() {
 #[test]
 fn ingress_actions_count_against_max_actions() {
     let sim = studio(&[]);
-    let report = sweep(&sim, &["--ingress", "disable", "--max-actions", "1"], 5);
+    let report = sweep_json(&sim, &["--ingress", "disable", "--max-actions", "1"], 5);
     assert_eq!(
         results(&report),
         expected(&[("IN_obs", "planned"), ("studio", "planned")])
@@ -270,7 +261,7 @@ fn a_human_who_joined_or_an_encoder_that_stopped_is_seen_before_acting() {
         "events": [{"after": {"method": "ListParticipants", "calls": 1},
                     "join": {"room": "studio", "identity": "alice"}}],
     }));
-    let report = sweep(&joined, &["--ingress", "disable"], 0);
+    let report = sweep_json(&joined, &["--ingress", "disable"], 0);
     assert_eq!(
         results(&report),
         expected(&[("IN_obs", "skipped_recheck"), ("studio", "skipped_recheck")])
@@ -285,7 +276,7 @@ fn a_human_who_joined_or_an_encoder_that_stopped_is_seen_before_acting() {
         "events": [{"after": {"method": "ListParticipants", "calls": 1},
                     "delete_room": "studio"}],
     }));
-    let report = sweep(&stopped, &["--ingress", "disable"], 0);
+    let report = sweep_json(&stopped, &["--ingress", "disable"], 0);
     let obs = finding(&report, "IN_obs");
     assert_eq!(obs["result"], "skipped_recheck", "{report}");
     assert!(
@@ -325,7 +316,7 @@ fn an_ingress_that_cannot_be_matched_is_warned_about_and_never_acted_on() {
              "status": "ENDPOINT_PUBLISHING"}
         ],
     }));
-    let report = sweep(&sim, &["--ingress", "delete"], 0);
+    let report = sweep_json(&sim, &["--ingress", "delete"], 0);
     assert_eq!(results(&report), expected(&[("studio", "done")]));
     let warnings = report["warnings"].to_string();
     for needle in [

@@ -29,7 +29,7 @@ const FINDING_FIELDS: [&str; 12] = [
 
 /// `sweep -o json ARGS`, with the exit code checked.
 #[track_caller]
-fn sweep_json(sim: &SimProcess, args: &[&str], code: i32) -> Value {
+pub(crate) fn sweep_json(sim: &SimProcess, args: &[&str], code: i32) -> Value {
     Reaper::on(sim)
         .args(["sweep", "-o", "json"])
         .args(args)
