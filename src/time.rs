@@ -44,6 +44,19 @@ pub fn add_instant(at: tokio::time::Instant, by: Duration) -> tokio::time::Insta
         .unwrap_or(at)
 }
 
+/// Seconds since the epoch, as Prometheus writes times; 0 for a time before it.
+pub fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+/// Milliseconds since the epoch, as LiveKit's `_ms` fields count; 0 for a time before it.
+pub fn unix_millis(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// How long before `now` the time `at` was: zero for a time after `now` or none at all.
 pub fn age(at: Option<SystemTime>, now: SystemTime) -> Duration {
     at.and_then(|at| now.duration_since(at).ok())

@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 use super::Report;
 use crate::execute::Outcome;
 use crate::policy::{Action, Rule};
+use crate::time::unix_seconds;
 
 pub const SUCCESS_METRIC: &str = "lk_reaper_last_success_timestamp_seconds";
 
@@ -187,12 +188,6 @@ fn by_result(report: &Report) -> Labelled {
             .set(n as i64);
     }
     family
-}
-
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
 }
 
 /// The last success time in an earlier metrics file, if any.

@@ -15,6 +15,7 @@ use super::webhook::Rejection;
 use crate::execute::Outcome;
 use crate::report::Report;
 use crate::report::metrics::RunMetrics;
+use crate::time::unix_seconds;
 
 type Counters = Family<Vec<(String, String)>, Counter>;
 
@@ -185,10 +186,4 @@ impl Metrics {
         let _ = encode(&mut text, &registry);
         text
     }
-}
-
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
 }

@@ -227,7 +227,9 @@ pub fn age_deadlines(
             candidates.push((&room.name, time::add(created, max), "max_room_age"));
         }
         if let (Some(max), Participants::Listed(list)) = (rules.max_session, &room.participants) {
-            let humans = policy.humans.at(rules.sip_ring_limit, epoch_ms(now));
+            let humans = policy
+                .humans
+                .at(rules.sip_ring_limit, time::unix_millis(now));
             let joined = (list.iter())
                 .filter(|p| humans.is_human(p))
                 .filter_map(|p| millis(p.joined_ms));
@@ -278,13 +280,8 @@ fn deadline(rule: &'static str, at: SystemTime) -> Cause {
 fn is_human(p: &proto::ParticipantInfo, policy: &Policy, rules: &Rules, now: SystemTime) -> bool {
     policy
         .humans
-        .at(rules.sip_ring_limit, epoch_ms(now))
+        .at(rules.sip_ring_limit, time::unix_millis(now))
         .is_human(&Participant::from(p))
-}
-
-fn epoch_ms(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]
